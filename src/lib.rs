@@ -1,5 +1,9 @@
 //! ledtogo: Jenkins job states on a USB LED strip.
 //!
-//! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] (device or mirror).
+//! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] (device or mirror); alerts hang off
+//! the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
 pub mod frame;
+pub mod jenkins;
+pub mod model;
+pub mod config;

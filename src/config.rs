@@ -1,0 +1,939 @@
+//! The TOML configuration: schema, validation with file/line/column messages, token lookup, the default
+//! path, and atomic, comment-preserving saves.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+use crate::frame::Rgb;
+use crate::jenkins::{Credentials, Root, Source};
+use crate::model::{JobId, JobState, split_full_name};
+
+/// A configuration problem, with where it is.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// Where the config lives unless `--config` says otherwise (`~/.config/ledtogo/config.toml` on Linux).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "ledtogo").map(|d| d.config_dir().join("config.toml"))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The file as written (serde), with spans for the values validation talks about.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    poll_seconds: Option<Spanned<f64>>,
+    timeout_seconds: Option<Spanned<f64>>,
+    #[serde(default)]
+    servers: Vec<RawServer>,
+    strip: Option<RawStrip>,
+    #[serde(default)]
+    slots: Vec<RawSlot>,
+    aggregate: Option<RawAggregate>,
+    colors: Option<RawColors>,
+    alerts: Option<Alerts>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    user: Option<String>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
+    folder: Option<String>,
+    view: Option<Spanned<String>>,
+    poll_seconds: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStrip {
+    port: Option<String>,
+    baud: Option<Spanned<u32>>,
+    leds: Option<Spanned<i64>>,
+    brightness: Option<Spanned<f64>>,
+    gamma: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlot {
+    led: Spanned<i64>,
+    server: Option<Spanned<String>>,
+    job: Option<Spanned<String>>,
+    folder: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAggregate {
+    leds: Spanned<Vec<Spanned<i64>>>,
+    scope: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColors {
+    success: Option<Spanned<String>>,
+    unstable: Option<Spanned<String>>,
+    failure: Option<Spanned<String>>,
+    aborted: Option<Spanned<String>>,
+    not_built: Option<Spanned<String>>,
+    disabled: Option<Spanned<String>>,
+    unknown: Option<Spanned<String>>,
+    stale: Option<Spanned<String>>,
+    missing: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The validated configuration.
+
+/// Notification and sound switches.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Alerts {
+    pub notifications: bool,
+    pub sounds: bool,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Self {
+            notifications: true,
+            sounds: true,
+        }
+    }
+}
+
+/// Where the strip is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSetting {
+    /// Find a ledtogo or Adalight board by USB id and handshake.
+    Auto,
+    /// No device: the on-screen mirror (or `--print-frames`) only.
+    None,
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripConfig {
+    pub port: PortSetting,
+    pub baud: u32,
+    pub leds: usize,
+    /// 0.0–1.0, applied once, in the frame.
+    pub brightness: f64,
+    pub gamma: f64,
+}
+
+impl Default for StripConfig {
+    fn default() -> Self {
+        Self {
+            port: PortSetting::Auto,
+            baud: 115_200,
+            leds: 16,
+            brightness: 0.5,
+            gamma: 2.2,
+        }
+    }
+}
+
+/// How a server's token is found (never stored in the config itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    None,
+    Env(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub name: String,
+    pub url: String,
+    pub user: Option<String>,
+    pub token: TokenSource,
+    pub ca_file: Option<PathBuf>,
+    pub root: Root,
+    /// Overrides the global poll interval.
+    pub poll: Option<Duration>,
+}
+
+/// What an LED shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Job(JobId),
+    /// The worst state of every job under a folder.
+    Folder { server: String, path: Vec<String> },
+    /// The worst state of every job of a server (or of the view the server entry points at).
+    Server(String),
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Job(id) => write!(f, "job {id}"),
+            Target::Folder { server, path } => write!(f, "folder {server}:{}/", path.join("/")),
+            Target::Server(server) => write!(f, "all of {server}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub led: usize,
+    pub target: Target,
+}
+
+/// Which jobs the aggregate LEDs ("the tube") summarise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AggregateScope {
+    /// The jobs and folders mapped to slots.
+    #[default]
+    Mapped,
+    /// Every job of every server.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AggregateConfig {
+    pub leds: Vec<usize>,
+    pub scope: AggregateScope,
+}
+
+/// The colour of each state, before brightness and gamma.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Colors {
+    pub success: Rgb,
+    pub unstable: Rgb,
+    pub failure: Rgb,
+    pub aborted: Rgb,
+    pub not_built: Rgb,
+    pub disabled: Rgb,
+    pub unknown: Rgb,
+    /// Server unreachable or refusing us: never green.
+    pub stale: Rgb,
+    /// A slot whose job the server does not (or no longer) list.
+    pub missing: Rgb,
+}
+
+impl Default for Colors {
+    fn default() -> Self {
+        Self {
+            success: Rgb::new(0x00, 0xd0, 0x20),
+            unstable: Rgb::new(0xff, 0xa0, 0x00),
+            failure: Rgb::new(0xff, 0x00, 0x00),
+            aborted: Rgb::new(0x80, 0x80, 0x80),
+            not_built: Rgb::new(0x40, 0x40, 0x50),
+            disabled: Rgb::new(0x18, 0x18, 0x18),
+            unknown: Rgb::new(0xc0, 0xc0, 0xc0),
+            stale: Rgb::new(0x80, 0x00, 0xff),
+            missing: Rgb::new(0x30, 0x00, 0x60),
+        }
+    }
+}
+
+impl Colors {
+    pub fn of(&self, state: JobState) -> Rgb {
+        match state {
+            JobState::Success => self.success,
+            JobState::Unstable => self.unstable,
+            JobState::Failure => self.failure,
+            JobState::Aborted => self.aborted,
+            JobState::NotBuilt => self.not_built,
+            JobState::Disabled => self.disabled,
+            JobState::Unknown => self.unknown,
+        }
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Base poll interval; polling goes faster while jobs build and slower when all is idle.
+    pub poll: Duration,
+    /// Limit for one request to a server.
+    pub timeout: Duration,
+    pub servers: Vec<ServerConfig>,
+    pub strip: StripConfig,
+    pub slots: Vec<Slot>,
+    pub aggregate: AggregateConfig,
+    pub colors: Colors,
+    pub alerts: Alerts,
+    /// The file this came from (relative token/CA paths are relative to its folder).
+    pub path: Option<PathBuf>,
+}
+
+pub const MAX_LEDS: usize = 1024;
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    /// Validates config text; `path` names the file in messages and anchors relative paths.
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
+        let shown = path.map_or_else(|| "<config>".to_owned(), |p| p.display().to_string());
+        let err = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map_or((1, 1), |s| line_col(text, s.start));
+            ConfigError::Invalid {
+                path: shown.clone(),
+                line,
+                column,
+                message,
+            }
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.span(), e.message().to_owned()))?;
+        let base_dir = path.and_then(Path::parent).map(Path::to_path_buf);
+        let resolve = |p: &str| resolve_path(p, base_dir.as_deref());
+
+        let seconds = |v: &Option<Spanned<f64>>, default: f64, min: f64, what: &str| match v {
+            None => Ok(Duration::from_secs_f64(default)),
+            Some(s) if *s.get_ref() >= min && *s.get_ref() <= 86_400.0 => {
+                Ok(Duration::from_secs_f64(*s.get_ref()))
+            }
+            Some(s) => Err(err(
+                Some(s.span()),
+                format!("{what} must be between {min} and 86400 seconds"),
+            )),
+        };
+        let poll = seconds(&raw.poll_seconds, 10.0, 1.0, "poll_seconds")?;
+        let timeout = seconds(&raw.timeout_seconds, 20.0, 0.1, "timeout_seconds")?;
+
+        let mut servers = Vec::new();
+        let mut names = BTreeSet::new();
+        for s in &raw.servers {
+            let name = s.name.get_ref().trim();
+            if name.is_empty() {
+                return Err(err(Some(s.name.span()), "server name is empty".into()));
+            }
+            if !names.insert(name.to_owned()) {
+                return Err(err(
+                    Some(s.name.span()),
+                    format!("a server named {name:?} is already defined"),
+                ));
+            }
+            let url = s.url.get_ref().trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+                return Err(err(
+                    Some(s.url.span()),
+                    format!("server {name:?}: url {url:?} must start with http:// or https://"),
+                ));
+            }
+            let token = match (&s.token_env, &s.token_file) {
+                (Some(_), Some(f)) => {
+                    return Err(err(
+                        Some(f.span()),
+                        "use either token_env or token_file, not both".into(),
+                    ));
+                }
+                (Some(e), None) => TokenSource::Env(e.get_ref().clone()),
+                (None, Some(f)) => TokenSource::File(resolve(f.get_ref())),
+                (None, None) => TokenSource::None,
+            };
+            let root = match (&s.folder, &s.view) {
+                (Some(_), Some(v)) => {
+                    return Err(err(
+                        Some(v.span()),
+                        "use either folder or view for a server, not both".into(),
+                    ));
+                }
+                (Some(f), None) => Root::Folder(split_full_name(f)),
+                (None, Some(v)) => Root::View(split_full_name(v.get_ref())),
+                (None, None) => Root::All,
+            };
+            servers.push(ServerConfig {
+                name: name.to_owned(),
+                url: url.to_owned(),
+                user: s.user.clone().filter(|u| !u.is_empty()),
+                token,
+                ca_file: s.ca_file.as_ref().map(|c| resolve(c.get_ref())),
+                root,
+                poll: s
+                    .poll_seconds
+                    .as_ref()
+                    .map(|_| seconds(&s.poll_seconds, 10.0, 1.0, "poll_seconds"))
+                    .transpose()?,
+            });
+        }
+
+        let mut strip = StripConfig::default();
+        if let Some(rs) = &raw.strip {
+            if let Some(port) = &rs.port {
+                strip.port = match port.trim() {
+                    "auto" | "" => PortSetting::Auto,
+                    "none" => PortSetting::None,
+                    p => PortSetting::Path(PathBuf::from(p)),
+                };
+            }
+            if let Some(b) = &rs.baud {
+                if *b.get_ref() < 300 {
+                    return Err(err(Some(b.span()), "baud must be at least 300".into()));
+                }
+                strip.baud = *b.get_ref();
+            }
+            if let Some(l) = &rs.leds {
+                strip.leds = usize::try_from(*l.get_ref())
+                    .ok()
+                    .filter(|n| (1..=MAX_LEDS).contains(n))
+                    .ok_or_else(|| {
+                        err(Some(l.span()), format!("leds must be between 1 and {MAX_LEDS}"))
+                    })?;
+            }
+            if let Some(b) = &rs.brightness {
+                if !(0.0..=1.0).contains(b.get_ref()) {
+                    return Err(err(
+                        Some(b.span()),
+                        "brightness must be between 0.0 and 1.0".into(),
+                    ));
+                }
+                strip.brightness = *b.get_ref();
+            }
+            if let Some(g) = &rs.gamma {
+                if !(0.5..=4.0).contains(g.get_ref()) {
+                    return Err(err(Some(g.span()), "gamma must be between 0.5 and 4.0".into()));
+                }
+                strip.gamma = *g.get_ref();
+            }
+        }
+
+        let led_index = |v: &Spanned<i64>| {
+            usize::try_from(*v.get_ref())
+                .ok()
+                .filter(|n| *n < strip.leds)
+                .ok_or_else(|| {
+                    err(
+                        Some(v.span()),
+                        format!(
+                            "LED {} is beyond the strip: [strip] leds = {}, so LEDs are numbered 0 to {}",
+                            v.get_ref(),
+                            strip.leds,
+                            strip.leds - 1
+                        ),
+                    )
+                })
+        };
+
+        let mut slots = Vec::new();
+        let mut used: BTreeMap<usize, Range<usize>> = BTreeMap::new();
+        for s in &raw.slots {
+            let led = led_index(&s.led)?;
+            if used.insert(led, s.led.span()).is_some() {
+                return Err(err(
+                    Some(s.led.span()),
+                    format!("LED {led} is mapped twice"),
+                ));
+            }
+            let server = match &s.server {
+                Some(name) if names.contains(name.get_ref().trim()) => {
+                    name.get_ref().trim().to_owned()
+                }
+                Some(name) => {
+                    return Err(err(
+                        Some(name.span()),
+                        format!(
+                            "slot for LED {led} names server {:?}, which is not defined (servers: {})",
+                            name.get_ref(),
+                            list(&names)
+                        ),
+                    ));
+                }
+                None if names.len() == 1 => names.iter().next().cloned().unwrap_or_default(),
+                None => {
+                    return Err(err(
+                        Some(s.led.span()),
+                        format!(
+                            "slot for LED {led} must say which server (`server = \"…\"`): there are {} servers",
+                            names.len()
+                        ),
+                    ));
+                }
+            };
+            let target = match (&s.job, &s.folder) {
+                (Some(_), Some(f)) => {
+                    return Err(err(
+                        Some(f.span()),
+                        "a slot shows either a job or a folder, not both".into(),
+                    ));
+                }
+                (Some(j), None) => {
+                    let path = split_full_name(j.get_ref());
+                    if path.is_empty() {
+                        return Err(err(Some(j.span()), "job name is empty".into()));
+                    }
+                    Target::Job(JobId { server, path })
+                }
+                (None, Some(f)) => Target::Folder {
+                    server,
+                    path: split_full_name(f.get_ref()),
+                },
+                (None, None) => Target::Server(server),
+            };
+            slots.push(Slot { led, target });
+        }
+
+        let mut aggregate = AggregateConfig::default();
+        if let Some(a) = &raw.aggregate {
+            for l in a.leds.get_ref() {
+                let led = led_index(l)?;
+                if used.contains_key(&led) {
+                    return Err(err(
+                        Some(l.span()),
+                        format!("LED {led} is both a slot and part of the aggregate"),
+                    ));
+                }
+                if !aggregate.leds.contains(&led) {
+                    aggregate.leds.push(led);
+                }
+            }
+            if let Some(scope) = &a.scope {
+                aggregate.scope = match scope.get_ref().as_str() {
+                    "mapped" => AggregateScope::Mapped,
+                    "all" => AggregateScope::All,
+                    other => {
+                        return Err(err(
+                            Some(scope.span()),
+                            format!("scope {other:?} is not one of \"mapped\", \"all\""),
+                        ));
+                    }
+                };
+            }
+        }
+
+        let mut colors = Colors::default();
+        if let Some(c) = &raw.colors {
+            let fields: [(&Option<Spanned<String>>, &mut Rgb); 9] = [
+                (&c.success, &mut colors.success),
+                (&c.unstable, &mut colors.unstable),
+                (&c.failure, &mut colors.failure),
+                (&c.aborted, &mut colors.aborted),
+                (&c.not_built, &mut colors.not_built),
+                (&c.disabled, &mut colors.disabled),
+                (&c.unknown, &mut colors.unknown),
+                (&c.stale, &mut colors.stale),
+                (&c.missing, &mut colors.missing),
+            ];
+            for (raw, slot) in fields {
+                if let Some(v) = raw {
+                    *slot = Rgb::parse_hex(v.get_ref()).ok_or_else(|| {
+                        err(
+                            Some(v.span()),
+                            format!("colour {:?} is not of the form \"#rrggbb\"", v.get_ref()),
+                        )
+                    })?;
+                }
+            }
+        }
+
+        Ok(Config {
+            poll,
+            timeout,
+            servers,
+            strip,
+            slots,
+            aggregate,
+            colors,
+            alerts: raw.alerts.unwrap_or_default(),
+            path: path.map(Path::to_path_buf),
+        })
+    }
+
+    /// The slot on `led`, if any.
+    pub fn slot(&self, led: usize) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.led == led)
+    }
+}
+
+impl ServerConfig {
+    /// Looks the token up (environment variable or file) and builds the client's view of this server.
+    /// A missing token is an error naming where it was looked for.
+    pub fn source(&self, timeout: Duration) -> Result<Source, String> {
+        let credentials = match (&self.user, &self.token) {
+            (_, TokenSource::None) => None,
+            (None, _) => {
+                return Err(format!(
+                    "server {:?}: a token is configured but no `user`",
+                    self.name
+                ));
+            }
+            (Some(user), TokenSource::Env(var)) => {
+                let token = std::env::var(var).map_err(|_| {
+                    format!(
+                        "server {:?}: environment variable {var} (token_env) is not set",
+                        self.name
+                    )
+                })?;
+                Some(Credentials {
+                    user: user.clone(),
+                    token: token.trim().to_owned(),
+                })
+            }
+            (Some(user), TokenSource::File(path)) => {
+                let token = std::fs::read_to_string(path).map_err(|e| {
+                    format!(
+                        "server {:?}: cannot read token_file {}: {e}",
+                        self.name,
+                        path.display()
+                    )
+                })?;
+                Some(Credentials {
+                    user: user.clone(),
+                    token: token.trim().to_owned(),
+                })
+            }
+        };
+        let mut source = Source::new(self.name.clone(), &self.url);
+        source.root = self.root.clone();
+        source.credentials = credentials;
+        source.ca_file = self.ca_file.clone();
+        source.request_timeout = timeout;
+        source.connect_timeout = timeout.min(Duration::from_secs(5));
+        Ok(source)
+    }
+}
+
+fn list(names: &BTreeSet<String>) -> String {
+    if names.is_empty() {
+        "none defined".to_owned()
+    } else {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn resolve_path(p: &str, base: Option<&Path>) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(dirs) = directories::BaseDirs::new()
+    {
+        return dirs.home_dir().join(rest);
+    }
+    let path = PathBuf::from(p);
+    match base {
+        Some(b) if path.is_relative() => b.join(path),
+        _ => path,
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.chars().count(), |i| before[i + 1..].chars().count())
+        + 1;
+    (line, column)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Editing and saving (the GUI edits through this; comments and unknown formatting survive).
+
+/// A config file opened for editing: the user's text with its comments, changed key by key.
+#[derive(Debug, Clone)]
+pub struct ConfigDocument {
+    doc: toml_edit::DocumentMut,
+}
+
+impl ConfigDocument {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| ConfigError::Invalid {
+                path: "<config>".into(),
+                line: e.span().map_or(1, |s| line_col(text, s.start).0),
+                column: e.span().map_or(1, |s| line_col(text, s.start).1),
+                message: e.message().to_owned(),
+            })?;
+        Ok(Self { doc })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(&text).map_err(|e| with_path(e, path))
+    }
+
+    pub fn text(&self) -> String {
+        self.doc.to_string()
+    }
+
+    /// Maps `led` to `target`, replacing whatever was on it.
+    pub fn set_slot(&mut self, led: usize, target: &Target) {
+        let mut table = toml_edit::Table::new();
+        table.insert("led", toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)));
+        let (server, key, path) = match target {
+            Target::Job(id) => (&id.server, Some("job"), id.full_name()),
+            Target::Folder { server, path } => (server, Some("folder"), path.join("/")),
+            Target::Server(server) => (server, None, String::new()),
+        };
+        table.insert("server", toml_edit::value(server.as_str()));
+        if let Some(key) = key {
+            table.insert(key, toml_edit::value(path));
+        }
+        let slots = self.slots_mut();
+        let wanted = i64::try_from(led).ok();
+        let existing = slots
+            .iter()
+            .position(|t| t.get("led").and_then(toml_edit::Item::as_integer) == wanted);
+        match existing.and_then(|i| slots.get_mut(i)) {
+            Some(existing) => *existing = table,
+            None => slots.push(table),
+        }
+    }
+
+    /// Removes the mapping of `led`. Returns whether there was one.
+    pub fn clear_slot(&mut self, led: usize) -> bool {
+        let slots = self.slots_mut();
+        let before = slots.len();
+        slots.retain(|t| t.get("led").and_then(toml_edit::Item::as_integer) != i64::try_from(led).ok());
+        slots.len() != before
+    }
+
+    fn slots_mut(&mut self) -> &mut toml_edit::ArrayOfTables {
+        if !self.doc.contains_key("slots") || self.doc["slots"].as_array_of_tables().is_none() {
+            self.doc.insert(
+                "slots",
+                toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()),
+            );
+        }
+        match self.doc["slots"].as_array_of_tables_mut() {
+            Some(a) => a,
+            None => unreachable!("`slots` was just made an array of tables"),
+        }
+    }
+
+    /// Validates the edited text and writes it atomically: a temporary file in the same folder, synced,
+    /// then renamed over the old one. An invalid result is refused and the file is left untouched.
+    pub fn save(&self, path: &Path) -> Result<Config, ConfigError> {
+        let text = self.text();
+        let config = Config::parse(&text, Some(path))?;
+        write_atomic(path, text.as_bytes()).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: format!("cannot save the config: {e}"),
+        })?;
+        Ok(config)
+    }
+}
+
+fn with_path(e: ConfigError, path: &Path) -> ConfigError {
+    match e {
+        ConfigError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } => ConfigError::Invalid {
+            path: path.display().to_string(),
+            line,
+            column,
+            message,
+        },
+        other => other,
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new file, never a half-written one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "config".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // Best effort: do not leave the temporary file behind; the write error is what matters.
+        std::fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// The documented example config (also in `packaging/config.example.toml`).
+pub const EXAMPLE: &str = include_str!("../packaging/config.example.toml");
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn invalid(text: &str) -> (usize, usize, String) {
+        match Config::parse(text, Some(Path::new("/etc/ledtogo.toml"))) {
+            Err(ConfigError::Invalid {
+                line,
+                column,
+                message,
+                path,
+            }) => {
+                assert_eq!(path, "/etc/ledtogo.toml");
+                (line, column, message)
+            }
+            other => panic!("expected an invalid-config error, got {other:?}"),
+        }
+    }
+
+    const ONE_SERVER: &str = "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n";
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let c = Config::parse(EXAMPLE, None).unwrap();
+        assert_eq!(c.servers[0].name, "office");
+        assert_eq!(c.strip.leds, 16);
+        assert_eq!(c.aggregate.leds, vec![12, 13, 14, 15]);
+        assert!(matches!(&c.slots[0].target, Target::Job(id) if id.full_name() == "team-a/api"));
+    }
+
+    #[test]
+    fn an_empty_file_gives_defaults() {
+        let c = Config::parse("", None).unwrap();
+        assert_eq!(c.poll, Duration::from_secs(10));
+        assert_eq!(c.strip, StripConfig::default());
+        assert!(c.servers.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_position() {
+        let (line, col, msg) = invalid("poll_seconds = 5\npoll_secs = 3\n");
+        assert_eq!((line, col), (2, 1));
+        assert!(msg.contains("poll_secs"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_their_position() {
+        let (line, col, msg) = invalid("[strip]\nleds = \"sixteen\"\n");
+        assert_eq!((line, col), (2, 8));
+        assert!(msg.contains("integer") || msg.contains("invalid type"), "{msg}");
+    }
+
+    #[test]
+    fn an_led_beyond_the_strip_is_reported() {
+        let text = format!("{ONE_SERVER}[strip]\nleds = 8\n[[slots]]\nled = 8\njob = \"a\"\n");
+        let (line, col, msg) = invalid(&text);
+        assert_eq!((line, col), (7, 7));
+        assert!(msg.contains("LED 8 is beyond the strip"), "{msg}");
+    }
+
+    #[test]
+    fn a_slot_naming_an_unknown_server_is_reported() {
+        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\nserver = \"home\"\njob = \"a\"\n");
+        let (line, _, msg) = invalid(&text);
+        assert_eq!(line, 6);
+        assert!(msg.contains("\"home\"") && msg.contains("\"office\""), "{msg}");
+    }
+
+    #[test]
+    fn a_slot_may_leave_out_the_server_when_there_is_one() {
+        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\nfolder = \"team-a\"\n");
+        let c = Config::parse(&text, None).unwrap();
+        assert_eq!(
+            c.slots[0].target,
+            Target::Folder {
+                server: "office".into(),
+                path: vec!["team-a".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn slot_and_aggregate_overlap_and_duplicates_are_reported() {
+        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[aggregate]\nleds = [0, 1]\n");
+        assert!(invalid(&text).2.contains("both a slot and part of the aggregate"));
+        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[[slots]]\nled = 1\njob = \"b\"\n");
+        assert!(invalid(&text).2.contains("mapped twice"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(invalid("[strip]\nbrightness = 1.5\n").2.contains("brightness"));
+        assert!(invalid("[colors]\nfailure = \"red\"\n").2.contains("#rrggbb"));
+        assert!(invalid("[[servers]]\nname = \"x\"\nurl = \"ci.example.com\"\n").2.contains("http"));
+        assert!(invalid(&format!("{ONE_SERVER}{ONE_SERVER}")).2.contains("already defined"));
+        assert!(invalid("poll_seconds = 0\n").2.contains("poll_seconds"));
+    }
+
+    #[test]
+    fn tokens_come_from_the_environment_or_a_file_and_missing_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+        let cfg_path = dir.path().join("config.toml");
+        let text = "[[servers]]\nname = \"a\"\nurl = \"https://a.example/\"\nuser = \"alice\"\ntoken_file = \"token\"\n\
+                    [[servers]]\nname = \"b\"\nurl = \"https://b.example/\"\nuser = \"bob\"\ntoken_env = \"LEDTOGO_TEST_SURELY_UNSET\"\n";
+        let c = Config::parse(text, Some(&cfg_path)).unwrap();
+        let a = c.servers[0].source(Duration::from_secs(5)).unwrap();
+        assert_eq!(a.credentials.unwrap().token, "s3cret");
+        let e = c.servers[1].source(Duration::from_secs(5)).unwrap_err();
+        assert!(e.contains("LEDTOGO_TEST_SURELY_UNSET"), "{e}");
+    }
+
+    #[test]
+    fn saving_is_atomic_and_keeps_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original = format!("# my strip\n{ONE_SERVER}\n[[slots]]\nled = 0 # the API\njob = \"api\"\n");
+        std::fs::write(&path, &original).unwrap();
+        let mut doc = ConfigDocument::load(&path).unwrap();
+        doc.set_slot(3, &Target::Job(JobId::new("office", "team-a/web")));
+        assert!(doc.clear_slot(0));
+        let saved = doc.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my strip"), "{text}");
+        assert!(text.contains("team-a/web"));
+        assert_eq!(saved.slots.len(), 1);
+        assert_eq!(saved.slots[0].led, 3);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left: {leftovers:?}");
+    }
+
+    #[test]
+    fn an_edit_that_makes_the_config_invalid_is_not_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original = format!("{ONE_SERVER}[strip]\nleds = 4\n");
+        std::fs::write(&path, &original).unwrap();
+        let mut doc = ConfigDocument::load(&path).unwrap();
+        doc.set_slot(9, &Target::Server("office".into()));
+        let e = doc.save(&path).unwrap_err();
+        assert!(e.to_string().contains("LED 9 is beyond the strip"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+}

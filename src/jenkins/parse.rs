@@ -1,0 +1,244 @@
+//! Turns a Jenkins `api/json` answer (a nested `tree=` listing) into jobs, leniently: unknown colours,
+//! `null` builds, missing fields and foreign item types never fail the whole poll.
+
+use serde_json::Value;
+
+use crate::jenkins::tree::job_url;
+use crate::model::{Build, Job, JobId, JobState, split_full_name};
+
+/// What one answer held: the jobs, and the containers whose children were cut off by the query depth
+/// (they need a follow-up request).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub jobs: Vec<Job>,
+    pub truncated: Vec<Vec<String>>,
+}
+
+/// Where a listing came from, to name and link its jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The source (server) name for job ids.
+    pub server: &'a str,
+    /// The configured base URL, ending in `/`.
+    pub base: &'a str,
+}
+
+/// Reads the `jobs` of `root` (a Jenkins root, folder or view object). `parent` is the full name path of
+/// the container that was requested (empty for the root or a view).
+pub fn listing(ctx: Context<'_>, root: &Value, parent: &[String]) -> Result<Listing, String> {
+    let obj = root
+        .as_object()
+        .ok_or_else(|| "the answer is not a JSON object".to_owned())?;
+    let jobs = match obj.get("jobs") {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) | None => {
+            return Err("the answer has no `jobs` list (is this a Jenkins URL?)".to_owned());
+        }
+        Some(_) => return Err("`jobs` is not a list".to_owned()),
+    };
+    let mut out = Listing::default();
+    walk(ctx, jobs, parent, &mut out);
+    Ok(out)
+}
+
+fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing) {
+    for item in items {
+        let Some(obj) = item.as_object() else {
+            continue;
+        };
+        let Some(name) = obj.get("name").and_then(Value::as_str) else {
+            // A `{"_class": …}` stub: the query stopped above this level. Fetch the parent again.
+            if obj.contains_key("_class") && !out.truncated.iter().any(|p| p == parent) {
+                out.truncated.push(parent.to_vec());
+            }
+            continue;
+        };
+        let path = match obj.get("fullName").and_then(Value::as_str) {
+            Some(full) if !full.is_empty() => split_full_name(full),
+            _ => {
+                let mut p = parent.to_vec();
+                p.push(name.to_owned());
+                p
+            }
+        };
+        if let Some(Value::Array(children)) = obj.get("jobs") {
+            // Anything with `jobs` is a container (folder, multibranch, organization folder…).
+            walk(ctx, children, &path, out);
+            continue;
+        }
+        let Some(color) = obj.get("color").and_then(Value::as_str) else {
+            // Not a job (a template, an agent definition…): nothing to show.
+            continue;
+        };
+        let url = item_url(ctx, obj.get("url"), job_url(ctx.base, &path));
+        out.jobs.push(job(ctx, obj, path.clone(), name, color, url.clone()));
+        if let Some(Value::Array(configs)) = obj.get("activeConfigurations") {
+            for config in configs.iter().filter_map(Value::as_object) {
+                let (Some(cname), Some(ccolor)) = (
+                    config.get("name").and_then(Value::as_str),
+                    config.get("color").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let mut cpath = path.clone();
+                cpath.push(cname.to_owned());
+                // Matrix configurations hang off the project URL without a `job/` prefix.
+                let fallback = format!("{url}{}/", crate::jenkins::tree::encode_segment(cname));
+                let curl = item_url(ctx, config.get("url"), fallback);
+                out.jobs.push(job(ctx, config, cpath, cname, ccolor, curl));
+            }
+        }
+    }
+}
+
+fn job(
+    ctx: Context<'_>,
+    obj: &serde_json::Map<String, Value>,
+    path: Vec<String>,
+    name: &str,
+    color: &str,
+    url: String,
+) -> Job {
+    let (state, anime) = JobState::from_color(color);
+    let last_build = obj.get("lastBuild").and_then(build);
+    let building = anime || last_build.as_ref().is_some_and(|b| b.building);
+    let display_name = obj
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name)
+        .to_owned();
+    Job {
+        id: JobId {
+            server: ctx.server.to_owned(),
+            path,
+        },
+        display_name,
+        url,
+        state,
+        building,
+        last_build,
+    }
+}
+
+/// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it by:
+/// use it only when it lives under our base URL.
+fn item_url(ctx: Context<'_>, url: Option<&Value>, fallback: String) -> String {
+    match url.and_then(Value::as_str) {
+        Some(u) if u.starts_with(ctx.base) => u.to_owned(),
+        _ => fallback,
+    }
+}
+
+/// `lastBuild`: `null`, missing or garbage (some plugins send the string "null") all mean "no build".
+fn build(value: &Value) -> Option<Build> {
+    let obj = value.as_object()?;
+    let number = obj.get("number")?.as_u64()?;
+    Some(Build {
+        number,
+        result: obj
+            .get("result")
+            .and_then(Value::as_str)
+            .and_then(JobState::from_result),
+        building: obj.get("building").and_then(Value::as_bool).unwrap_or(false),
+        timestamp_ms: obj.get("timestamp").and_then(Value::as_i64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    const CTX: Context<'static> = Context {
+        server: "ci",
+        base: "https://ci.example.com/jenkins/",
+    };
+
+    fn paths(l: &Listing) -> Vec<String> {
+        l.jobs.iter().map(|j| j.id.full_name()).collect()
+    }
+
+    #[test]
+    fn folders_are_recognised_by_their_jobs_whatever_their_class() {
+        let v = json!({"_class": "hudson.model.Hudson", "jobs": [
+            {"_class": "com.example.SomeNewFolderType", "name": "team", "fullName": "team", "jobs": [
+                {"_class": "hudson.model.FreeStyleProject", "name": "api", "fullName": "team/api", "color": "red"}
+            ]},
+            {"_class": "com.cloudbees.DockerSlaveTemplate", "name": "template"},
+            {"_class": "hudson.model.FreeStyleProject", "name": "web", "color": "blue_anime",
+             "lastBuild": {"number": 7, "result": null, "building": true, "timestamp": 1}}
+        ]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(paths(&l), vec!["team/api", "web"]);
+        assert_eq!(l.jobs[0].state, JobState::Failure);
+        assert!(l.jobs[1].building);
+        assert_eq!(l.jobs[1].state, JobState::Success);
+        assert_eq!(l.jobs[1].last_build.as_ref().unwrap().number, 7);
+        assert!(l.truncated.is_empty());
+    }
+
+    #[test]
+    fn class_only_stubs_mark_their_folder_for_a_follow_up() {
+        let v = json!({"jobs": [
+            {"name": "deep", "fullName": "deep", "jobs": [{"_class": "x.Folder"}, {"_class": "x.Job"}]}
+        ]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(l.truncated, vec![vec!["deep".to_owned()]]);
+        assert!(l.jobs.is_empty());
+    }
+
+    #[test]
+    fn multibranch_branches_keep_their_encoded_name_and_show_the_decoded_one() {
+        let v = json!({"jobs": [{"name": "repo", "fullName": "org/repo", "jobs": [
+            {"name": "feature%2Flogin", "fullName": "org/repo/feature%2Flogin",
+             "displayName": "feature/login", "color": "yellow",
+             "url": "https://ci.example.com/jenkins/job/org/job/repo/job/feature%252Flogin/"}
+        ]}]});
+        let l = listing(CTX, &v, &["org".to_owned()]).unwrap();
+        let j = &l.jobs[0];
+        assert_eq!(j.id.path, vec!["org", "repo", "feature%2Flogin"]);
+        assert_eq!(j.display_name, "feature/login");
+        assert_eq!(j.state, JobState::Unstable);
+        assert!(j.url.ends_with("/job/feature%252Flogin/"));
+    }
+
+    #[test]
+    fn urls_from_a_foreign_root_are_rebuilt_from_the_path() {
+        let v = json!({"jobs": [{"name": "a b", "color": "blue", "url": "http://wrong-host:8080/job/a%20b/"}]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(l.jobs[0].url, "https://ci.example.com/jenkins/job/a%20b/");
+    }
+
+    #[test]
+    fn matrix_configurations_are_jobs_under_their_project() {
+        let v = json!({"jobs": [{"name": "m", "color": "red", "activeConfigurations": [
+            {"name": "jdk=17", "color": "blue"}, {"name": "jdk=21", "color": "red_anime"}
+        ]}]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(paths(&l), vec!["m", "m/jdk=17", "m/jdk=21"]);
+        assert_eq!(l.jobs[2].url, "https://ci.example.com/jenkins/job/m/jdk=17/".replace("17", "21"));
+        assert!(l.jobs[2].building);
+    }
+
+    #[test]
+    fn null_and_garbage_builds_mean_never_built() {
+        let v = json!({"jobs": [
+            {"name": "a", "color": "notbuilt", "lastBuild": null},
+            {"name": "b", "color": "disabled", "lastBuild": "null"},
+            {"name": "c", "color": "purple_sparkle"}
+        ]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(l.jobs[0].last_build, None);
+        assert_eq!(l.jobs[1].last_build, None);
+        assert_eq!(l.jobs[1].state, JobState::Disabled);
+        assert_eq!(l.jobs[2].state, JobState::Unknown);
+    }
+
+    #[test]
+    fn an_answer_without_jobs_is_an_error() {
+        assert!(listing(CTX, &json!({"mode": "NORMAL"}), &[]).is_err());
+        assert!(listing(CTX, &json!([1, 2]), &[]).is_err());
+    }
+}

@@ -1,0 +1,870 @@
+//! A simulated Jenkins: a real HTTP server on 127.0.0.1 that answers the JSON API the way Jenkins does
+//! (folders, multibranch projects, matrix configurations, views, `tree=` pruning with `_class` stubs,
+//! Basic auth with 403/401, and failure modes). Demo mode polls it with the real client; tests drive it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value, json};
+
+use crate::jenkins::tree::encode_segment;
+use crate::model::{JobState, split_full_name};
+
+/// How the simulated server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Like Jenkins.
+    Normal,
+    /// 200 with an HTML login page (an SSO proxy in front of Jenkins).
+    Html200,
+    /// An HTTP error status with an HTML page.
+    Status(u16),
+    /// 200 JSON whose body is cut in half.
+    Truncated,
+    /// Accepts the request and never answers.
+    Hang,
+}
+
+/// A job of the simulated server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimJob {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub class: &'static str,
+    pub disabled: bool,
+    /// The last finished build: number and result.
+    pub last: Option<(u64, JobState)>,
+    /// The running build's number and when it started (epoch ms).
+    pub running: Option<(u64, i64)>,
+    /// Matrix configurations (`activeConfigurations`), empty for other jobs.
+    pub configs: Vec<SimJob>,
+}
+
+impl SimJob {
+    pub fn new(name: &str, last: Option<JobState>) -> Self {
+        Self {
+            name: name.to_owned(),
+            display_name: None,
+            class: "hudson.model.FreeStyleProject",
+            disabled: false,
+            last: last.map(|s| (1, s)),
+            running: None,
+            configs: Vec::new(),
+        }
+    }
+
+    pub fn pipeline(name: &str, last: Option<JobState>) -> Self {
+        Self {
+            class: "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+            ..Self::new(name, last)
+        }
+    }
+
+    /// A multibranch branch: `name` is the encoded name (`feature%2Flogin`), the display name the raw one.
+    pub fn branch(raw_branch: &str, last: Option<JobState>) -> Self {
+        Self {
+            display_name: Some(raw_branch.to_owned()),
+            ..Self::pipeline(&raw_branch.replace('%', "%25").replace('/', "%2F"), last)
+        }
+    }
+
+    pub fn disabled(mut self) -> Self {
+        self.disabled = true;
+        self
+    }
+
+    pub fn matrix(name: &str, configs: &[(&str, JobState)]) -> Self {
+        let configs: Vec<SimJob> = configs
+            .iter()
+            .map(|(n, s)| SimJob {
+                class: "hudson.matrix.MatrixConfiguration",
+                ..SimJob::new(n, Some(*s))
+            })
+            .collect();
+        let worst = configs
+            .iter()
+            .filter_map(|c| c.last.map(|l| l.1))
+            .max_by_key(|s| result_rank(*s));
+        Self {
+            class: "hudson.matrix.MatrixProject",
+            configs,
+            ..SimJob::new(name, worst)
+        }
+    }
+
+    fn color(&self) -> String {
+        let base = if self.disabled {
+            "disabled"
+        } else {
+            match self.last.map(|l| l.1) {
+                None => "notbuilt",
+                Some(JobState::Success) => "blue",
+                Some(JobState::Unstable) => "yellow",
+                Some(JobState::Failure) => "red",
+                Some(JobState::Aborted) => "aborted",
+                Some(JobState::NotBuilt) => "notbuilt",
+                Some(JobState::Disabled) => "disabled",
+                Some(JobState::Unknown) => "grey",
+            }
+        };
+        if self.running.is_some() {
+            format!("{base}_anime")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    fn last_build(&self) -> Value {
+        if let Some((number, started)) = self.running {
+            return json!({"_class": "hudson.model.FreeStyleBuild", "number": number,
+                "result": null, "building": true, "timestamp": started});
+        }
+        match self.last {
+            Some((number, result)) => json!({"_class": "hudson.model.FreeStyleBuild",
+                "number": number, "result": result_name(result), "building": false,
+                "timestamp": now_ms() - 60_000}),
+            None => Value::Null,
+        }
+    }
+
+    fn next_number(&self) -> u64 {
+        self.running
+            .map(|r| r.0)
+            .or(self.last.map(|l| l.0))
+            .unwrap_or(0)
+            + 1
+    }
+}
+
+fn result_name(s: JobState) -> &'static str {
+    match s {
+        JobState::Success => "SUCCESS",
+        JobState::Unstable => "UNSTABLE",
+        JobState::Failure => "FAILURE",
+        JobState::Aborted => "ABORTED",
+        _ => "NOT_BUILT",
+    }
+}
+
+fn result_rank(s: JobState) -> u8 {
+    match s {
+        JobState::Failure => 4,
+        JobState::Unstable => 3,
+        JobState::Aborted => 2,
+        JobState::Success => 1,
+        _ => 0,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// An item of the simulated server: a job, or a container of items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimItem {
+    Job(SimJob),
+    Folder {
+        name: String,
+        class: &'static str,
+        children: Vec<SimItem>,
+    },
+}
+
+impl SimItem {
+    pub fn folder(name: &str, children: Vec<SimItem>) -> Self {
+        SimItem::Folder {
+            name: name.to_owned(),
+            class: "com.cloudbees.hudson.plugins.folder.Folder",
+            children,
+        }
+    }
+
+    pub fn multibranch(name: &str, branches: Vec<SimJob>) -> Self {
+        SimItem::Folder {
+            name: name.to_owned(),
+            class: "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject",
+            children: branches.into_iter().map(SimItem::Job).collect(),
+        }
+    }
+
+    pub fn organization(name: &str, projects: Vec<SimItem>) -> Self {
+        SimItem::Folder {
+            name: name.to_owned(),
+            class: "jenkins.branch.OrganizationFolder",
+            children: projects,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            SimItem::Job(j) => &j.name,
+            SimItem::Folder { name, .. } => name,
+        }
+    }
+}
+
+impl From<SimJob> for SimItem {
+    fn from(job: SimJob) -> Self {
+        SimItem::Job(job)
+    }
+}
+
+/// Everything the simulated server knows.
+#[derive(Debug)]
+pub struct SimState {
+    pub items: Vec<SimItem>,
+    /// View name → full names of its jobs (listed flat, like a recursive ListView).
+    pub views: BTreeMap<String, Vec<String>>,
+    /// When set, requests need `Authorization: Basic user:token`.
+    pub auth: Option<(String, String)>,
+    pub mode: Mode,
+}
+
+impl SimState {
+    fn find_mut<'a>(items: &'a mut [SimItem], path: &[String]) -> Option<&'a mut SimItem> {
+        let (first, rest) = path.split_first()?;
+        let item = items.iter_mut().find(|i| i.name() == first)?;
+        if rest.is_empty() {
+            return Some(item);
+        }
+        match item {
+            SimItem::Folder { children, .. } => Self::find_mut(children, rest),
+            SimItem::Job(_) => None,
+        }
+    }
+
+    fn find<'a>(items: &'a [SimItem], path: &[String]) -> Option<&'a SimItem> {
+        let (first, rest) = path.split_first()?;
+        let item = items.iter().find(|i| i.name() == first)?;
+        match (rest.is_empty(), item) {
+            (true, _) => Some(item),
+            (false, SimItem::Folder { children, .. }) => Self::find(children, rest),
+            (false, SimItem::Job(_)) => None,
+        }
+    }
+
+    /// The job at a full name (`team/api`), if it exists.
+    pub fn job_mut(&mut self, full_name: &str) -> Option<&mut SimJob> {
+        match Self::find_mut(&mut self.items, &split_full_name(full_name)) {
+            Some(SimItem::Job(job)) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// Every job's full name (matrix configurations excluded), depth first.
+    pub fn job_names(&self) -> Vec<String> {
+        fn walk(items: &[SimItem], prefix: &str, out: &mut Vec<String>) {
+            for item in items {
+                let full = if prefix.is_empty() {
+                    item.name().to_owned()
+                } else {
+                    format!("{prefix}/{}", item.name())
+                };
+                match item {
+                    SimItem::Job(_) => out.push(full),
+                    SimItem::Folder { children, .. } => walk(children, &full, out),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.items, "", &mut out);
+        out
+    }
+}
+
+/// A running simulated Jenkins. Stops when dropped.
+pub struct SimJenkins {
+    state: Arc<Mutex<SimState>>,
+    requests: Arc<AtomicUsize>,
+    base: String,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    driver: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+/// The context path the simulator serves under, so clients must keep it (like `https://host/jenkins/`).
+const PREFIX: &str = "/jenkins/";
+
+impl SimJenkins {
+    /// Starts a server on 127.0.0.1 with an ephemeral port.
+    pub fn start(items: Vec<SimItem>) -> std::io::Result<Self> {
+        let server = tiny_http::Server::http("127.0.0.1:0").map_err(std::io::Error::other)?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| std::io::Error::other("the simulator has no TCP address"))?;
+        let base = format!("http://127.0.0.1:{port}{PREFIX}");
+        let server = Arc::new(server);
+        let state = Arc::new(Mutex::new(SimState {
+            items,
+            views: BTreeMap::new(),
+            auth: None,
+            mode: Mode::Normal,
+        }));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let (server, state, requests, base) =
+                (server.clone(), state.clone(), requests.clone(), base.clone());
+            std::thread::Builder::new()
+                .name("jenkins-sim".into())
+                .spawn(move || serve(&server, &state, &requests, &base))?
+        };
+        Ok(Self {
+            state,
+            requests,
+            base,
+            server,
+            thread: Some(thread),
+            driver: None,
+        })
+    }
+
+    /// The demo instance: ~14 jobs in folders, a multibranch project, a matrix project and a view.
+    pub fn demo() -> std::io::Result<Self> {
+        let sim = Self::start(demo_items())?;
+        sim.state().views.insert(
+            "Release".into(),
+            vec!["website".into(), "backend/api".into(), "mobile/main".into()],
+        );
+        Ok(sim)
+    }
+
+    /// Base URL, ending in `/` (includes the `/jenkins/` context path).
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The server's state, to change jobs, auth or the failure mode.
+    pub fn state(&self) -> MutexGuard<'_, SimState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// How many HTTP requests the server has received.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state().mode = mode;
+    }
+
+    pub fn set_auth(&self, user: &str, token: &str) {
+        self.state().auth = Some((user.to_owned(), token.to_owned()));
+    }
+
+    /// Finishes a new build of `full_name` with `result` (the build number goes up by one).
+    /// Returns false when there is no such job.
+    pub fn finish_build(&self, full_name: &str, result: JobState) -> bool {
+        let mut state = self.state();
+        let Some(job) = state.job_mut(full_name) else {
+            return false;
+        };
+        let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
+        job.running = None;
+        job.last = Some((number, result));
+        true
+    }
+
+    /// Starts a build of `full_name`. Returns false when there is no such job.
+    pub fn start_build(&self, full_name: &str) -> bool {
+        let mut state = self.state();
+        let Some(job) = state.job_mut(full_name) else {
+            return false;
+        };
+        if job.running.is_none() {
+            job.running = Some((job.next_number(), now_ms()));
+        }
+        true
+    }
+
+    /// Starts a thread that keeps the jobs alive: builds start, run a few seconds, and break or get fixed.
+    pub fn animate(&mut self) -> std::io::Result<()> {
+        if self.driver.is_some() {
+            return Ok(());
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (stop, state) = (stop.clone(), self.state.clone());
+            std::thread::Builder::new()
+                .name("jenkins-sim-demo".into())
+                .spawn(move || drive_demo(&state, &stop))?
+        };
+        self.driver = Some((stop, handle));
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SimJenkins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimJenkins").field("url", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl Drop for SimJenkins {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.driver.take() {
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            if handle.join().is_err() {
+                tracing::warn!("the demo driver thread panicked");
+            }
+        }
+        self.server.unblock();
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::warn!("the Jenkins simulator thread panicked");
+        }
+    }
+}
+
+fn demo_items() -> Vec<SimItem> {
+    use JobState::{Failure, Success, Unstable};
+    vec![
+        SimJob::new("website", Some(Success)).into(),
+        SimItem::folder(
+            "backend",
+            vec![
+                SimJob::pipeline("api", Some(Success)).into(),
+                SimJob::pipeline("auth", Some(Failure)).into(),
+                SimJob::new("db-migrations", Some(Success)).into(),
+            ],
+        ),
+        SimItem::multibranch(
+            "mobile",
+            vec![
+                SimJob::branch("main", Some(Success)),
+                SimJob::branch("feature/login", Some(Unstable)),
+                SimJob::branch("PR-17", Some(Success)),
+            ],
+        ),
+        SimItem::folder(
+            "platform",
+            vec![SimItem::folder(
+                "infra",
+                vec![
+                    SimJob::new("terraform", Some(Success)).into(),
+                    SimJob::new("ansible", Some(Success)).into(),
+                ],
+            )],
+        ),
+        SimJob::matrix("compat", &[("jdk=17", Success), ("jdk=21", Success)]).into(),
+        SimJob::new("nightly release", Some(Success)).into(),
+        SimJob::new("Dokumentation Ü", None).into(),
+        SimJob::new("legacy-tool", Some(Success)).disabled().into(),
+    ]
+}
+
+fn drive_demo(state: &Mutex<SimState>, stop: &AtomicBool) {
+    let mut durations: BTreeMap<String, Instant> = BTreeMap::new();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::park_timeout(Duration::from_millis(800));
+        let Ok(mut st) = state.lock() else {
+            return;
+        };
+        let names = st.job_names();
+        // Finish builds whose time is up.
+        let now = Instant::now();
+        let done: Vec<String> = durations
+            .iter()
+            .filter(|(_, end)| **end <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in done {
+            durations.remove(&name);
+            if let Some(job) = st.job_mut(&name) {
+                finish_demo_build(job);
+            }
+        }
+        // Now and then start one.
+        if durations.len() < 3 && fastrand::f32() < 0.45 {
+            let idle: Vec<&String> = names
+                .iter()
+                .filter(|n| !durations.contains_key(*n))
+                .collect();
+            if let Some(name) = idle.get(fastrand::usize(..idle.len().max(1))).copied().cloned()
+                && let Some(job) = st.job_mut(&name)
+                && !job.disabled
+            {
+                job.running = Some((job.next_number(), now_ms()));
+                let secs = fastrand::u64(3..9);
+                durations.insert(name, now + Duration::from_secs(secs));
+            }
+        }
+    }
+}
+
+fn finish_demo_build(job: &mut SimJob) {
+    let Some((number, _)) = job.running.take() else {
+        return;
+    };
+    let broken = job.last.is_some_and(|l| l.1.is_broken());
+    let roll = fastrand::f32();
+    let pick = |roll: f32| {
+        if broken {
+            if roll < 0.6 {
+                JobState::Success
+            } else if roll < 0.9 {
+                JobState::Failure
+            } else {
+                JobState::Unstable
+            }
+        } else if roll < 0.7 {
+            JobState::Success
+        } else if roll < 0.88 {
+            JobState::Failure
+        } else {
+            JobState::Unstable
+        }
+    };
+    if job.configs.is_empty() {
+        job.last = Some((number, pick(roll)));
+    } else {
+        for c in &mut job.configs {
+            c.last = Some((number, pick(fastrand::f32())));
+        }
+        let worst = job
+            .configs
+            .iter()
+            .filter_map(|c| c.last.map(|l| l.1))
+            .max_by_key(|s| result_rank(*s))
+            .unwrap_or(JobState::Success);
+        job.last = Some((number, worst));
+    }
+}
+
+fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, requests: &AtomicUsize, base: &str) {
+    let mut held = Vec::new();
+    for request in server.incoming_requests() {
+        requests.fetch_add(1, Ordering::SeqCst);
+        let answer = {
+            let Ok(st) = state.lock() else {
+                return;
+            };
+            answer(&st, &request, base)
+        };
+        match answer {
+            None => held.push(request), // Mode::Hang: keep the connection open, never answer.
+            Some(resp) => {
+                if let Err(e) = request.respond(resp) {
+                    tracing::debug!("simulator: client went away: {e}");
+                }
+            }
+        }
+    }
+}
+
+type Resp = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+/// Adds a header; the names and values used here are ASCII constants, so parsing cannot fail.
+fn with_header(resp: Resp, name: &str, value: &str) -> Resp {
+    match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+        Ok(h) => resp.with_header(h),
+        Err(()) => resp,
+    }
+}
+
+fn html(status: u16, body: &str) -> Resp {
+    with_header(
+        tiny_http::Response::from_data(body.as_bytes().to_vec()).with_status_code(status),
+        "Content-Type",
+        "text/html;charset=utf-8",
+    )
+}
+
+fn answer(st: &SimState, request: &tiny_http::Request, base: &str) -> Option<Resp> {
+    match st.mode {
+        Mode::Hang => return None,
+        Mode::Html200 => {
+            return Some(html(
+                200,
+                "<html><body><form action=\"/sso/login\">Sign in</form></body></html>",
+            ));
+        }
+        Mode::Status(code) => return Some(html(code, "<html><body>Server error</body></html>")),
+        Mode::Normal | Mode::Truncated => {}
+    }
+    if let Some((user, token)) = &st.auth {
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+        );
+        let sent = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.as_str().to_owned());
+        match sent {
+            None => {
+                let page = html(
+                    403,
+                    "<html><head><meta http-equiv='refresh' content='1;url=/login'/></head>\
+                     <body>Authentication required</body></html>",
+                );
+                return Some(with_header(page, "X-You-Are-Authenticated-As", "anonymous"));
+            }
+            Some(s) if s != expected => {
+                let page = html(401, "<html><body>Invalid password/token</body></html>");
+                return Some(with_header(page, "WWW-Authenticate", "Basic realm=\"Jenkins\""));
+            }
+            Some(_) => {}
+        }
+    }
+    let (path, query) = match request.url().split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (request.url(), ""),
+    };
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Some(html(404, "<html><body>Not found</body></html>"));
+    };
+    let Some(value) = resolve(st, rest, base) else {
+        return Some(html(404, "<html><body>Not found</body></html>"));
+    };
+    let tree = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("tree="))
+        .map(|t| percent_decode_str(t).decode_utf8_lossy().into_owned());
+    let value = match tree.as_deref().map(parse_tree) {
+        Some(Ok(spec)) => prune(&value, &spec),
+        Some(Err(e)) => return Some(html(500, &format!("Malformed tree expression: {e}"))),
+        None => value,
+    };
+    let mut body = value.to_string().into_bytes();
+    if st.mode == Mode::Truncated {
+        body.truncate(body.len() / 2);
+    }
+    let resp = with_header(
+        tiny_http::Response::from_data(body),
+        "Content-Type",
+        "application/json;charset=utf-8",
+    );
+    Some(with_header(resp, "X-Jenkins", "2.500-sim"))
+}
+
+/// Maps `job/a/job/b/api/json` or `view/V/api/json` to the object Jenkins would serialise.
+fn resolve(st: &SimState, rest: &str, base: &str) -> Option<Value> {
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let api = segs.len().checked_sub(2)?;
+    if segs[api..] != ["api", "json"] {
+        return None;
+    }
+    let mut path = Vec::new();
+    let mut view = None;
+    for pair in segs[..api].chunks(2) {
+        match pair {
+            [kind, name] if kind == "job" => path.push(name.clone()),
+            [kind, name] if kind == "view" && path.is_empty() => view = Some(name.clone()),
+            _ => return None,
+        }
+    }
+    if let Some(view) = view {
+        let names = st.views.get(&view)?;
+        let jobs: Vec<Value> = names
+            .iter()
+            .filter_map(|n| {
+                let p = split_full_name(n);
+                SimState::find(&st.items, &p).map(|i| item_json(i, &p[..p.len() - 1], base))
+            })
+            .collect();
+        return Some(json!({"_class": "hudson.model.ListView", "name": view, "jobs": jobs}));
+    }
+    if path.is_empty() {
+        let jobs: Vec<Value> = st.items.iter().map(|i| item_json(i, &[], base)).collect();
+        return Some(json!({"_class": "hudson.model.Hudson", "url": base, "jobs": jobs}));
+    }
+    let item = SimState::find(&st.items, &path)?;
+    Some(item_json(item, &path[..path.len() - 1], base))
+}
+
+/// The full (unpruned) JSON of an item, as Jenkins exports it.
+fn item_json(item: &SimItem, parent: &[String], base: &str) -> Value {
+    let mut path = parent.to_vec();
+    path.push(item.name().to_owned());
+    let url = crate::jenkins::tree::job_url(base, &path);
+    let mut obj = Map::new();
+    match item {
+        SimItem::Folder {
+            name,
+            class,
+            children,
+        } => {
+            obj.insert("_class".into(), json!(class));
+            obj.insert("name".into(), json!(name));
+            obj.insert("fullName".into(), json!(path.join("/")));
+            obj.insert("displayName".into(), json!(name));
+            obj.insert("url".into(), json!(url));
+            let jobs: Vec<Value> = children
+                .iter()
+                .map(|c| item_json(c, &path, base))
+                .collect();
+            obj.insert("jobs".into(), Value::Array(jobs));
+        }
+        SimItem::Job(job) => {
+            fill_job(&mut obj, job, &path, url.clone());
+            if !job.configs.is_empty() {
+                let configs: Vec<Value> = job
+                    .configs
+                    .iter()
+                    .map(|c| {
+                        let mut cpath = path.clone();
+                        cpath.push(c.name.clone());
+                        let mut o = Map::new();
+                        fill_job(&mut o, c, &cpath, format!("{url}{}/", encode_segment(&c.name)));
+                        Value::Object(o)
+                    })
+                    .collect();
+                obj.insert("activeConfigurations".into(), Value::Array(configs));
+            }
+        }
+    }
+    Value::Object(obj)
+}
+
+fn fill_job(obj: &mut Map<String, Value>, job: &SimJob, path: &[String], url: String) {
+    obj.insert("_class".into(), json!(job.class));
+    obj.insert("name".into(), json!(job.name));
+    obj.insert("fullName".into(), json!(path.join("/")));
+    obj.insert(
+        "displayName".into(),
+        json!(job.display_name.as_deref().unwrap_or(&job.name)),
+    );
+    obj.insert("url".into(), json!(url));
+    obj.insert("color".into(), json!(job.color()));
+    obj.insert("buildable".into(), json!(!job.disabled));
+    obj.insert("lastBuild".into(), job.last_build());
+}
+
+/// A parsed `tree=` spec: property names with optional sub-specs (ranges are accepted and ignored).
+#[derive(Debug, Clone, PartialEq)]
+struct Node {
+    name: String,
+    sub: Option<Vec<Node>>,
+}
+
+type Spec = Vec<Node>;
+
+/// Parses Stapler's tree grammar: `spec := node ("," node)*`, `node := NAME ("[" spec "]")? ("{" range "}")?`.
+fn parse_tree(s: &str) -> Result<Spec, String> {
+    fn spec(chars: &[char], pos: &mut usize) -> Result<Spec, String> {
+        let mut out = Vec::new();
+        loop {
+            let start = *pos;
+            while *pos < chars.len() && !matches!(chars[*pos], ',' | '[' | ']' | '{' | '}') {
+                *pos += 1;
+            }
+            let name: String = chars[start..*pos].iter().collect();
+            if name.is_empty() {
+                return Err(format!("empty name at {start}"));
+            }
+            let mut sub = None;
+            if chars.get(*pos) == Some(&'[') {
+                *pos += 1;
+                sub = Some(spec(chars, pos)?);
+                if chars.get(*pos) != Some(&']') {
+                    return Err(format!("expected ] at {pos}"));
+                }
+                *pos += 1;
+            }
+            if chars.get(*pos) == Some(&'{') {
+                while *pos < chars.len() && chars[*pos] != '}' {
+                    *pos += 1;
+                }
+                *pos += 1;
+            }
+            out.push(Node { name, sub });
+            if chars.get(*pos) == Some(&',') {
+                *pos += 1;
+            } else {
+                return Ok(out);
+            }
+        }
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut pos = 0;
+    let out = spec(&chars, &mut pos)?;
+    if pos != chars.len() {
+        return Err(format!("unexpected {:?} at {pos}", chars.get(pos)));
+    }
+    Ok(out)
+}
+
+/// Keeps only what the spec asks for, like Stapler: `_class` always; an object named without a sub-spec
+/// comes back as a `{"_class": …}` stub.
+fn prune(value: &Value, spec: &Spec) -> Value {
+    match value {
+        Value::Object(obj) => {
+            let mut out = Map::new();
+            if let Some(c) = obj.get("_class") {
+                out.insert("_class".into(), c.clone());
+            }
+            for Node { name, sub } in spec {
+                if let Some(v) = obj.get(name) {
+                    let v = match sub {
+                        Some(sub) => prune(v, sub),
+                        None => stub(v),
+                    };
+                    out.insert(name.clone(), v);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| prune(i, spec)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn stub(value: &Value) -> Value {
+    match value {
+        Value::Object(obj) => {
+            let mut out = Map::new();
+            if let Some(c) = obj.get("_class") {
+                out.insert("_class".into(), c.clone());
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(stub).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn tree_specs_parse_and_prune_like_stapler() {
+        let spec = parse_tree("jobs[name,jobs]").unwrap();
+        let v = json!({"_class": "R", "jobs": [
+            {"_class": "F", "name": "f", "color": "blue", "jobs": [{"_class": "J", "name": "j"}]}
+        ]});
+        assert_eq!(
+            prune(&v, &spec),
+            json!({"_class": "R", "jobs": [{"_class": "F", "name": "f", "jobs": [{"_class": "J"}]}]})
+        );
+        assert!(parse_tree("jobs[name").is_err());
+        assert!(parse_tree("builds[number]{0,5}").is_ok());
+    }
+
+    #[test]
+    fn branches_are_stored_encoded() {
+        assert_eq!(SimJob::branch("feature/login", None).name, "feature%2Flogin");
+    }
+}

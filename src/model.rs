@@ -1,0 +1,728 @@
+//! The pure model: job states, server states, snapshots, aggregates and transitions.
+//!
+//! Nothing here does I/O. The poller turns Jenkins answers into [`ServerSnapshot`]s, the engine keeps the
+//! latest [`Snapshot`], and [`transitions`] compares two snapshots to find what alerts care about.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The result a job shows, from its Jenkins `color` (the last *finished* build while a new one runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Success,
+    Unstable,
+    Failure,
+    Aborted,
+    NotBuilt,
+    Disabled,
+    Unknown,
+}
+
+impl JobState {
+    /// Parses a Jenkins `color` value: `red`, `blue_anime`, … Returns the state and whether a build runs.
+    /// Values this version does not know (a plugin's colour, an old `green`) map to [`JobState::Unknown`].
+    pub fn from_color(color: &str) -> (JobState, bool) {
+        let (base, building) = match color.strip_suffix("_anime") {
+            Some(base) => (base, true),
+            None => (color, false),
+        };
+        let state = match base {
+            "blue" => JobState::Success,
+            "yellow" => JobState::Unstable,
+            "red" => JobState::Failure,
+            "aborted" => JobState::Aborted,
+            "notbuilt" => JobState::NotBuilt,
+            "disabled" => JobState::Disabled,
+            _ => JobState::Unknown,
+        };
+        (state, building)
+    }
+
+    /// Parses a build `result` (`SUCCESS`, `UNSTABLE`, …); `None` for anything else.
+    pub fn from_result(result: &str) -> Option<JobState> {
+        Some(match result {
+            "SUCCESS" => JobState::Success,
+            "UNSTABLE" => JobState::Unstable,
+            "FAILURE" => JobState::Failure,
+            "ABORTED" => JobState::Aborted,
+            "NOT_BUILT" => JobState::NotBuilt,
+            _ => return None,
+        })
+    }
+
+    /// True for the states that count as "broken" for alerts.
+    pub fn is_broken(self) -> bool {
+        matches!(self, JobState::Failure | JobState::Unstable)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Success => "success",
+            JobState::Unstable => "unstable",
+            JobState::Failure => "failure",
+            JobState::Aborted => "aborted",
+            JobState::NotBuilt => "not built",
+            JobState::Disabled => "disabled",
+            JobState::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A job's identity: the server (source) name plus the full name path, segments exactly as Jenkins names
+/// them (multibranch branches keep their `%2F`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId {
+    pub server: String,
+    pub path: Vec<String>,
+}
+
+impl JobId {
+    pub fn new(server: impl Into<String>, full_name: &str) -> Self {
+        Self {
+            server: server.into(),
+            path: split_full_name(full_name),
+        }
+    }
+
+    /// The Jenkins `fullName`: segments joined with `/`.
+    pub fn full_name(&self) -> String {
+        self.path.join("/")
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.server, self.full_name())
+    }
+}
+
+/// Splits a `fullName` like `team-a/api` into its segments, ignoring empty ones (a stray `/`).
+pub fn split_full_name(full_name: &str) -> Vec<String> {
+    full_name
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The last build as Jenkins reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub number: u64,
+    /// `None` while running (or for an unknown value).
+    pub result: Option<JobState>,
+    pub building: bool,
+    /// Start time, epoch milliseconds.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// One job as of one poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    /// Decoded, human name (Jenkins `displayName`, falling back to the name).
+    pub display_name: String,
+    /// The job page in a browser.
+    pub url: String,
+    /// The last finished result (from `color`).
+    pub state: JobState,
+    pub building: bool,
+    pub last_build: Option<Build>,
+}
+
+/// Whether a source could be read on its last poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerState {
+    /// Never polled yet.
+    Connecting,
+    Ok,
+    /// Network error, timeout, HTTP error or an answer that is not Jenkins JSON.
+    Unreachable(String),
+    /// Jenkins answered 403 to a request without (valid) credentials.
+    AuthNeeded,
+    /// Jenkins answered 401: the user/token pair was refused.
+    TokenRejected,
+}
+
+impl ServerState {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, ServerState::Ok)
+    }
+}
+
+impl fmt::Display for ServerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerState::Connecting => f.write_str("connecting"),
+            ServerState::Ok => f.write_str("ok"),
+            ServerState::Unreachable(reason) => write!(f, "unreachable: {reason}"),
+            ServerState::AuthNeeded => {
+                f.write_str("authentication needed (set `user` and a token for this server)")
+            }
+            ServerState::TokenRejected => {
+                f.write_str("token rejected (check the user name and API token)")
+            }
+        }
+    }
+}
+
+/// Everything known about one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSnapshot {
+    pub state: ServerState,
+    /// The last known jobs, by full name path. Kept through outages (then shown stale).
+    pub jobs: BTreeMap<Vec<String>, Job>,
+    /// True once one poll has succeeded: before that there is nothing to compare against.
+    pub seen_ok: bool,
+    /// `X-Jenkins` header of the last good answer.
+    pub version: Option<String>,
+}
+
+impl ServerSnapshot {
+    pub fn new() -> Self {
+        Self {
+            state: ServerState::Connecting,
+            jobs: BTreeMap::new(),
+            seen_ok: false,
+            version: None,
+        }
+    }
+
+    /// Jobs are stale whenever the last poll did not succeed.
+    pub fn stale(&self) -> bool {
+        !self.state.is_ok()
+    }
+}
+
+impl Default for ServerSnapshot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Every source's latest state: what the frame, the tray and the window are drawn from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub servers: BTreeMap<String, ServerSnapshot>,
+}
+
+/// A job's state as shown: the last result plus the two overlays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobStatus {
+    pub state: JobState,
+    pub building: bool,
+    pub stale: bool,
+}
+
+impl Snapshot {
+    pub fn job(&self, id: &JobId) -> Option<&Job> {
+        self.servers.get(&id.server)?.jobs.get(&id.path)
+    }
+
+    pub fn status(&self, id: &JobId) -> Option<JobStatus> {
+        let server = self.servers.get(&id.server)?;
+        let job = server.jobs.get(&id.path)?;
+        Some(JobStatus {
+            state: job.state,
+            building: job.building,
+            stale: server.stale(),
+        })
+    }
+
+    /// Every job of `server` whose path starts with `prefix` (the whole server for an empty prefix).
+    pub fn statuses_under<'a>(
+        &'a self,
+        server: &str,
+        prefix: &'a [String],
+    ) -> impl Iterator<Item = JobStatus> + 'a {
+        self.servers.get(server).into_iter().flat_map(move |s| {
+            let stale = s.stale();
+            s.jobs
+                .iter()
+                .filter(move |(path, _)| path.starts_with(prefix))
+                .map(move |(_, job)| JobStatus {
+                    state: job.state,
+                    building: job.building,
+                    stale,
+                })
+        })
+    }
+
+    /// True while any job anywhere runs a build (the frame animates, polling speeds up).
+    pub fn any_building(&self) -> bool {
+        self.servers
+            .values()
+            .any(|s| s.jobs.values().any(|j| j.building))
+    }
+}
+
+/// How bad a state is, for aggregates and the tray icon. The derived order **is** the documented order,
+/// best first:
+///
+/// `NoJobs < Disabled < NotBuilt < Success < Aborted < Unknown < Stale < Unstable < Failure`
+///
+/// A stale job (its server is unreachable or refuses us) ranks above every "fine" state, so an aggregate
+/// containing it never looks like success; a known failure elsewhere still wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    NoJobs,
+    Disabled,
+    NotBuilt,
+    Success,
+    Aborted,
+    Unknown,
+    Stale,
+    Unstable,
+    Failure,
+}
+
+impl Severity {
+    pub fn of(status: JobStatus) -> Severity {
+        if status.stale {
+            return Severity::Stale;
+        }
+        match status.state {
+            JobState::Success => Severity::Success,
+            JobState::Unstable => Severity::Unstable,
+            JobState::Failure => Severity::Failure,
+            JobState::Aborted => Severity::Aborted,
+            JobState::NotBuilt => Severity::NotBuilt,
+            JobState::Disabled => Severity::Disabled,
+            JobState::Unknown => Severity::Unknown,
+        }
+    }
+}
+
+/// The worst state of a set of jobs, plus whether any of them is building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aggregate {
+    pub severity: Severity,
+    pub building: bool,
+    pub count: usize,
+}
+
+impl Aggregate {
+    pub fn of(statuses: impl IntoIterator<Item = JobStatus>) -> Aggregate {
+        statuses.into_iter().fold(
+            Aggregate {
+                severity: Severity::NoJobs,
+                building: false,
+                count: 0,
+            },
+            |acc, s| Aggregate {
+                severity: acc.severity.max(Severity::of(s)),
+                building: acc.building || s.building,
+                count: acc.count + 1,
+            },
+        )
+    }
+}
+
+/// What changed between two snapshots, for notifications and sounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// A build finished broken after the job was fine.
+    Broke {
+        job: JobId,
+        display_name: String,
+        state: JobState,
+        build: Option<u64>,
+    },
+    /// A build finished fine after the job was broken.
+    Fixed {
+        job: JobId,
+        display_name: String,
+        build: Option<u64>,
+    },
+    /// A new build finished and the job is still broken.
+    StillFailing {
+        job: JobId,
+        display_name: String,
+        state: JobState,
+        build: Option<u64>,
+    },
+    StartedBuilding {
+        job: JobId,
+        display_name: String,
+        build: Option<u64>,
+    },
+    Appeared {
+        job: JobId,
+    },
+    Disappeared {
+        job: JobId,
+    },
+    /// A source stopped answering (one event for the whole server, not one per job).
+    ServerLost {
+        server: String,
+        state: ServerState,
+    },
+    ServerRecovered {
+        server: String,
+    },
+}
+
+/// Compares two snapshots. Rules:
+/// - a server with no successful poll before `new` yields nothing for its jobs (no storm on start-up);
+/// - a server going from ok to failing yields exactly one [`Transition::ServerLost`], none per job;
+/// - a finished build is detected by its build number, so a build shorter than the poll interval is
+///   still reported (`StillFailing` for red → red with a new number).
+pub fn transitions(old: &Snapshot, new: &Snapshot) -> Vec<Transition> {
+    let mut out = Vec::new();
+    for (name, now) in &new.servers {
+        let before = old.servers.get(name);
+        let was_ok = before.is_some_and(|b| b.state.is_ok());
+        match (&now.state, was_ok) {
+            (ServerState::Ok, false) if before.is_some_and(|b| b.seen_ok) => {
+                out.push(Transition::ServerRecovered {
+                    server: name.clone(),
+                });
+            }
+            (ServerState::Ok, _) | (ServerState::Connecting, _) => {}
+            (state, true) => out.push(Transition::ServerLost {
+                server: name.clone(),
+                state: state.clone(),
+            }),
+            (_, false) => {}
+        }
+        let Some(before) = before.filter(|b| b.seen_ok) else {
+            continue;
+        };
+        if !now.state.is_ok() {
+            continue;
+        }
+        for (path, job) in &now.jobs {
+            match before.jobs.get(path) {
+                Some(prev) => job_transitions(prev, job, &mut out),
+                None => out.push(Transition::Appeared {
+                    job: job.id.clone(),
+                }),
+            }
+        }
+        for (path, prev) in &before.jobs {
+            if !now.jobs.contains_key(path) {
+                out.push(Transition::Disappeared {
+                    job: prev.id.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
+    let prev_number = prev.last_build.as_ref().map(|b| b.number);
+    let now_number = now.last_build.as_ref().map(|b| b.number);
+    let new_build = now_number > prev_number;
+    let display_name = || now.display_name.clone();
+
+    if now.building && (!prev.building || new_build) {
+        out.push(Transition::StartedBuilding {
+            job: now.id.clone(),
+            display_name: display_name(),
+            build: now_number,
+        });
+    }
+    // A build finished since the last poll: the shown result changed, or a new number came with a result.
+    let finished = (prev.building && !now.building) || (new_build && !now.building);
+    let changed = prev.state != now.state;
+    if !(finished || changed) {
+        return;
+    }
+    // While a build runs, `color` is the previous result: the finished build is the one before it.
+    let build = if now.building {
+        now_number.map(|n| n.saturating_sub(1))
+    } else {
+        now_number
+    };
+    match (prev.state.is_broken(), now.state.is_broken()) {
+        (false, true) => {
+            out.push(Transition::Broke {
+                job: now.id.clone(),
+                display_name: display_name(),
+                state: now.state,
+                build,
+            });
+        }
+        (true, false) if now.state == JobState::Success => out.push(Transition::Fixed {
+            job: now.id.clone(),
+            display_name: display_name(),
+            build,
+        }),
+        (true, true) => out.push(Transition::StillFailing {
+            job: now.id.clone(),
+            display_name: display_name(),
+            state: now.state,
+            build,
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn job(path: &str, state: JobState, building: bool, number: u64) -> Job {
+        Job {
+            id: JobId::new("ci", path),
+            display_name: path.to_owned(),
+            url: format!("http://ci/job/{path}/"),
+            state,
+            building,
+            last_build: Some(Build {
+                number,
+                result: if building { None } else { Some(state) },
+                building,
+                timestamp_ms: None,
+            }),
+        }
+    }
+
+    fn snapshot(state: ServerState, seen_ok: bool, jobs: Vec<Job>) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.servers.insert(
+            "ci".into(),
+            ServerSnapshot {
+                state,
+                jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
+                seen_ok,
+                version: None,
+            },
+        );
+        s
+    }
+
+    fn ok(jobs: Vec<Job>) -> Snapshot {
+        snapshot(ServerState::Ok, true, jobs)
+    }
+
+    #[test]
+    fn colors_map_to_states_and_anime_means_building() {
+        assert_eq!(JobState::from_color("blue"), (JobState::Success, false));
+        assert_eq!(JobState::from_color("red_anime"), (JobState::Failure, true));
+        assert_eq!(JobState::from_color("yellow"), (JobState::Unstable, false));
+        assert_eq!(JobState::from_color("aborted_anime"), (JobState::Aborted, true));
+        assert_eq!(JobState::from_color("notbuilt"), (JobState::NotBuilt, false));
+        assert_eq!(JobState::from_color("disabled_anime"), (JobState::Disabled, true));
+        assert_eq!(JobState::from_color("grey"), (JobState::Unknown, false));
+        assert_eq!(JobState::from_color("green"), (JobState::Unknown, false));
+        assert_eq!(JobState::from_color(""), (JobState::Unknown, false));
+    }
+
+    #[test]
+    fn aggregate_order_puts_failure_over_unstable_over_stale_over_success() {
+        let s = |state, stale| JobStatus {
+            state,
+            building: false,
+            stale,
+        };
+        let agg = |v: Vec<JobStatus>| Aggregate::of(v).severity;
+        assert_eq!(agg(vec![]), Severity::NoJobs);
+        assert_eq!(agg(vec![s(JobState::Success, false)]), Severity::Success);
+        assert_eq!(
+            agg(vec![s(JobState::Success, false), s(JobState::Success, true)]),
+            Severity::Stale,
+            "stale must never look like success"
+        );
+        assert_eq!(
+            agg(vec![s(JobState::Unstable, false), s(JobState::Success, true)]),
+            Severity::Unstable
+        );
+        assert_eq!(
+            agg(vec![s(JobState::Unstable, false), s(JobState::Failure, false)]),
+            Severity::Failure
+        );
+        assert_eq!(
+            agg(vec![s(JobState::Disabled, false), s(JobState::NotBuilt, false)]),
+            Severity::NotBuilt
+        );
+        assert_eq!(
+            agg(vec![s(JobState::Aborted, false), s(JobState::Success, false)]),
+            Severity::Aborted
+        );
+    }
+
+    #[test]
+    fn aggregate_is_building_when_any_job_builds() {
+        let a = Aggregate::of(vec![
+            JobStatus {
+                state: JobState::Success,
+                building: true,
+                stale: false,
+            },
+            JobStatus {
+                state: JobState::Failure,
+                building: false,
+                stale: false,
+            },
+        ]);
+        assert_eq!(a.severity, Severity::Failure);
+        assert!(a.building);
+        assert_eq!(a.count, 2);
+    }
+
+    #[test]
+    fn first_poll_after_start_reports_no_transitions() {
+        let before = snapshot(ServerState::Connecting, false, vec![]);
+        let after = ok(vec![
+            job("a", JobState::Failure, false, 3),
+            job("b", JobState::Success, true, 9),
+        ]);
+        assert_eq!(transitions(&before, &after), vec![]);
+        assert_eq!(transitions(&Snapshot::default(), &after), vec![]);
+    }
+
+    #[test]
+    fn success_to_failure_is_broke_and_back_is_fixed() {
+        let a = ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ok(vec![job("a", JobState::Failure, false, 2)]);
+        assert_eq!(
+            transitions(&a, &b),
+            vec![Transition::Broke {
+                job: JobId::new("ci", "a"),
+                display_name: "a".into(),
+                state: JobState::Failure,
+                build: Some(2)
+            }]
+        );
+        let c = ok(vec![job("a", JobState::Success, false, 3)]);
+        assert_eq!(
+            transitions(&b, &c),
+            vec![Transition::Fixed {
+                job: JobId::new("ci", "a"),
+                display_name: "a".into(),
+                build: Some(3)
+            }]
+        );
+    }
+
+    #[test]
+    fn success_to_unstable_is_broke() {
+        let a = ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ok(vec![job("a", JobState::Unstable, false, 2)]);
+        assert!(matches!(
+            transitions(&a, &b).as_slice(),
+            [Transition::Broke {
+                state: JobState::Unstable,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_build_shorter_than_the_poll_interval_is_seen_by_its_number() {
+        // #5 failed; #6 ran and failed again entirely between two polls: still failing, reported.
+        let a = ok(vec![job("a", JobState::Failure, false, 5)]);
+        let b = ok(vec![job("a", JobState::Failure, false, 6)]);
+        assert_eq!(
+            transitions(&a, &b),
+            vec![Transition::StillFailing {
+                job: JobId::new("ci", "a"),
+                display_name: "a".into(),
+                state: JobState::Failure,
+                build: Some(6)
+            }]
+        );
+        // The same build number and state again: nothing happened.
+        assert_eq!(transitions(&b, &b), vec![]);
+    }
+
+    #[test]
+    fn a_build_that_started_and_a_build_that_finished_are_both_reported() {
+        let a = ok(vec![job("a", JobState::Success, false, 1)]);
+        let running = ok(vec![job("a", JobState::Success, true, 2)]);
+        assert_eq!(
+            transitions(&a, &running),
+            vec![Transition::StartedBuilding {
+                job: JobId::new("ci", "a"),
+                display_name: "a".into(),
+                build: Some(2)
+            }]
+        );
+        let done = ok(vec![job("a", JobState::Failure, false, 2)]);
+        assert!(matches!(
+            transitions(&running, &done).as_slice(),
+            [Transition::Broke {
+                build: Some(2),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_finished_build_seen_while_the_next_one_runs_names_the_finished_build() {
+        // #2 failed and #3 started, both between two polls: colour is red_anime, lastBuild is #3.
+        let a = ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ok(vec![job("a", JobState::Failure, true, 3)]);
+        let t = transitions(&a, &b);
+        assert!(t.contains(&Transition::Broke {
+            job: JobId::new("ci", "a"),
+            display_name: "a".into(),
+            state: JobState::Failure,
+            build: Some(2)
+        }));
+        assert!(t.iter().any(|t| matches!(t, Transition::StartedBuilding { .. })));
+    }
+
+    #[test]
+    fn an_outage_is_one_server_event_and_no_job_storm() {
+        let a = ok(vec![
+            job("a", JobState::Success, false, 1),
+            job("b", JobState::Failure, false, 1),
+        ]);
+        let mut down = a.clone();
+        down.servers.get_mut("ci").unwrap().state =
+            ServerState::Unreachable("connection refused".into());
+        assert_eq!(
+            transitions(&a, &down),
+            vec![Transition::ServerLost {
+                server: "ci".into(),
+                state: ServerState::Unreachable("connection refused".into())
+            }]
+        );
+        // Still down on the next poll: nothing new.
+        assert_eq!(transitions(&down, &down), vec![]);
+        // Back with the same jobs: one recovery event, no job events.
+        assert_eq!(
+            transitions(&down, &a),
+            vec![Transition::ServerRecovered {
+                server: "ci".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn jobs_appearing_and_disappearing_are_reported() {
+        let a = ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ok(vec![job("b", JobState::Success, false, 1)]);
+        assert_eq!(
+            transitions(&a, &b),
+            vec![
+                Transition::Appeared {
+                    job: JobId::new("ci", "b")
+                },
+                Transition::Disappeared {
+                    job: JobId::new("ci", "a")
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn stale_jobs_keep_their_state_but_are_marked_stale() {
+        let mut s = ok(vec![job("a", JobState::Success, false, 1)]);
+        s.servers.get_mut("ci").unwrap().state = ServerState::AuthNeeded;
+        let st = s.status(&JobId::new("ci", "a")).unwrap();
+        assert_eq!(st.state, JobState::Success);
+        assert!(st.stale);
+        assert_eq!(Severity::of(st), Severity::Stale);
+    }
+}
