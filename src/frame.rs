@@ -57,7 +57,7 @@ pub fn hex_line(frame: &[Rgb]) -> String {
 /// How long one pulse of a building job takes (dim → full → dim).
 pub const PULSE_PERIOD: Duration = Duration::from_millis(2000);
 /// The dimmest point of the pulse, as a share of the full colour.
-pub const PULSE_FLOOR: f64 = 0.15;
+pub const PULSE_FLOOR: f64 = 0.3;
 
 /// Where a building LED is in its pulse at time `t`: a smooth cosine between [`PULSE_FLOOR`] and 1.
 /// All building LEDs share one clock, so they breathe in step.
@@ -275,7 +275,7 @@ mod tests {
         let full = c.colors.failure;
         assert_eq!(at(1000), full, "peak of the pulse is the full colour");
         let dim = at(0);
-        assert!(dim.r < full.r / 4 && dim.r > 0, "trough is dim, not off: {dim:?}");
+        assert!(dim.r < full.r / 2 && dim.r > 0, "trough is dim, not off: {dim:?}");
         // Smooth: neighbouring instants differ by little.
         for ms in (0..2000).step_by(50) {
             let d = i32::from(at(ms).r) - i32::from(at(ms + 50).r);

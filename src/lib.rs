@@ -7,3 +7,8 @@ pub mod frame;
 pub mod jenkins;
 pub mod model;
 pub mod config;
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod poller;
+pub mod strip;

@@ -1,3 +1,125 @@
-//! The `ledtogo` binary: parse the command line and hand over to the library.
+//! The `ledtogo` binary: parse the command line, pick the app (headless for now) or a subcommand.
 
-fn main() {}
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser as _;
+
+use ledtogo::cli::{self, Cli, Command};
+use ledtogo::config::{self, Config};
+use ledtogo::demo::Demo;
+use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::strip::{PrintStrip, Strip};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    init_logging();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The one place errors reach the user: the whole chain, on stderr.
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+fn run(args: Cli) -> Result<()> {
+    match args.command {
+        Some(Command::Jobs {
+            url,
+            user,
+            token_env,
+            folder,
+            view,
+            timeout,
+            json,
+        }) => {
+            let root = cli::root_of(folder.as_deref(), view.as_deref());
+            let text = cli::jobs(&url, user, token_env, root, timeout, json)?;
+            print!("{text}");
+            Ok(())
+        }
+        Some(Command::Check) => {
+            let path = config_path(args.config)?;
+            print!("{}", cli::check(&path)?);
+            Ok(())
+        }
+        None => run_app(&args),
+    }
+}
+
+fn config_path(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    match explicit {
+        Some(p) => Ok(p),
+        None => config::default_path()
+            .context("cannot find the user's config folder (is HOME set?); pass --config PATH"),
+    }
+}
+
+/// The long-running app. The desktop window arrives with the `gui` feature's shell; until then (and with
+/// `--headless`) it runs headless: poll, render, drive the strip, log transitions.
+fn run_app(args: &Cli) -> Result<()> {
+    // Keep the demo (its simulator) alive as long as the engine polls it.
+    let mut _demo = None;
+    let source = if args.demo {
+        let demo = Demo::start()?;
+        tracing::info!("demo mode: simulated Jenkins at {}", demo.sim.url());
+        let source = ConfigSource::Fixed(demo.config.clone());
+        _demo = Some(demo);
+        source
+    } else {
+        let path = config_path(args.config.clone())?;
+        if path.exists() {
+            let initial = Config::load(&path)?;
+            tracing::info!("using {}", path.display());
+            ConfigSource::File { path, initial }
+        } else if args.config.is_some() {
+            bail!("{}: no such config file", path.display());
+        } else {
+            let demo = Demo::start()?;
+            tracing::info!(
+                "no config at {}: running the demo (simulated Jenkins at {}); see packaging/config.example.toml",
+                path.display(),
+                demo.sim.url()
+            );
+            let source = ConfigSource::Fixed(demo.config.clone());
+            _demo = Some(demo);
+            source
+        }
+    };
+    let mut strips: Vec<Box<dyn Strip>> = Vec::new();
+    if args.print_frames {
+        strips.push(Box::new(PrintStrip::new(std::io::stdout())));
+    }
+    let engine = Engine::start(source, strips, Observers::default())
+        .context("cannot start the engine threads")?;
+    wait_for_signal()?;
+    tracing::info!("stopping");
+    engine.stop();
+    Ok(())
+}
+
+fn wait_for_signal() -> Result<()> {
+    let (tx, rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        tx.send(()).ok();
+    })
+    .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    rx.recv().ok();
+    Ok(())
+}

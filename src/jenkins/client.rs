@@ -103,6 +103,9 @@ pub enum FetchError {
     Network { url: String, reason: String },
     #[error("cannot use CA file {path}: {reason}")]
     CaFile { path: String, reason: String },
+    /// The server entry cannot be used as configured (e.g. its token is missing).
+    #[error("{reason}")]
+    Setup { reason: String },
 }
 
 impl FetchError {
@@ -122,6 +125,7 @@ impl FetchError {
             FetchError::CaFile { reason, .. } => {
                 ServerState::Unreachable(format!("CA file: {reason}"))
             }
+            FetchError::Setup { reason } => ServerState::Unreachable(reason.clone()),
         }
     }
 }

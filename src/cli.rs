@@ -1,0 +1,220 @@
+//! The command line: arguments (clap) and the subcommands that are not the long-running app.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::config::{AggregateScope, Config, PortSetting, TokenSource};
+use crate::jenkins::{Client, Credentials, Root, Source};
+use crate::model::{Job, split_full_name};
+
+/// ledtogo — Jenkins job states on a USB LED strip, a tray icon and a window.
+#[derive(Debug, Parser)]
+#[command(name = "ledtogo", version, about)]
+pub struct Cli {
+    /// Config file (default: ~/.config/ledtogo/config.toml; without one, the demo runs).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Run without a window: poll, drive the strip, log transitions.
+    #[arg(long)]
+    pub headless: bool,
+    /// Run the demo: an embedded simulated Jenkins whose jobs build, break and get fixed.
+    #[arg(long)]
+    pub demo: bool,
+    /// Print each new frame on stdout as one line of hex colours (`ff0000 00ff00 …`).
+    #[arg(long)]
+    pub print_frames: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every job of a Jenkins server (one request), with state, building flag and URL.
+    Jobs {
+        /// The Jenkins base URL, e.g. https://ci.example.com/jenkins/
+        url: String,
+        /// User name for Basic auth (with --token-env).
+        #[arg(long)]
+        user: Option<String>,
+        /// Environment variable holding the API token.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// Only the jobs below this folder (full name path).
+        #[arg(long, conflicts_with = "view")]
+        folder: Option<String>,
+        /// Only the jobs of this view.
+        #[arg(long)]
+        view: Option<String>,
+        /// Request timeout in seconds.
+        #[arg(long, default_value_t = 20.0)]
+        timeout: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config and print the LED map.
+    Check,
+}
+
+/// `ledtogo jobs`: prints the jobs; errors (auth, network, not Jenkins) become a non-zero exit.
+pub fn jobs(
+    url: &str,
+    user: Option<String>,
+    token_env: Option<String>,
+    root: Root,
+    timeout: f64,
+    json: bool,
+) -> Result<String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("{url:?} is not an http:// or https:// URL");
+    }
+    if !(0.1..=3600.0).contains(&timeout) {
+        bail!("--timeout must be between 0.1 and 3600 seconds");
+    }
+    let credentials = match (user, token_env) {
+        (Some(user), Some(var)) => {
+            let token = std::env::var(&var)
+                .with_context(|| format!("environment variable {var} (--token-env) is not set"))?;
+            Some(Credentials {
+                user,
+                token: token.trim().to_owned(),
+            })
+        }
+        (None, Some(_)) => bail!("--token-env needs --user"),
+        (Some(_), None) => bail!("--user needs --token-env (the variable holding the API token)"),
+        (None, None) => None,
+    };
+    let mut source = Source::new("cli", url);
+    source.credentials = credentials;
+    source.root = root;
+    source.request_timeout = std::time::Duration::from_secs_f64(timeout);
+    let client = Client::new(source)?;
+    let fetched = client.fetch()?;
+    tracing::info!(
+        "{} jobs in {} request{}",
+        fetched.jobs.len(),
+        fetched.requests,
+        if fetched.requests == 1 { "" } else { "s" }
+    );
+    if json {
+        let list: Vec<serde_json::Value> = fetched.jobs.iter().map(job_json).collect();
+        return Ok(serde_json::to_string_pretty(&list)? + "\n");
+    }
+    Ok(job_table(&fetched.jobs))
+}
+
+fn job_json(job: &Job) -> serde_json::Value {
+    serde_json::json!({
+        "path": job.id.full_name(),
+        "display_name": job.display_name,
+        "state": job.state.label(),
+        "building": job.building,
+        "url": job.url,
+        "last_build": job.last_build.as_ref().map(|b| serde_json::json!({
+            "number": b.number,
+            "result": b.result.map(|r| r.label()),
+            "building": b.building,
+            "timestamp_ms": b.timestamp_ms,
+        })),
+    })
+}
+
+fn job_table(jobs: &[Job]) -> String {
+    let width = jobs
+        .iter()
+        .map(|j| j.id.full_name().chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for j in jobs {
+        let name = j.id.full_name();
+        let pad = width - name.chars().count();
+        writeln!(
+            out,
+            "{:<9} {:<8} {name}{} {}",
+            j.state.label(),
+            if j.building { "building" } else { "" },
+            " ".repeat(pad),
+            j.url
+        )
+        .ok();
+    }
+    out
+}
+
+/// `ledtogo check`: the validated config as a readable summary and LED map.
+pub fn check(path: &Path) -> Result<String> {
+    let config = Config::load(path)?;
+    let mut out = String::new();
+    writeln!(out, "{}: valid", path.display()).ok();
+    writeln!(
+        out,
+        "poll every {:?} (timeout {:?})",
+        config.poll, config.timeout
+    )
+    .ok();
+    for s in &config.servers {
+        let root = match &s.root {
+            Root::All => String::new(),
+            Root::Folder(p) => format!(", folder {}", p.join("/")),
+            Root::View(p) => format!(", view {}", p.join("/")),
+        };
+        let auth = match (&s.user, &s.token) {
+            (_, TokenSource::None) => "anonymous".to_owned(),
+            (u, TokenSource::Env(var)) => format!(
+                "user {}, token from ${var} ({})",
+                u.as_deref().unwrap_or("?"),
+                if std::env::var_os(var).is_some() {
+                    "set"
+                } else {
+                    "NOT SET"
+                }
+            ),
+            (u, TokenSource::File(f)) => format!(
+                "user {}, token from {} ({})",
+                u.as_deref().unwrap_or("?"),
+                f.display(),
+                if f.is_file() { "found" } else { "MISSING" }
+            ),
+        };
+        writeln!(out, "server {}: {} ({auth}{root})", s.name, s.url).ok();
+    }
+    let port = match &config.strip.port {
+        PortSetting::Auto => "auto".to_owned(),
+        PortSetting::None => "none".to_owned(),
+        PortSetting::Path(p) => p.display().to_string(),
+    };
+    writeln!(
+        out,
+        "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
+        config.strip.leds, config.strip.baud, config.strip.brightness, config.strip.gamma
+    )
+    .ok();
+    for led in 0..config.strip.leds {
+        let what = match config.slot(led) {
+            Some(slot) => slot.target.to_string(),
+            None if config.aggregate.leds.contains(&led) => format!(
+                "aggregate ({})",
+                match config.aggregate.scope {
+                    AggregateScope::Mapped => "worst of the mapped jobs",
+                    AggregateScope::All => "worst of every job",
+                }
+            ),
+            None => "off".to_owned(),
+        };
+        writeln!(out, "LED {led:>3}  {what}").ok();
+    }
+    Ok(out)
+}
+
+/// Root selection for `jobs`.
+pub fn root_of(folder: Option<&str>, view: Option<&str>) -> Root {
+    match (folder, view) {
+        (Some(f), _) => Root::Folder(split_full_name(f)),
+        (None, Some(v)) => Root::View(split_full_name(v)),
+        (None, None) => Root::All,
+    }
+}

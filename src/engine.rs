@@ -1,0 +1,389 @@
+//! The engine: the worker that ties everything together. It runs the pollers, keeps the latest snapshot,
+//! turns snapshot changes into transitions, renders frames (animated while jobs build) and pushes them to
+//! the strips, and reloads the config file when it changes. Readers (the window, the tray) take the latest
+//! published state; nothing here waits for them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::config::Config;
+use crate::frame::{self, Rgb};
+use crate::model::{ServerSnapshot, ServerState, Snapshot, Transition, transitions};
+use crate::poller::{Polled, Poller};
+use crate::strip::Strip;
+
+/// Frames per second while something animates (a building job pulses).
+pub const ANIMATION_FPS: u32 = 25;
+/// How often the config file is checked for changes.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// A file, reloaded when it changes on disk. The initial config is given (already validated).
+    File { path: PathBuf, initial: Config },
+    /// A fixed config (demo mode).
+    Fixed(Config),
+}
+
+/// Hooks for whoever displays the engine's state.
+#[derive(Default)]
+pub struct Observers {
+    /// Called after every published change (new snapshot, new frame, new config): e.g. a repaint request.
+    pub on_change: Option<Box<dyn Fn() + Send>>,
+    /// Receives each batch of transitions (one batch per poll), for notifications and sounds.
+    pub transitions: Option<Sender<Vec<Transition>>>,
+}
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observers")
+            .field("on_change", &self.on_change.is_some())
+            .field("transitions", &self.transitions.is_some())
+            .finish()
+    }
+}
+
+/// The latest state, as published to readers.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub snapshot: Arc<Snapshot>,
+    pub frame: Arc<Vec<Rgb>>,
+    pub config: Arc<Config>,
+    /// The last config reload error, if the file on disk is currently invalid.
+    pub config_error: Option<String>,
+}
+
+enum Msg {
+    Polled(Polled),
+    Refresh,
+    Stop,
+}
+
+/// A running engine. Stops (and joins its thread) when dropped.
+#[derive(Debug)]
+pub struct Engine {
+    tx: Sender<Msg>,
+    published: Arc<Mutex<Published>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    pub fn start(
+        source: ConfigSource,
+        strips: Vec<Box<dyn Strip>>,
+        observers: Observers,
+    ) -> std::io::Result<Engine> {
+        let config = match &source {
+            ConfigSource::File { initial, .. } => initial.clone(),
+            ConfigSource::Fixed(c) => c.clone(),
+        };
+        let published = Arc::new(Mutex::new(Published {
+            snapshot: Arc::new(Snapshot::default()),
+            frame: Arc::new(vec![Rgb::OFF; config.strip.leds]),
+            config: Arc::new(config.clone()),
+            config_error: None,
+        }));
+        let (tx, rx) = mpsc::channel();
+        let (poll_tx, poll_rx) = mpsc::channel::<Polled>();
+        // Forward poll results into the engine's single inbox.
+        {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("poll results".into())
+                .spawn(move || {
+                    for p in poll_rx {
+                        if tx.send(Msg::Polled(p)).is_err() {
+                            return;
+                        }
+                    }
+                })?;
+        }
+        let mut worker = Worker {
+            source,
+            config,
+            snapshot: Snapshot::default(),
+            pollers: BTreeMap::new(),
+            generation: 0,
+            poll_tx,
+            strips,
+            observers,
+            published: published.clone(),
+            started: Instant::now(),
+            last_frame: None,
+            file_stamp: None,
+        };
+        worker.file_stamp = worker.stamp();
+        worker.start_pollers();
+        let thread = std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || worker.run(&rx))?;
+        Ok(Engine {
+            tx,
+            published,
+            thread: Some(thread),
+        })
+    }
+
+    /// The latest published state.
+    pub fn published(&self) -> Published {
+        match self.published.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.published().snapshot
+    }
+
+    pub fn frame(&self) -> Arc<Vec<Rgb>> {
+        self.published().frame
+    }
+
+    /// Polls every server now.
+    pub fn refresh(&self) {
+        self.tx.send(Msg::Refresh).ok();
+    }
+
+    /// Stops the engine and waits for its thread (pollers stop after their current request).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.send(Msg::Stop).ok();
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!("the engine thread panicked");
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    source: ConfigSource,
+    config: Config,
+    snapshot: Snapshot,
+    pollers: BTreeMap<String, Poller>,
+    generation: u64,
+    poll_tx: Sender<Polled>,
+    strips: Vec<Box<dyn Strip>>,
+    observers: Observers,
+    published: Arc<Mutex<Published>>,
+    started: Instant,
+    last_frame: Option<Vec<Rgb>>,
+    file_stamp: Option<(SystemTime, u64)>,
+}
+
+impl Worker {
+    fn run(&mut self, rx: &Receiver<Msg>) {
+        let mut next_reload_check = Instant::now() + RELOAD_CHECK;
+        self.render();
+        loop {
+            let animated = frame::animated(&self.snapshot, &self.config);
+            let tick = if animated {
+                Duration::from_secs(1) / ANIMATION_FPS
+            } else {
+                Duration::from_secs(1)
+            };
+            match rx.recv_timeout(tick) {
+                Ok(Msg::Polled(p)) => self.apply(p),
+                Ok(Msg::Refresh) => self.pollers.values().for_each(Poller::refresh),
+                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if Instant::now() >= next_reload_check {
+                next_reload_check = Instant::now() + RELOAD_CHECK;
+                self.check_reload();
+            }
+            self.render();
+        }
+    }
+
+    fn start_pollers(&mut self) {
+        self.generation += 1;
+        self.pollers.clear();
+        for server in &self.config.servers {
+            self.snapshot
+                .servers
+                .entry(server.name.clone())
+                .or_insert_with(ServerSnapshot::new);
+            let interval = server.poll.unwrap_or(self.config.poll);
+            match Poller::spawn(
+                server.source(self.config.timeout),
+                server.name.clone(),
+                interval,
+                self.generation,
+                self.poll_tx.clone(),
+            ) {
+                Ok(p) => {
+                    self.pollers.insert(server.name.clone(), p);
+                }
+                Err(e) => {
+                    tracing::error!(server = %server.name, "cannot start a polling thread: {e}");
+                }
+            }
+        }
+        let names: Vec<&String> = self.config.servers.iter().map(|s| &s.name).collect();
+        self.snapshot.servers.retain(|name, _| names.contains(&name));
+        self.publish_snapshot();
+    }
+
+    fn apply(&mut self, polled: Polled) {
+        if polled.generation != self.generation {
+            return; // from a poller replaced by a config reload
+        }
+        let old = self.snapshot.clone();
+        let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
+            return;
+        };
+        match polled.result {
+            Ok(fetched) => {
+                server.state = ServerState::Ok;
+                server.jobs = fetched
+                    .jobs
+                    .into_iter()
+                    .map(|j| (j.id.path.clone(), j))
+                    .collect();
+                server.seen_ok = true;
+                server.version = fetched.version;
+                tracing::debug!(server = %polled.server, requests = fetched.requests, jobs = server.jobs.len(), "polled");
+            }
+            Err(e) => {
+                let state = e.server_state();
+                if server.state != state {
+                    tracing::warn!(server = %polled.server, "{e}");
+                }
+                server.state = state;
+            }
+        }
+        if old == self.snapshot {
+            return;
+        }
+        let changes = transitions(&old, &self.snapshot);
+        for t in &changes {
+            log_transition(t);
+        }
+        if !changes.is_empty()
+            && let Some(tx) = &self.observers.transitions
+        {
+            tx.send(changes).ok();
+        }
+        self.publish_snapshot();
+    }
+
+    fn publish_snapshot(&mut self) {
+        let snapshot = Arc::new(self.snapshot.clone());
+        self.update_published(|p| p.snapshot = snapshot);
+    }
+
+    fn update_published(&self, f: impl FnOnce(&mut Published)) {
+        match self.published.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+        if let Some(cb) = &self.observers.on_change {
+            cb();
+        }
+    }
+
+    fn render(&mut self) {
+        let frame = frame::render(&self.snapshot, &self.config, self.started.elapsed());
+        if self.last_frame.as_ref() == Some(&frame) {
+            return;
+        }
+        for strip in &mut self.strips {
+            strip.show(&frame);
+        }
+        let shared = Arc::new(frame.clone());
+        self.last_frame = Some(frame);
+        self.update_published(|p| p.frame = shared);
+    }
+
+    /// Modification time and length of the config file, to notice edits cheaply.
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        let ConfigSource::File { path, .. } = &self.source else {
+            return None;
+        };
+        let meta = std::fs::metadata(path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+
+    fn check_reload(&mut self) {
+        let ConfigSource::File { path, .. } = &self.source else {
+            return;
+        };
+        let stamp = self.stamp();
+        if stamp == self.file_stamp {
+            return;
+        }
+        self.file_stamp = stamp;
+        let path = path.clone();
+        match Config::load(&path) {
+            Ok(config) => {
+                tracing::info!("{}: configuration reloaded", path.display());
+                self.reconfigure(config);
+                self.update_published(|p| p.config_error = None);
+            }
+            Err(e) => {
+                tracing::error!("{e} (keeping the last good configuration)");
+                let msg = e.to_string();
+                self.update_published(|p| p.config_error = Some(msg));
+            }
+        }
+    }
+
+    fn reconfigure(&mut self, config: Config) {
+        let servers_changed = config.servers != self.config.servers
+            || config.poll != self.config.poll
+            || config.timeout != self.config.timeout;
+        self.config = config;
+        if servers_changed {
+            // Sources may have changed: start over for them (their jobs are re-read on the next poll).
+            for s in &self.config.servers {
+                self.snapshot.servers.remove(&s.name);
+            }
+            self.start_pollers();
+        }
+        let shared = Arc::new(self.config.clone());
+        self.update_published(|p| p.config = shared);
+        self.last_frame = None;
+    }
+}
+
+fn log_transition(t: &Transition) {
+    let build = |b: &Option<u64>| b.map(|n| format!(" #{n}")).unwrap_or_default();
+    match t {
+        Transition::Broke {
+            job,
+            state,
+            build: b,
+            ..
+        } => tracing::warn!("{job}{} broke ({state})", build(b)),
+        Transition::Fixed { job, build: b, .. } => tracing::info!("{job}{} fixed", build(b)),
+        Transition::StillFailing {
+            job,
+            state,
+            build: b,
+            ..
+        } => tracing::info!("{job}{} still {state}", build(b)),
+        Transition::StartedBuilding { job, build: b, .. } => {
+            tracing::debug!("{job}{} started building", build(b));
+        }
+        Transition::Appeared { job } => tracing::info!("{job} appeared"),
+        Transition::Disappeared { job } => tracing::info!("{job} disappeared"),
+        Transition::ServerLost { server, state } => tracing::debug!("server {server}: {state}"),
+        Transition::ServerRecovered { server } => tracing::info!("server {server}: back"),
+    }
+}

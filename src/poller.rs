@@ -1,0 +1,171 @@
+//! One polling thread per source: fetch, report, wait. The wait adapts: shorter while jobs build, longer
+//! after a quiet spell, and an exponential back-off with jitter while the server fails.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::jenkins::{Client, FetchError, Fetched, Source};
+
+/// The longest wait between two attempts on a failing server.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// Never poll faster than this, whatever the configuration says.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// An idle source (nothing building, nothing changed) for this long is polled more slowly.
+pub const IDLE_AFTER: Duration = Duration::from_secs(300);
+/// The slow idle interval never exceeds this (unless the base interval itself is longer).
+pub const MAX_IDLE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What a poller reports after each attempt.
+#[derive(Debug)]
+pub struct Polled {
+    pub server: String,
+    /// Which poller generation sent this (results of pollers replaced by a config reload are dropped).
+    pub generation: u64,
+    pub result: Result<Fetched, FetchError>,
+}
+
+/// How long to wait before the next poll.
+///
+/// - failing: `base · 2^(failures−1)`, capped at [`MAX_BACKOFF`], ±20 % jitter so many clients do not
+///   hammer a recovering server in step;
+/// - building: half the base interval (at least [`MIN_INTERVAL`]);
+/// - idle for [`IDLE_AFTER`]: three times the base, at most [`MAX_IDLE_INTERVAL`] (never below the base).
+pub fn next_delay(base: Duration, failures: u32, building: bool, idle_for: Duration) -> Duration {
+    let base = base.max(MIN_INTERVAL);
+    if failures > 0 {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        let backoff = base.saturating_mul(factor).min(MAX_BACKOFF);
+        let jitter = 0.8 + 0.4 * f64::from(fastrand::f32());
+        return backoff.mul_f64(jitter).max(MIN_INTERVAL);
+    }
+    if building {
+        return (base / 2).max(MIN_INTERVAL);
+    }
+    if idle_for >= IDLE_AFTER {
+        return (base * 3).min(MAX_IDLE_INTERVAL).max(base);
+    }
+    base
+}
+
+/// Commands to a poller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Poll now instead of waiting.
+    Refresh,
+}
+
+/// A running poller. Dropping it stops the thread after its current request (which has a timeout).
+#[derive(Debug)]
+pub struct Poller {
+    commands: Sender<Command>,
+    _thread: JoinHandle<()>,
+}
+
+impl Poller {
+    /// Starts polling `source` every `base` (adapted as above) and sends each result to `out`.
+    /// `source` failed to resolve (a missing token) → that error is reported on every attempt.
+    pub fn spawn(
+        source: Result<Source, String>,
+        server: String,
+        base: Duration,
+        generation: u64,
+        out: Sender<Polled>,
+    ) -> std::io::Result<Poller> {
+        let (commands, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("poll {server}"))
+            .spawn(move || run(source, &server, base, generation, &out, &rx))?;
+        Ok(Poller {
+            commands,
+            _thread: thread,
+        })
+    }
+
+    pub fn refresh(&self) {
+        // A poller that already stopped has nothing to refresh.
+        self.commands.send(Command::Refresh).ok();
+    }
+}
+
+fn run(
+    source: Result<Source, String>,
+    server: &str,
+    base: Duration,
+    generation: u64,
+    out: &Sender<Polled>,
+    commands: &Receiver<Command>,
+) {
+    let client = source
+        .map_err(|reason| FetchError::Setup { reason })
+        .and_then(Client::new);
+    let mut failures = 0u32;
+    let mut last_jobs = None;
+    let mut last_change = Instant::now();
+    loop {
+        let result = match &client {
+            Ok(c) => c.fetch(),
+            Err(e) => Err(e.clone()),
+        };
+        let building = match &result {
+            Ok(f) => {
+                failures = 0;
+                if last_jobs.as_ref() != Some(&f.jobs) {
+                    last_change = Instant::now();
+                    last_jobs = Some(f.jobs.clone());
+                }
+                f.jobs.iter().any(|j| j.building)
+            }
+            Err(_) => {
+                failures = failures.saturating_add(1);
+                false
+            }
+        };
+        let polled = Polled {
+            server: server.to_owned(),
+            generation,
+            result,
+        };
+        if out.send(polled).is_err() {
+            return; // the engine is gone
+        }
+        let delay = next_delay(base, failures, building, last_change.elapsed());
+        match commands.recv_timeout(delay) {
+            Ok(Command::Refresh) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn a_healthy_idle_server_is_polled_at_the_base_interval() {
+        assert_eq!(next_delay(S(10), 0, false, S(0)), S(10));
+    }
+
+    #[test]
+    fn polling_goes_faster_while_building_and_slower_when_idle() {
+        assert_eq!(next_delay(S(10), 0, true, S(0)), S(5));
+        assert_eq!(next_delay(S(1), 0, true, S(0)), S(1), "never below the floor");
+        assert_eq!(next_delay(S(10), 0, false, S(600)), S(30));
+        assert_eq!(next_delay(S(30), 0, false, S(600)), S(60), "bounded");
+        assert_eq!(next_delay(S(120), 0, false, S(600)), S(120), "never below the base");
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_with_jitter_up_to_a_cap() {
+        for _ in 0..50 {
+            let d1 = next_delay(S(10), 1, false, S(0));
+            assert!(d1 >= S(8) && d1 <= S(12), "{d1:?}");
+            let d3 = next_delay(S(10), 3, false, S(0));
+            assert!(d3 >= S(32) && d3 <= S(48), "{d3:?}");
+            let d20 = next_delay(S(10), 20, false, S(0));
+            assert!(d20 <= MAX_BACKOFF.mul_f64(1.2) && d20 >= MAX_BACKOFF.mul_f64(0.8));
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The Jenkins client against a real HTTP server on loopback (the simulator, and raw sockets for the
+//! pathological cases): one request for everything, encoding, auth, and every way an answer can be wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use ledtogo::jenkins::sim::{Mode, SimItem, SimJenkins, SimJob};
+use ledtogo::jenkins::{Client, Credentials, FetchError, Root, Source};
+use ledtogo::model::{JobState, ServerState};
+
+fn client(url: &str) -> Client {
+    let mut s = Source::new("ci", url);
+    s.request_timeout = Duration::from_secs(5);
+    Client::new(s).unwrap()
+}
+
+fn nested(depth: usize, leaf: SimJob) -> SimItem {
+    let mut item = SimItem::Job(leaf);
+    for level in (1..=depth).rev() {
+        item = SimItem::folder(&format!("level{level}"), vec![item]);
+    }
+    item
+}
+
+fn state_of(jobs: &[ledtogo::model::Job], path: &str) -> (JobState, bool) {
+    let j = jobs
+        .iter()
+        .find(|j| j.id.full_name() == path)
+        .unwrap_or_else(|| panic!("{path} not listed"));
+    (j.state, j.building)
+}
+
+#[test]
+fn one_request_lists_jobs_in_folders_five_levels_deep() {
+    let sim = SimJenkins::start(vec![
+        nested(5, SimJob::new("deep-job", Some(JobState::Failure))),
+        SimJob::new("top", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let fetched = client(sim.url()).fetch().unwrap();
+    assert_eq!(fetched.requests, 1);
+    assert_eq!(sim.requests(), 1);
+    assert_eq!(
+        state_of(&fetched.jobs, "level1/level2/level3/level4/level5/deep-job"),
+        (JobState::Failure, false)
+    );
+    assert_eq!(state_of(&fetched.jobs, "top"), (JobState::Success, false));
+    assert_eq!(fetched.version.as_deref(), Some("2.500-sim"));
+}
+
+#[test]
+fn folders_deeper_than_the_query_get_one_follow_up_request_each() {
+    let sim = SimJenkins::start(vec![nested(9, SimJob::new("very-deep", Some(JobState::Unstable)))])
+        .unwrap();
+    let fetched = client(sim.url()).fetch().unwrap();
+    assert_eq!(fetched.requests, 2, "one for the tree, one for the cut-off folder");
+    let path = (1..=9).map(|l| format!("level{l}")).collect::<Vec<_>>().join("/") + "/very-deep";
+    assert_eq!(state_of(&fetched.jobs, &path), (JobState::Unstable, false));
+    let job = fetched.jobs.iter().find(|j| j.id.full_name() == path).unwrap();
+    assert!(job.url.starts_with(sim.url()) && job.url.ends_with("/job/very-deep/"));
+}
+
+#[test]
+fn multibranch_and_organization_folders_keep_encoded_names_and_show_decoded_ones() {
+    let sim = SimJenkins::start(vec![SimItem::organization(
+        "acme",
+        vec![SimItem::multibranch(
+            "shop",
+            vec![
+                SimJob::branch("feature/login", Some(JobState::Unstable)),
+                SimJob::branch("main", Some(JobState::Success)),
+            ],
+        )],
+    )])
+    .unwrap();
+    let fetched = client(sim.url()).fetch().unwrap();
+    let branch = fetched
+        .jobs
+        .iter()
+        .find(|j| j.id.full_name() == "acme/shop/feature%2Flogin")
+        .expect("branch listed under its encoded name");
+    assert_eq!(branch.display_name, "feature/login");
+    assert_eq!(branch.state, JobState::Unstable);
+    assert!(branch.url.ends_with("/job/acme/job/shop/job/feature%252Flogin/"), "{}", branch.url);
+}
+
+#[test]
+fn a_folder_root_is_requested_with_the_branch_encoded_once_more() {
+    // Requesting a folder whose path contains a %2F name only works if the client encodes `%` again.
+    let sim = SimJenkins::start(vec![SimItem::multibranch(
+        "shop",
+        vec![SimJob::branch("feature/x", Some(JobState::Failure))],
+    )])
+    .unwrap();
+    let mut s = Source::new("ci", sim.url());
+    s.root = Root::Folder(vec!["shop".into()]);
+    let fetched = Client::new(s).unwrap().fetch().unwrap();
+    assert_eq!(state_of(&fetched.jobs, "shop/feature%2Fx"), (JobState::Failure, false));
+}
+
+#[test]
+fn matrix_configurations_views_unicode_spaces_disabled_and_never_built() {
+    let sim = SimJenkins::start(vec![
+        SimJob::matrix("compat", &[("jdk=17", JobState::Success), ("jdk=21", JobState::Failure)])
+            .into(),
+        SimJob::new("nightly release", Some(JobState::Success)).into(),
+        SimJob::new("Dokumentation Ü", None).into(),
+        SimJob::new("legacy", Some(JobState::Success)).disabled().into(),
+        SimItem::folder("team", vec![SimJob::new("api", Some(JobState::Aborted)).into()]),
+    ])
+    .unwrap();
+    sim.state()
+        .views
+        .insert("Release Jobs".into(), vec!["nightly release".into(), "team/api".into()]);
+
+    let all = client(sim.url()).fetch().unwrap();
+    assert_eq!(state_of(&all.jobs, "compat"), (JobState::Failure, false));
+    assert_eq!(state_of(&all.jobs, "compat/jdk=21"), (JobState::Failure, false));
+    assert_eq!(state_of(&all.jobs, "compat/jdk=17"), (JobState::Success, false));
+    assert_eq!(state_of(&all.jobs, "nightly release"), (JobState::Success, false));
+    assert_eq!(state_of(&all.jobs, "Dokumentation Ü"), (JobState::NotBuilt, false));
+    assert_eq!(state_of(&all.jobs, "legacy"), (JobState::Disabled, false));
+    let docs = all.jobs.iter().find(|j| j.id.full_name() == "Dokumentation Ü").unwrap();
+    assert!(docs.last_build.is_none());
+    assert!(docs.url.ends_with("/job/Dokumentation%20%C3%9C/"), "{}", docs.url);
+
+    let mut s = Source::new("ci", sim.url());
+    s.root = Root::View(vec!["Release Jobs".into()]);
+    let view = Client::new(s).unwrap().fetch().unwrap();
+    let mut names: Vec<String> = view.jobs.iter().map(|j| j.id.full_name()).collect();
+    names.sort();
+    assert_eq!(names, vec!["nightly release", "team/api"]);
+    assert_eq!(state_of(&view.jobs, "team/api"), (JobState::Aborted, false));
+}
+
+#[test]
+fn anime_colours_mean_building_with_the_last_finished_result() {
+    let sim = SimJenkins::start(vec![SimJob::new("a", Some(JobState::Failure)).into()]).unwrap();
+    assert!(sim.start_build("a"));
+    let fetched = client(sim.url()).fetch().unwrap();
+    assert_eq!(state_of(&fetched.jobs, "a"), (JobState::Failure, true));
+    let build = fetched.jobs[0].last_build.as_ref().unwrap();
+    assert!(build.building);
+    assert_eq!(build.number, 2);
+    assert_eq!(build.result, None);
+}
+
+#[test]
+fn credentials_are_sent_pre_emptively_and_403_401_are_told_apart() {
+    let sim = SimJenkins::start(vec![SimJob::new("a", Some(JobState::Success)).into()]).unwrap();
+    sim.set_auth("alice", "right-token");
+
+    let anonymous = client(sim.url()).fetch().unwrap_err();
+    assert!(matches!(anonymous, FetchError::AuthNeeded { .. }), "{anonymous}");
+    assert_eq!(anonymous.server_state(), ServerState::AuthNeeded);
+
+    let mut s = Source::new("ci", sim.url());
+    s.credentials = Some(Credentials {
+        user: "alice".into(),
+        token: "wrong".into(),
+    });
+    let rejected = Client::new(s.clone()).unwrap().fetch().unwrap_err();
+    assert!(matches!(rejected, FetchError::TokenRejected { .. }), "{rejected}");
+    assert_eq!(rejected.server_state(), ServerState::TokenRejected);
+    assert!(!rejected.to_string().contains("wrong"), "the token never appears in messages");
+
+    s.credentials = Some(Credentials {
+        user: "alice".into(),
+        token: "right-token".into(),
+    });
+    let ok = Client::new(s).unwrap().fetch().unwrap();
+    assert_eq!(ok.requests, 1, "no challenge round trip: auth is pre-emptive");
+    assert_eq!(sim.requests(), 3);
+}
+
+#[test]
+fn html_at_200_server_errors_and_truncated_json_make_the_server_unreachable() {
+    let sim = SimJenkins::start(vec![SimJob::new("a", Some(JobState::Success)).into()]).unwrap();
+    let c = client(sim.url());
+
+    sim.set_mode(Mode::Html200);
+    let e = c.fetch().unwrap_err();
+    assert!(matches!(e, FetchError::NotJson { .. }), "{e}");
+    assert!(matches!(e.server_state(), ServerState::Unreachable(r) if r.contains("text/html")));
+
+    sim.set_mode(Mode::Status(500));
+    let e = c.fetch().unwrap_err();
+    assert!(matches!(e, FetchError::Status { status: 500, .. }), "{e}");
+
+    sim.set_mode(Mode::Truncated);
+    let e = c.fetch().unwrap_err();
+    assert!(matches!(e, FetchError::BadJson { .. }), "{e}");
+
+    sim.set_mode(Mode::Normal);
+    assert_eq!(c.fetch().unwrap().jobs.len(), 1, "recovers by itself");
+}
+
+#[test]
+fn garbage_bodies_refused_connections_and_unknown_hosts_are_unreachable_with_a_reason() {
+    // A server that answers 200 application/json with garbage.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let garbage = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).unwrap();
+        let body = "\u{1}\u{2}not json at all";
+        write!(
+            sock,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+    });
+    let e = client(&format!("http://127.0.0.1:{port}/")).fetch().unwrap_err();
+    assert!(matches!(e, FetchError::BadJson { .. }), "{e}");
+    garbage.join().unwrap();
+
+    // Nothing listens on this port any more.
+    let e = client(&format!("http://127.0.0.1:{port}/")).fetch().unwrap_err();
+    assert!(
+        matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("refused") || r.contains("connect")),
+        "{e}"
+    );
+
+    let e = client("http://ledtogo-no-such-host.invalid/").fetch().unwrap_err();
+    assert!(matches!(e.server_state(), ServerState::Unreachable(_)), "{e}");
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_times_out() {
+    let sim = SimJenkins::start(vec![SimJob::new("a", Some(JobState::Success)).into()]).unwrap();
+    sim.set_mode(Mode::Hang);
+    let mut s = Source::new("ci", sim.url());
+    s.request_timeout = Duration::from_millis(700);
+    let started = Instant::now();
+    let e = Client::new(s).unwrap().fetch().unwrap_err();
+    assert!(matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("timed out")), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(30), "the timeout bounds the request");
+}
+
+#[test]
+fn a_ca_file_that_is_not_pem_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let mut s = Source::new("ci", "https://ci.example.com/");
+    s.ca_file = Some(ca.clone());
+    let e = Client::new(s).unwrap_err();
+    assert!(e.to_string().contains(&ca.display().to_string()), "{e}");
+}
