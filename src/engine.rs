@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::frame::{self, Rgb};
@@ -115,9 +115,9 @@ impl Engine {
             published: published.clone(),
             started: Instant::now(),
             last_frame: None,
-            file_stamp: None,
+            file_text: None,
         };
-        worker.file_stamp = worker.stamp();
+        worker.file_text = worker.read_file();
         worker.start_pollers();
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -183,7 +183,8 @@ struct Worker {
     published: Arc<Mutex<Published>>,
     started: Instant,
     last_frame: Option<Vec<Rgb>>,
-    file_stamp: Option<(SystemTime, u64)>,
+    /// The config file's text as last read, to notice edits (compared by content: mtimes can be coarse).
+    file_text: Option<String>,
 }
 
 impl Worker {
@@ -311,26 +312,29 @@ impl Worker {
         self.update_published(|p| p.frame = shared);
     }
 
-    /// Modification time and length of the config file, to notice edits cheaply.
-    fn stamp(&self) -> Option<(SystemTime, u64)> {
+    /// The config file's current text (`None` when unreadable or not file-backed).
+    fn read_file(&self) -> Option<String> {
         let ConfigSource::File { path, .. } = &self.source else {
             return None;
         };
-        let meta = std::fs::metadata(path).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
+        std::fs::read_to_string(path).ok()
     }
 
     fn check_reload(&mut self) {
         let ConfigSource::File { path, .. } = &self.source else {
             return;
         };
-        let stamp = self.stamp();
-        if stamp == self.file_stamp {
+        let path = path.clone();
+        let text = self.read_file();
+        if text == self.file_text {
             return;
         }
-        self.file_stamp = stamp;
-        let path = path.clone();
-        match Config::load(&path) {
+        self.file_text = text.clone();
+        let Some(text) = text else {
+            tracing::warn!("{}: cannot read the config file any more; keeping the last good configuration", path.display());
+            return;
+        };
+        match Config::parse(&text, Some(&path)) {
             Ok(config) => {
                 tracing::info!("{}: configuration reloaded", path.display());
                 self.reconfigure(config);

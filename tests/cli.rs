@@ -1,0 +1,234 @@
+//! The `ledtogo` binary end to end: `jobs`, `check`, and headless `--print-frames` against a simulated
+//! Jenkins on loopback, and the demo.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ledtogo::config::Colors;
+use ledtogo::frame::{Rgb, correct};
+use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
+use ledtogo::model::JobState;
+
+fn ledtogo() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
+    // Never pick up the developer's own config, and keep logs readable.
+    c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("RUST_LOG", "info");
+    c
+}
+
+/// A child process that is killed when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// Reads stdout lines on a thread so the test can wait with a deadline.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn parse_frame(line: &str) -> Vec<Rgb> {
+    line.split(' ')
+        .map(|h| Rgb::parse_hex(h).unwrap_or_else(|| panic!("bad frame line {line:?}")))
+        .collect()
+}
+
+#[test]
+fn jobs_lists_a_nested_instance_in_one_request() {
+    let sim = SimJenkins::start(vec![
+        SimItem::folder(
+            "a",
+            vec![SimItem::folder(
+                "b",
+                vec![SimItem::folder("c", vec![SimJob::new("deep", Some(JobState::Failure)).into()])],
+            )],
+        ),
+        SimItem::multibranch("shop", vec![SimJob::branch("feature/x", Some(JobState::Unstable))]),
+    ])
+    .unwrap();
+    let out = ledtogo().args(["jobs", sim.url()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.lines().any(|l| l.starts_with("failure") && l.contains("a/b/c/deep")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("unstable") && l.contains("shop/feature%2Fx")), "{stdout}");
+    assert_eq!(sim.requests(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 jobs in 1 request"));
+
+    let out = ledtogo().args(["jobs", sim.url(), "--json"]).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deep = list.as_array().unwrap().iter().find(|j| j["path"] == "a/b/c/deep").unwrap();
+    assert_eq!(deep["state"], "failure");
+    assert_eq!(deep["building"], false);
+    assert!(deep["url"].as_str().unwrap().ends_with("/job/a/job/b/job/c/job/deep/"));
+}
+
+#[test]
+fn jobs_fails_clearly_on_auth_and_network_errors() {
+    let sim = SimJenkins::start(vec![SimJob::new("x", None).into()]).unwrap();
+    sim.set_auth("alice", "secret-token");
+    let out = ledtogo().args(["jobs", sim.url()]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("authentication needed"), "{err}");
+
+    let out = ledtogo()
+        .args(["jobs", sim.url(), "--user", "alice", "--token-env", "LEDTOGO_TEST_TOKEN"])
+        .env("LEDTOGO_TEST_TOKEN", "not-it")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("token rejected"), "{err}");
+    assert!(!err.contains("not-it"), "tokens are never printed: {err}");
+
+    let out = ledtogo()
+        .args(["jobs", sim.url(), "--user", "alice", "--token-env", "LEDTOGO_TEST_TOKEN"])
+        .env("LEDTOGO_TEST_TOKEN", "secret-token")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    drop(sim);
+    let out = ledtogo().args(["jobs", "http://127.0.0.1:9/", "--timeout", "3"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:9"));
+
+    let out = ledtogo().args(["jobs", "ci.example.com"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an http"));
+}
+
+#[test]
+fn check_prints_the_led_map_or_the_error_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n[strip]\nleds = 4\n\
+         [[slots]]\nled = 1\njob = \"team/api\"\n[aggregate]\nleds = [3]\n",
+    )
+    .unwrap();
+    let out = ledtogo().args(["check", "--config"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("LED   0  off"), "{stdout}");
+    assert!(stdout.contains("LED   1  job office:team/api"), "{stdout}");
+    assert!(stdout.contains("LED   3  aggregate"), "{stdout}");
+
+    std::fs::write(&path, "[strip]\nleds = 4\ncolour = \"red\"\n").unwrap();
+    let out = ledtogo().args(["check", "--config"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:1:", path.display())) && err.contains("colour"), "{err}");
+}
+
+#[test]
+fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
+    let sim = SimJenkins::start(vec![
+        SimItem::folder("team", vec![SimJob::new("api", Some(JobState::Success)).into()]),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n[strip]\nport = \"none\"\nleds = 3\n\
+             [[slots]]\nled = 0\njob = \"team/api\"\n[[slots]]\nled = 1\njob = \"web\"\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let mut child = ledtogo()
+        .args(["--headless", "--print-frames", "--config"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let _guard = Running(child);
+    // Colours as the default config renders them (brightness 0.5, gamma 2.2).
+    let c = Colors::default();
+    let shown = |rgb| correct(rgb, 0.5, 2.2);
+    let wait_for = |want: &[Rgb]| {
+        let end = Instant::now() + Duration::from_secs(20);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match lines.recv_timeout(left) {
+                Ok(line) if parse_frame(&line) == want => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    };
+    assert!(wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
+    let flipped = Instant::now();
+    sim.finish_build("team/api", JobState::Failure);
+    assert!(wait_for(&[shown(c.failure), shown(c.success), Rgb::OFF]));
+    // Within one poll interval (1 s) plus scheduling slack on a busy machine.
+    assert!(flipped.elapsed() < Duration::from_secs(10), "{:?}", flipped.elapsed());
+}
+
+#[test]
+fn the_demo_prints_changing_frames_headless() {
+    let mut child = ledtogo()
+        .args(["--demo", "--headless", "--print-frames"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let _guard = Running(child);
+    let mut distinct = std::collections::BTreeSet::new();
+    let end = Instant::now() + Duration::from_secs(30);
+    while distinct.len() < 5 {
+        let Some(left) = end.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        let Ok(line) = lines.recv_timeout(left) else {
+            break;
+        };
+        assert_eq!(parse_frame(&line).len(), 16, "{line}");
+        distinct.insert(line);
+    }
+    assert!(distinct.len() >= 5, "the demo's frames change: {distinct:?}");
+}
+
+#[test]
+fn without_any_config_the_app_runs_the_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+        .args(["--headless", "--print-frames"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let _guard = Running(child);
+    let first = lines.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(parse_frame(&first).len(), 16, "the demo strip has 16 LEDs");
+    assert!(!home.path().join("config/ledtogo/config.toml").exists(), "nothing is written");
+}

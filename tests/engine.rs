@@ -1,0 +1,185 @@
+//! The engine end to end, in process: simulated Jenkins servers on loopback → pollers → snapshot →
+//! transitions → frames on a virtual strip, plus live config reload.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ledtogo::config::Config;
+use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::frame::Rgb;
+use ledtogo::jenkins::sim::{Mode, SimJenkins, SimJob};
+use ledtogo::model::{JobId, JobState, ServerState, Transition};
+use ledtogo::strip::VirtualStrip;
+
+/// Waits up to `limit` for `cond`, checking every 20 ms.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn config_for(servers: &[(&str, &str)], slots: &str) -> Config {
+    let mut text = String::from(
+        "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\nleds = 4\nbrightness = 1.0\ngamma = 1.0\n",
+    );
+    for (name, url) in servers {
+        text.push_str(&format!("[[servers]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+    }
+    text.push_str(slots);
+    Config::parse(&text, None).unwrap()
+}
+
+fn jobs() -> Vec<ledtogo::jenkins::sim::SimItem> {
+    vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ]
+}
+
+#[test]
+fn a_hanging_server_times_out_while_the_other_keeps_updating() {
+    let good = SimJenkins::start(jobs()).unwrap();
+    let hung = SimJenkins::start(jobs()).unwrap();
+    hung.set_mode(Mode::Hang);
+    let config = config_for(
+        &[("good", good.url()), ("hung", hung.url())],
+        "[[slots]]\nled = 0\nserver = \"good\"\njob = \"api\"\n[[slots]]\nled = 1\nserver = \"hung\"\njob = \"api\"\n",
+    );
+    let colors = config.colors.clone();
+    let strip = VirtualStrip::new();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![Box::new(strip.clone())],
+        Observers::default(),
+    )
+    .unwrap();
+
+    assert!(wait_until(LIMIT, || strip.latest().first() == Some(&colors.success)));
+    // The good server keeps updating while the other one hangs.
+    for result in [JobState::Failure, JobState::Success, JobState::Failure] {
+        good.finish_build("api", result);
+        let want = colors.of(result);
+        assert!(
+            wait_until(LIMIT, || strip.latest().first() == Some(&want)),
+            "LED 0 should turn {result} although server `hung` never answers"
+        );
+    }
+    assert!(wait_until(LIMIT, || matches!(
+        &engine.snapshot().servers["hung"].state,
+        ServerState::Unreachable(r) if r.contains("timed out")
+    )));
+    assert_eq!(strip.latest()[1], colors.stale, "the hung server's job is stale, never green");
+}
+
+#[test]
+fn an_outage_is_one_event_jobs_go_stale_and_recovery_is_one_more() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    let config = config_for(&[("ci", sim.url())], "[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\njob = \"web\"\n");
+    let colors = config.colors.clone();
+    let strip = VirtualStrip::new();
+    let (tx, rx) = mpsc::channel();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![Box::new(strip.clone())],
+        Observers {
+            transitions: Some(tx),
+            ..Observers::default()
+        },
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
+
+    sim.set_mode(Mode::Status(503));
+    assert!(wait_until(LIMIT, || strip.latest()[..2] == [colors.stale, colors.stale]));
+    let snap = engine.snapshot();
+    assert_eq!(snap.status(&JobId::new("ci", "api")).unwrap().state, JobState::Success, "last known state kept");
+    assert!(snap.status(&JobId::new("ci", "api")).unwrap().stale);
+
+    sim.set_mode(Mode::Normal);
+    assert!(wait_until(LIMIT, || strip.latest()[..2] == [colors.success, colors.success]));
+    let batches: Vec<Vec<Transition>> = rx.try_iter().collect();
+    let all: Vec<&Transition> = batches.iter().flatten().collect();
+    assert_eq!(
+        all,
+        vec![
+            &Transition::ServerLost {
+                server: "ci".into(),
+                state: ServerState::Unreachable("HTTP 503".into())
+            },
+            &Transition::ServerRecovered { server: "ci".into() }
+        ],
+        "nothing on start-up, one event per outage and recovery, no job storm"
+    );
+    drop(engine);
+}
+
+#[test]
+fn a_short_build_between_polls_is_reported_by_its_number() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    sim.finish_build("api", JobState::Failure);
+    let config = config_for(&[("ci", sim.url())], "[[slots]]\nled = 0\njob = \"api\"\n");
+    let (tx, rx) = mpsc::channel();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![],
+        Observers {
+            transitions: Some(tx),
+            ..Observers::default()
+        },
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
+    // A whole build (started and failed again) between two polls: the colour never changed.
+    sim.finish_build("api", JobState::Failure);
+    let got = rx.recv_timeout(LIMIT).unwrap();
+    assert!(
+        matches!(got.as_slice(), [Transition::StillFailing { build: Some(3), .. }]),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn editing_the_config_file_applies_it_and_a_bad_edit_keeps_the_last_good_one() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    sim.finish_build("web", JobState::Failure);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = |led: usize| {
+        format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n[strip]\nport = \"none\"\nleds = 3\nbrightness = 1.0\ngamma = 1.0\n[[slots]]\nled = {led}\njob = \"web\"\n",
+            sim.url()
+        )
+    };
+    std::fs::write(&path, text(0)).unwrap();
+    let initial = Config::load(&path).unwrap();
+    let failure = initial.colors.failure;
+    let strip = VirtualStrip::new();
+    let engine = Engine::start(
+        ConfigSource::File { path: path.clone(), initial },
+        vec![Box::new(strip.clone())],
+        Observers::default(),
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || strip.latest() == vec![failure, Rgb::OFF, Rgb::OFF]));
+
+    std::fs::write(&path, text(2)).unwrap();
+    assert!(
+        wait_until(LIMIT, || strip.latest() == vec![Rgb::OFF, Rgb::OFF, failure]),
+        "the edit moved the job to LED 2"
+    );
+
+    std::fs::write(&path, text(7)).unwrap();
+    assert!(wait_until(LIMIT, || engine.published().config_error.is_some()));
+    let err = engine.published().config_error.unwrap();
+    assert!(err.contains("config.toml:") && err.contains("LED 7 is beyond the strip"), "{err}");
+    assert_eq!(strip.latest(), vec![Rgb::OFF, Rgb::OFF, failure], "last good config kept");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text(7), "the user's file is never overwritten");
+}
