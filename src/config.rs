@@ -183,7 +183,10 @@ pub struct ServerConfig {
 pub enum Target {
     Job(JobId),
     /// The worst state of every job under a folder.
-    Folder { server: String, path: Vec<String> },
+    Folder {
+        server: String,
+        path: Vec<String>,
+    },
     /// The worst state of every job of a server (or of the view the server entry points at).
     Server(String),
 }
@@ -307,7 +310,8 @@ impl Config {
                 message,
             }
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.span(), e.message().to_owned()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| err(e.span(), e.message().to_owned()))?;
         let base_dir = path.and_then(Path::parent).map(Path::to_path_buf);
         let resolve = |p: &str| resolve_path(p, base_dir.as_deref());
 
@@ -401,7 +405,10 @@ impl Config {
                     .ok()
                     .filter(|n| (1..=MAX_LEDS).contains(n))
                     .ok_or_else(|| {
-                        err(Some(l.span()), format!("leds must be between 1 and {MAX_LEDS}"))
+                        err(
+                            Some(l.span()),
+                            format!("leds must be between 1 and {MAX_LEDS}"),
+                        )
                     })?;
             }
             if let Some(b) = &rs.brightness {
@@ -415,7 +422,10 @@ impl Config {
             }
             if let Some(g) = &rs.gamma {
                 if !(0.5..=4.0).contains(g.get_ref()) {
-                    return Err(err(Some(g.span()), "gamma must be between 0.5 and 4.0".into()));
+                    return Err(err(
+                        Some(g.span()),
+                        "gamma must be between 0.5 and 4.0".into(),
+                    ));
                 }
                 strip.gamma = *g.get_ref();
             }
@@ -689,7 +699,10 @@ impl ConfigDocument {
     /// Maps `led` to `target`, replacing whatever was on it.
     pub fn set_slot(&mut self, led: usize, target: &Target) {
         let mut table = toml_edit::Table::new();
-        table.insert("led", toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)));
+        table.insert(
+            "led",
+            toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)),
+        );
         let (server, key, path) = match target {
             Target::Job(id) => (&id.server, Some("job"), id.full_name()),
             Target::Folder { server, path } => (server, Some("folder"), path.join("/")),
@@ -714,7 +727,9 @@ impl ConfigDocument {
     pub fn clear_slot(&mut self, led: usize) -> bool {
         let slots = self.slots_mut();
         let before = slots.len();
-        slots.retain(|t| t.get("led").and_then(toml_edit::Item::as_integer) != i64::try_from(led).ok());
+        slots.retain(|t| {
+            t.get("led").and_then(toml_edit::Item::as_integer) != i64::try_from(led).ok()
+        });
         slots.len() != before
     }
 
@@ -839,7 +854,10 @@ mod tests {
     fn wrong_types_are_reported_with_their_position() {
         let (line, col, msg) = invalid("[strip]\nleds = \"sixteen\"\n");
         assert_eq!((line, col), (2, 8));
-        assert!(msg.contains("integer") || msg.contains("invalid type"), "{msg}");
+        assert!(
+            msg.contains("integer") || msg.contains("invalid type"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -855,7 +873,10 @@ mod tests {
         let text = format!("{ONE_SERVER}[[slots]]\nled = 1\nserver = \"home\"\njob = \"a\"\n");
         let (line, _, msg) = invalid(&text);
         assert_eq!(line, 6);
-        assert!(msg.contains("\"home\"") && msg.contains("\"office\""), "{msg}");
+        assert!(
+            msg.contains("\"home\"") && msg.contains("\"office\""),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -873,18 +894,41 @@ mod tests {
 
     #[test]
     fn slot_and_aggregate_overlap_and_duplicates_are_reported() {
-        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[aggregate]\nleds = [0, 1]\n");
-        assert!(invalid(&text).2.contains("both a slot and part of the aggregate"));
-        let text = format!("{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[[slots]]\nled = 1\njob = \"b\"\n");
+        let text =
+            format!("{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[aggregate]\nleds = [0, 1]\n");
+        assert!(
+            invalid(&text)
+                .2
+                .contains("both a slot and part of the aggregate")
+        );
+        let text = format!(
+            "{ONE_SERVER}[[slots]]\nled = 1\njob = \"a\"\n[[slots]]\nled = 1\njob = \"b\"\n"
+        );
         assert!(invalid(&text).2.contains("mapped twice"));
     }
 
     #[test]
     fn bad_values_are_reported() {
-        assert!(invalid("[strip]\nbrightness = 1.5\n").2.contains("brightness"));
-        assert!(invalid("[colors]\nfailure = \"red\"\n").2.contains("#rrggbb"));
-        assert!(invalid("[[servers]]\nname = \"x\"\nurl = \"ci.example.com\"\n").2.contains("http"));
-        assert!(invalid(&format!("{ONE_SERVER}{ONE_SERVER}")).2.contains("already defined"));
+        assert!(
+            invalid("[strip]\nbrightness = 1.5\n")
+                .2
+                .contains("brightness")
+        );
+        assert!(
+            invalid("[colors]\nfailure = \"red\"\n")
+                .2
+                .contains("#rrggbb")
+        );
+        assert!(
+            invalid("[[servers]]\nname = \"x\"\nurl = \"ci.example.com\"\n")
+                .2
+                .contains("http")
+        );
+        assert!(
+            invalid(&format!("{ONE_SERVER}{ONE_SERVER}"))
+                .2
+                .contains("already defined")
+        );
         assert!(invalid("poll_seconds = 0\n").2.contains("poll_seconds"));
     }
 
@@ -906,7 +950,8 @@ mod tests {
     fn saving_is_atomic_and_keeps_comments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        let original = format!("# my strip\n{ONE_SERVER}\n[[slots]]\nled = 0 # the API\njob = \"api\"\n");
+        let original =
+            format!("# my strip\n{ONE_SERVER}\n[[slots]]\nled = 0 # the API\njob = \"api\"\n");
         std::fs::write(&path, &original).unwrap();
         let mut doc = ConfigDocument::load(&path).unwrap();
         doc.set_slot(3, &Target::Job(JobId::new("office", "team-a/web")));
@@ -921,7 +966,11 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(leftovers.len(), 1, "no temporary file is left: {leftovers:?}");
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no temporary file is left: {leftovers:?}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::frame::{self, Rgb};
-use crate::model::{ServerSnapshot, ServerState, Snapshot, Transition, transitions};
+use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::poller::{Polled, Poller};
 use crate::strip::Strip;
 
@@ -219,7 +219,7 @@ impl Worker {
             self.snapshot
                 .servers
                 .entry(server.name.clone())
-                .or_insert_with(ServerSnapshot::new);
+                .or_default();
             let interval = server.poll.unwrap_or(self.config.poll);
             match Poller::spawn(
                 server.source(self.config.timeout),
@@ -237,7 +237,9 @@ impl Worker {
             }
         }
         let names: Vec<&String> = self.config.servers.iter().map(|s| &s.name).collect();
-        self.snapshot.servers.retain(|name, _| names.contains(&name));
+        self.snapshot
+            .servers
+            .retain(|name, _| names.contains(&name));
         self.publish_snapshot();
     }
 
@@ -331,7 +333,10 @@ impl Worker {
         }
         self.file_text = text.clone();
         let Some(text) = text else {
-            tracing::warn!("{}: cannot read the config file any more; keeping the last good configuration", path.display());
+            tracing::warn!(
+                "{}: cannot read the config file any more; keeping the last good configuration",
+                path.display()
+            );
             return;
         };
         match Config::parse(&text, Some(&path)) {

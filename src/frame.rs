@@ -129,9 +129,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
                 (None, _) => None,
             }
         }
-        Target::Folder { server, path } => {
-            Some(snapshot.statuses_under(server, path).collect())
-        }
+        Target::Folder { server, path } => Some(snapshot.statuses_under(server, path).collect()),
         Target::Server(server) => Some(snapshot.statuses_under(server, &[]).collect()),
     }
 }
@@ -275,7 +273,10 @@ mod tests {
         let full = c.colors.failure;
         assert_eq!(at(1000), full, "peak of the pulse is the full colour");
         let dim = at(0);
-        assert!(dim.r < full.r / 2 && dim.r > 0, "trough is dim, not off: {dim:?}");
+        assert!(
+            dim.r < full.r / 2 && dim.r > 0,
+            "trough is dim, not off: {dim:?}"
+        );
         // Smooth: neighbouring instants differ by little.
         for ms in (0..2000).step_by(50) {
             let d = i32::from(at(ms).r) - i32::from(at(ms + 50).r);
@@ -299,10 +300,19 @@ mod tests {
 
     #[test]
     fn brightness_and_gamma_are_applied_once() {
-        assert_eq!(correct(Rgb::new(255, 128, 0), 1.0, 1.0), Rgb::new(255, 128, 0));
-        assert_eq!(correct(Rgb::new(255, 255, 255), 0.5, 1.0), Rgb::new(128, 128, 128));
+        assert_eq!(
+            correct(Rgb::new(255, 128, 0), 1.0, 1.0),
+            Rgb::new(255, 128, 0)
+        );
+        assert_eq!(
+            correct(Rgb::new(255, 255, 255), 0.5, 1.0),
+            Rgb::new(128, 128, 128)
+        );
         // Gamma 2: half input is a quarter output.
-        assert_eq!(correct(Rgb::new(255, 128, 0), 1.0, 2.0), Rgb::new(255, 64, 0));
+        assert_eq!(
+            correct(Rgb::new(255, 128, 0), 1.0, 2.0),
+            Rgb::new(255, 64, 0)
+        );
         let mut text = CFG.replace("brightness = 1.0", "brightness = 0.5");
         text = text.replace("gamma = 1.0", "gamma = 2.0");
         let c = config(&text);
@@ -315,7 +325,10 @@ mod tests {
         let c = config(CFG);
         let frame = render(&Snapshot::default(), &c, Duration::ZERO);
         assert_eq!(frame.len(), 6);
-        assert_eq!(hex_line(&[Rgb::new(255, 0, 0), Rgb::new(0, 0x10, 0xab)]), "ff0000 0010ab");
+        assert_eq!(
+            hex_line(&[Rgb::new(255, 0, 0), Rgb::new(0, 0x10, 0xab)]),
+            "ff0000 0010ab"
+        );
         assert_eq!(Rgb::parse_hex("#00ff7f"), Some(Rgb::new(0, 255, 127)));
         assert_eq!(Rgb::parse_hex("00ff7"), None);
     }

@@ -3,12 +3,12 @@
 //! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] (device or mirror); alerts hang off
 //! the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
 pub mod frame;
 pub mod jenkins;
 pub mod model;
-pub mod config;
-pub mod cli;
-pub mod demo;
-pub mod engine;
 pub mod poller;
 pub mod strip;

@@ -430,7 +430,7 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
         });
     }
     // A build finished since the last poll: the shown result changed, or a new number came with a result.
-    let finished = (prev.building && !now.building) || (new_build && !now.building);
+    let finished = !now.building && (prev.building || new_build);
     let changed = prev.state != now.state;
     if !(finished || changed) {
         return;
@@ -509,9 +509,18 @@ mod tests {
         assert_eq!(JobState::from_color("blue"), (JobState::Success, false));
         assert_eq!(JobState::from_color("red_anime"), (JobState::Failure, true));
         assert_eq!(JobState::from_color("yellow"), (JobState::Unstable, false));
-        assert_eq!(JobState::from_color("aborted_anime"), (JobState::Aborted, true));
-        assert_eq!(JobState::from_color("notbuilt"), (JobState::NotBuilt, false));
-        assert_eq!(JobState::from_color("disabled_anime"), (JobState::Disabled, true));
+        assert_eq!(
+            JobState::from_color("aborted_anime"),
+            (JobState::Aborted, true)
+        );
+        assert_eq!(
+            JobState::from_color("notbuilt"),
+            (JobState::NotBuilt, false)
+        );
+        assert_eq!(
+            JobState::from_color("disabled_anime"),
+            (JobState::Disabled, true)
+        );
         assert_eq!(JobState::from_color("grey"), (JobState::Unknown, false));
         assert_eq!(JobState::from_color("green"), (JobState::Unknown, false));
         assert_eq!(JobState::from_color(""), (JobState::Unknown, false));
@@ -528,24 +537,39 @@ mod tests {
         assert_eq!(agg(vec![]), Severity::NoJobs);
         assert_eq!(agg(vec![s(JobState::Success, false)]), Severity::Success);
         assert_eq!(
-            agg(vec![s(JobState::Success, false), s(JobState::Success, true)]),
+            agg(vec![
+                s(JobState::Success, false),
+                s(JobState::Success, true)
+            ]),
             Severity::Stale,
             "stale must never look like success"
         );
         assert_eq!(
-            agg(vec![s(JobState::Unstable, false), s(JobState::Success, true)]),
+            agg(vec![
+                s(JobState::Unstable, false),
+                s(JobState::Success, true)
+            ]),
             Severity::Unstable
         );
         assert_eq!(
-            agg(vec![s(JobState::Unstable, false), s(JobState::Failure, false)]),
+            agg(vec![
+                s(JobState::Unstable, false),
+                s(JobState::Failure, false)
+            ]),
             Severity::Failure
         );
         assert_eq!(
-            agg(vec![s(JobState::Disabled, false), s(JobState::NotBuilt, false)]),
+            agg(vec![
+                s(JobState::Disabled, false),
+                s(JobState::NotBuilt, false)
+            ]),
             Severity::NotBuilt
         );
         assert_eq!(
-            agg(vec![s(JobState::Aborted, false), s(JobState::Success, false)]),
+            agg(vec![
+                s(JobState::Aborted, false),
+                s(JobState::Success, false)
+            ]),
             Severity::Aborted
         );
     }
@@ -650,10 +674,7 @@ mod tests {
         let done = ok(vec![job("a", JobState::Failure, false, 2)]);
         assert!(matches!(
             transitions(&running, &done).as_slice(),
-            [Transition::Broke {
-                build: Some(2),
-                ..
-            }]
+            [Transition::Broke { build: Some(2), .. }]
         ));
     }
 
@@ -669,7 +690,10 @@ mod tests {
             state: JobState::Failure,
             build: Some(2)
         }));
-        assert!(t.iter().any(|t| matches!(t, Transition::StartedBuilding { .. })));
+        assert!(
+            t.iter()
+                .any(|t| matches!(t, Transition::StartedBuilding { .. }))
+        );
     }
 
     #[test]

@@ -151,10 +151,18 @@ mod tests {
     #[test]
     fn polling_goes_faster_while_building_and_slower_when_idle() {
         assert_eq!(next_delay(S(10), 0, true, S(0)), S(5));
-        assert_eq!(next_delay(S(1), 0, true, S(0)), S(1), "never below the floor");
+        assert_eq!(
+            next_delay(S(1), 0, true, S(0)),
+            S(1),
+            "never below the floor"
+        );
         assert_eq!(next_delay(S(10), 0, false, S(600)), S(30));
         assert_eq!(next_delay(S(30), 0, false, S(600)), S(60), "bounded");
-        assert_eq!(next_delay(S(120), 0, false, S(600)), S(120), "never below the base");
+        assert_eq!(
+            next_delay(S(120), 0, false, S(600)),
+            S(120),
+            "never below the base"
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ mod tests {
             p.show(&[Rgb::new(255, 0, 0), Rgb::new(0, 255, 0)]);
             p.show(&[Rgb::OFF, Rgb::new(1, 2, 3)]);
         }
-        assert_eq!(String::from_utf8(buf).unwrap(), "ff0000 00ff00\n000000 010203\n");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "ff0000 00ff00\n000000 010203\n"
+        );
     }
 
     #[test]

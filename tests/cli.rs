@@ -59,26 +59,59 @@ fn jobs_lists_a_nested_instance_in_one_request() {
             "a",
             vec![SimItem::folder(
                 "b",
-                vec![SimItem::folder("c", vec![SimJob::new("deep", Some(JobState::Failure)).into()])],
+                vec![SimItem::folder(
+                    "c",
+                    vec![SimJob::new("deep", Some(JobState::Failure)).into()],
+                )],
             )],
         ),
-        SimItem::multibranch("shop", vec![SimJob::branch("feature/x", Some(JobState::Unstable))]),
+        SimItem::multibranch(
+            "shop",
+            vec![SimJob::branch("feature/x", Some(JobState::Unstable))],
+        ),
     ])
     .unwrap();
     let out = ledtogo().args(["jobs", sim.url()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.lines().any(|l| l.starts_with("failure") && l.contains("a/b/c/deep")), "{stdout}");
-    assert!(stdout.lines().any(|l| l.starts_with("unstable") && l.contains("shop/feature%2Fx")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("failure") && l.contains("a/b/c/deep")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("unstable") && l.contains("shop/feature%2Fx")),
+        "{stdout}"
+    );
     assert_eq!(sim.requests(), 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 jobs in 1 request"));
 
-    let out = ledtogo().args(["jobs", sim.url(), "--json"]).output().unwrap();
+    let out = ledtogo()
+        .args(["jobs", sim.url(), "--json"])
+        .output()
+        .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let deep = list.as_array().unwrap().iter().find(|j| j["path"] == "a/b/c/deep").unwrap();
+    let deep = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["path"] == "a/b/c/deep")
+        .unwrap();
     assert_eq!(deep["state"], "failure");
     assert_eq!(deep["building"], false);
-    assert!(deep["url"].as_str().unwrap().ends_with("/job/a/job/b/job/c/job/deep/"));
+    assert!(
+        deep["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/job/a/job/b/job/c/job/deep/")
+    );
 }
 
 #[test]
@@ -91,7 +124,14 @@ fn jobs_fails_clearly_on_auth_and_network_errors() {
     assert!(err.contains("authentication needed"), "{err}");
 
     let out = ledtogo()
-        .args(["jobs", sim.url(), "--user", "alice", "--token-env", "LEDTOGO_TEST_TOKEN"])
+        .args([
+            "jobs",
+            sim.url(),
+            "--user",
+            "alice",
+            "--token-env",
+            "LEDTOGO_TEST_TOKEN",
+        ])
         .env("LEDTOGO_TEST_TOKEN", "not-it")
         .output()
         .unwrap();
@@ -101,14 +141,28 @@ fn jobs_fails_clearly_on_auth_and_network_errors() {
     assert!(!err.contains("not-it"), "tokens are never printed: {err}");
 
     let out = ledtogo()
-        .args(["jobs", sim.url(), "--user", "alice", "--token-env", "LEDTOGO_TEST_TOKEN"])
+        .args([
+            "jobs",
+            sim.url(),
+            "--user",
+            "alice",
+            "--token-env",
+            "LEDTOGO_TEST_TOKEN",
+        ])
         .env("LEDTOGO_TEST_TOKEN", "secret-token")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     drop(sim);
-    let out = ledtogo().args(["jobs", "http://127.0.0.1:9/", "--timeout", "3"]).output().unwrap();
+    let out = ledtogo()
+        .args(["jobs", "http://127.0.0.1:9/", "--timeout", "3"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:9"));
 
@@ -127,24 +181,42 @@ fn check_prints_the_led_map_or_the_error_with_its_position() {
          [[slots]]\nled = 1\njob = \"team/api\"\n[aggregate]\nleds = [3]\n",
     )
     .unwrap();
-    let out = ledtogo().args(["check", "--config"]).arg(&path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ledtogo()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("LED   0  off"), "{stdout}");
     assert!(stdout.contains("LED   1  job office:team/api"), "{stdout}");
     assert!(stdout.contains("LED   3  aggregate"), "{stdout}");
 
     std::fs::write(&path, "[strip]\nleds = 4\ncolour = \"red\"\n").unwrap();
-    let out = ledtogo().args(["check", "--config"]).arg(&path).output().unwrap();
+    let out = ledtogo()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("{}:3:1:", path.display())) && err.contains("colour"), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:1:", path.display())) && err.contains("colour"),
+        "{err}"
+    );
 }
 
 #[test]
 fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
     let sim = SimJenkins::start(vec![
-        SimItem::folder("team", vec![SimJob::new("api", Some(JobState::Success)).into()]),
+        SimItem::folder(
+            "team",
+            vec![SimJob::new("api", Some(JobState::Success)).into()],
+        ),
         SimJob::new("web", Some(JobState::Success)).into(),
     ])
     .unwrap();
@@ -187,7 +259,11 @@ fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
     sim.finish_build("team/api", JobState::Failure);
     assert!(wait_for(&[shown(c.failure), shown(c.success), Rgb::OFF]));
     // Within one poll interval (1 s) plus scheduling slack on a busy machine.
-    assert!(flipped.elapsed() < Duration::from_secs(10), "{:?}", flipped.elapsed());
+    assert!(
+        flipped.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        flipped.elapsed()
+    );
 }
 
 #[test]
@@ -212,7 +288,10 @@ fn the_demo_prints_changing_frames_headless() {
         assert_eq!(parse_frame(&line).len(), 16, "{line}");
         distinct.insert(line);
     }
-    assert!(distinct.len() >= 5, "the demo's frames change: {distinct:?}");
+    assert!(
+        distinct.len() >= 5,
+        "the demo's frames change: {distinct:?}"
+    );
 }
 
 #[test]
@@ -230,5 +309,8 @@ fn without_any_config_the_app_runs_the_demo() {
     let _guard = Running(child);
     let first = lines.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(parse_frame(&first).len(), 16, "the demo strip has 16 LEDs");
-    assert!(!home.path().join("config/ledtogo/config.toml").exists(), "nothing is written");
+    assert!(
+        !home.path().join("config/ledtogo/config.toml").exists(),
+        "nothing is written"
+    );
 }

@@ -31,7 +31,9 @@ fn config_for(servers: &[(&str, &str)], slots: &str) -> Config {
         "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\nleds = 4\nbrightness = 1.0\ngamma = 1.0\n",
     );
     for (name, url) in servers {
-        text.push_str(&format!("[[servers]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+        text.push_str(&format!(
+            "[[servers]]\nname = \"{name}\"\nurl = \"{url}\"\n"
+        ));
     }
     text.push_str(slots);
     Config::parse(&text, None).unwrap()
@@ -76,13 +78,20 @@ fn a_hanging_server_times_out_while_the_other_keeps_updating() {
         &engine.snapshot().servers["hung"].state,
         ServerState::Unreachable(r) if r.contains("timed out")
     )));
-    assert_eq!(strip.latest()[1], colors.stale, "the hung server's job is stale, never green");
+    assert_eq!(
+        strip.latest()[1],
+        colors.stale,
+        "the hung server's job is stale, never green"
+    );
 }
 
 #[test]
 fn an_outage_is_one_event_jobs_go_stale_and_recovery_is_one_more() {
     let sim = SimJenkins::start(jobs()).unwrap();
-    let config = config_for(&[("ci", sim.url())], "[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\njob = \"web\"\n");
+    let config = config_for(
+        &[("ci", sim.url())],
+        "[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\njob = \"web\"\n",
+    );
     let colors = config.colors.clone();
     let strip = VirtualStrip::new();
     let (tx, rx) = mpsc::channel();
@@ -98,13 +107,19 @@ fn an_outage_is_one_event_jobs_go_stale_and_recovery_is_one_more() {
     assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
 
     sim.set_mode(Mode::Status(503));
-    assert!(wait_until(LIMIT, || strip.latest()[..2] == [colors.stale, colors.stale]));
+    assert!(wait_until(LIMIT, || strip.latest()[..2]
+        == [colors.stale, colors.stale]));
     let snap = engine.snapshot();
-    assert_eq!(snap.status(&JobId::new("ci", "api")).unwrap().state, JobState::Success, "last known state kept");
+    assert_eq!(
+        snap.status(&JobId::new("ci", "api")).unwrap().state,
+        JobState::Success,
+        "last known state kept"
+    );
     assert!(snap.status(&JobId::new("ci", "api")).unwrap().stale);
 
     sim.set_mode(Mode::Normal);
-    assert!(wait_until(LIMIT, || strip.latest()[..2] == [colors.success, colors.success]));
+    assert!(wait_until(LIMIT, || strip.latest()[..2]
+        == [colors.success, colors.success]));
     let batches: Vec<Vec<Transition>> = rx.try_iter().collect();
     let all: Vec<&Transition> = batches.iter().flatten().collect();
     assert_eq!(
@@ -114,7 +129,9 @@ fn an_outage_is_one_event_jobs_go_stale_and_recovery_is_one_more() {
                 server: "ci".into(),
                 state: ServerState::Unreachable("HTTP 503".into())
             },
-            &Transition::ServerRecovered { server: "ci".into() }
+            &Transition::ServerRecovered {
+                server: "ci".into()
+            }
         ],
         "nothing on start-up, one event per outage and recovery, no job storm"
     );
@@ -141,7 +158,10 @@ fn a_short_build_between_polls_is_reported_by_its_number() {
     sim.finish_build("api", JobState::Failure);
     let got = rx.recv_timeout(LIMIT).unwrap();
     assert!(
-        matches!(got.as_slice(), [Transition::StillFailing { build: Some(3), .. }]),
+        matches!(
+            got.as_slice(),
+            [Transition::StillFailing { build: Some(3), .. }]
+        ),
         "{got:?}"
     );
 }
@@ -163,23 +183,42 @@ fn editing_the_config_file_applies_it_and_a_bad_edit_keeps_the_last_good_one() {
     let failure = initial.colors.failure;
     let strip = VirtualStrip::new();
     let engine = Engine::start(
-        ConfigSource::File { path: path.clone(), initial },
+        ConfigSource::File {
+            path: path.clone(),
+            initial,
+        },
         vec![Box::new(strip.clone())],
         Observers::default(),
     )
     .unwrap();
-    assert!(wait_until(LIMIT, || strip.latest() == vec![failure, Rgb::OFF, Rgb::OFF]));
+    assert!(wait_until(LIMIT, || strip.latest()
+        == vec![failure, Rgb::OFF, Rgb::OFF]));
 
     std::fs::write(&path, text(2)).unwrap();
     assert!(
-        wait_until(LIMIT, || strip.latest() == vec![Rgb::OFF, Rgb::OFF, failure]),
+        wait_until(LIMIT, || strip.latest()
+            == vec![Rgb::OFF, Rgb::OFF, failure]),
         "the edit moved the job to LED 2"
     );
 
     std::fs::write(&path, text(7)).unwrap();
-    assert!(wait_until(LIMIT, || engine.published().config_error.is_some()));
+    assert!(wait_until(LIMIT, || engine
+        .published()
+        .config_error
+        .is_some()));
     let err = engine.published().config_error.unwrap();
-    assert!(err.contains("config.toml:") && err.contains("LED 7 is beyond the strip"), "{err}");
-    assert_eq!(strip.latest(), vec![Rgb::OFF, Rgb::OFF, failure], "last good config kept");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), text(7), "the user's file is never overwritten");
+    assert!(
+        err.contains("config.toml:") && err.contains("LED 7 is beyond the strip"),
+        "{err}"
+    );
+    assert_eq!(
+        strip.latest(),
+        vec![Rgb::OFF, Rgb::OFF, failure],
+        "last good config kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text(7),
+        "the user's file is never overwritten"
+    );
 }

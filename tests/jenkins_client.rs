@@ -52,13 +52,27 @@ fn one_request_lists_jobs_in_folders_five_levels_deep() {
 
 #[test]
 fn folders_deeper_than_the_query_get_one_follow_up_request_each() {
-    let sim = SimJenkins::start(vec![nested(9, SimJob::new("very-deep", Some(JobState::Unstable)))])
-        .unwrap();
+    let sim = SimJenkins::start(vec![nested(
+        9,
+        SimJob::new("very-deep", Some(JobState::Unstable)),
+    )])
+    .unwrap();
     let fetched = client(sim.url()).fetch().unwrap();
-    assert_eq!(fetched.requests, 2, "one for the tree, one for the cut-off folder");
-    let path = (1..=9).map(|l| format!("level{l}")).collect::<Vec<_>>().join("/") + "/very-deep";
+    assert_eq!(
+        fetched.requests, 2,
+        "one for the tree, one for the cut-off folder"
+    );
+    let path = (1..=9)
+        .map(|l| format!("level{l}"))
+        .collect::<Vec<_>>()
+        .join("/")
+        + "/very-deep";
     assert_eq!(state_of(&fetched.jobs, &path), (JobState::Unstable, false));
-    let job = fetched.jobs.iter().find(|j| j.id.full_name() == path).unwrap();
+    let job = fetched
+        .jobs
+        .iter()
+        .find(|j| j.id.full_name() == path)
+        .unwrap();
     assert!(job.url.starts_with(sim.url()) && job.url.ends_with("/job/very-deep/"));
 }
 
@@ -83,7 +97,13 @@ fn multibranch_and_organization_folders_keep_encoded_names_and_show_decoded_ones
         .expect("branch listed under its encoded name");
     assert_eq!(branch.display_name, "feature/login");
     assert_eq!(branch.state, JobState::Unstable);
-    assert!(branch.url.ends_with("/job/acme/job/shop/job/feature%252Flogin/"), "{}", branch.url);
+    assert!(
+        branch
+            .url
+            .ends_with("/job/acme/job/shop/job/feature%252Flogin/"),
+        "{}",
+        branch.url
+    );
 }
 
 #[test]
@@ -97,34 +117,66 @@ fn a_folder_root_is_requested_with_the_branch_encoded_once_more() {
     let mut s = Source::new("ci", sim.url());
     s.root = Root::Folder(vec!["shop".into()]);
     let fetched = Client::new(s).unwrap().fetch().unwrap();
-    assert_eq!(state_of(&fetched.jobs, "shop/feature%2Fx"), (JobState::Failure, false));
+    assert_eq!(
+        state_of(&fetched.jobs, "shop/feature%2Fx"),
+        (JobState::Failure, false)
+    );
 }
 
 #[test]
 fn matrix_configurations_views_unicode_spaces_disabled_and_never_built() {
     let sim = SimJenkins::start(vec![
-        SimJob::matrix("compat", &[("jdk=17", JobState::Success), ("jdk=21", JobState::Failure)])
-            .into(),
+        SimJob::matrix(
+            "compat",
+            &[("jdk=17", JobState::Success), ("jdk=21", JobState::Failure)],
+        )
+        .into(),
         SimJob::new("nightly release", Some(JobState::Success)).into(),
         SimJob::new("Dokumentation Ü", None).into(),
-        SimJob::new("legacy", Some(JobState::Success)).disabled().into(),
-        SimItem::folder("team", vec![SimJob::new("api", Some(JobState::Aborted)).into()]),
+        SimJob::new("legacy", Some(JobState::Success))
+            .disabled()
+            .into(),
+        SimItem::folder(
+            "team",
+            vec![SimJob::new("api", Some(JobState::Aborted)).into()],
+        ),
     ])
     .unwrap();
-    sim.state()
-        .views
-        .insert("Release Jobs".into(), vec!["nightly release".into(), "team/api".into()]);
+    sim.state().views.insert(
+        "Release Jobs".into(),
+        vec!["nightly release".into(), "team/api".into()],
+    );
 
     let all = client(sim.url()).fetch().unwrap();
     assert_eq!(state_of(&all.jobs, "compat"), (JobState::Failure, false));
-    assert_eq!(state_of(&all.jobs, "compat/jdk=21"), (JobState::Failure, false));
-    assert_eq!(state_of(&all.jobs, "compat/jdk=17"), (JobState::Success, false));
-    assert_eq!(state_of(&all.jobs, "nightly release"), (JobState::Success, false));
-    assert_eq!(state_of(&all.jobs, "Dokumentation Ü"), (JobState::NotBuilt, false));
+    assert_eq!(
+        state_of(&all.jobs, "compat/jdk=21"),
+        (JobState::Failure, false)
+    );
+    assert_eq!(
+        state_of(&all.jobs, "compat/jdk=17"),
+        (JobState::Success, false)
+    );
+    assert_eq!(
+        state_of(&all.jobs, "nightly release"),
+        (JobState::Success, false)
+    );
+    assert_eq!(
+        state_of(&all.jobs, "Dokumentation Ü"),
+        (JobState::NotBuilt, false)
+    );
     assert_eq!(state_of(&all.jobs, "legacy"), (JobState::Disabled, false));
-    let docs = all.jobs.iter().find(|j| j.id.full_name() == "Dokumentation Ü").unwrap();
+    let docs = all
+        .jobs
+        .iter()
+        .find(|j| j.id.full_name() == "Dokumentation Ü")
+        .unwrap();
     assert!(docs.last_build.is_none());
-    assert!(docs.url.ends_with("/job/Dokumentation%20%C3%9C/"), "{}", docs.url);
+    assert!(
+        docs.url.ends_with("/job/Dokumentation%20%C3%9C/"),
+        "{}",
+        docs.url
+    );
 
     let mut s = Source::new("ci", sim.url());
     s.root = Root::View(vec!["Release Jobs".into()]);
@@ -153,7 +205,10 @@ fn credentials_are_sent_pre_emptively_and_403_401_are_told_apart() {
     sim.set_auth("alice", "right-token");
 
     let anonymous = client(sim.url()).fetch().unwrap_err();
-    assert!(matches!(anonymous, FetchError::AuthNeeded { .. }), "{anonymous}");
+    assert!(
+        matches!(anonymous, FetchError::AuthNeeded { .. }),
+        "{anonymous}"
+    );
     assert_eq!(anonymous.server_state(), ServerState::AuthNeeded);
 
     let mut s = Source::new("ci", sim.url());
@@ -162,16 +217,25 @@ fn credentials_are_sent_pre_emptively_and_403_401_are_told_apart() {
         token: "wrong".into(),
     });
     let rejected = Client::new(s.clone()).unwrap().fetch().unwrap_err();
-    assert!(matches!(rejected, FetchError::TokenRejected { .. }), "{rejected}");
+    assert!(
+        matches!(rejected, FetchError::TokenRejected { .. }),
+        "{rejected}"
+    );
     assert_eq!(rejected.server_state(), ServerState::TokenRejected);
-    assert!(!rejected.to_string().contains("wrong"), "the token never appears in messages");
+    assert!(
+        !rejected.to_string().contains("wrong"),
+        "the token never appears in messages"
+    );
 
     s.credentials = Some(Credentials {
         user: "alice".into(),
         token: "right-token".into(),
     });
     let ok = Client::new(s).unwrap().fetch().unwrap();
-    assert_eq!(ok.requests, 1, "no challenge round trip: auth is pre-emptive");
+    assert_eq!(
+        ok.requests, 1,
+        "no challenge round trip: auth is pre-emptive"
+    );
     assert_eq!(sim.requests(), 3);
 }
 
@@ -214,19 +278,28 @@ fn garbage_bodies_refused_connections_and_unknown_hosts_are_unreachable_with_a_r
         )
         .unwrap();
     });
-    let e = client(&format!("http://127.0.0.1:{port}/")).fetch().unwrap_err();
+    let e = client(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap_err();
     assert!(matches!(e, FetchError::BadJson { .. }), "{e}");
     garbage.join().unwrap();
 
     // Nothing listens on this port any more.
-    let e = client(&format!("http://127.0.0.1:{port}/")).fetch().unwrap_err();
+    let e = client(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap_err();
     assert!(
         matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("refused") || r.contains("connect")),
         "{e}"
     );
 
-    let e = client("http://ledtogo-no-such-host.invalid/").fetch().unwrap_err();
-    assert!(matches!(e.server_state(), ServerState::Unreachable(_)), "{e}");
+    let e = client("http://ledtogo-no-such-host.invalid/")
+        .fetch()
+        .unwrap_err();
+    assert!(
+        matches!(e.server_state(), ServerState::Unreachable(_)),
+        "{e}"
+    );
 }
 
 #[test]
@@ -237,8 +310,14 @@ fn a_server_that_accepts_and_never_answers_times_out() {
     s.request_timeout = Duration::from_millis(700);
     let started = Instant::now();
     let e = Client::new(s).unwrap().fetch().unwrap_err();
-    assert!(matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("timed out")), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(30), "the timeout bounds the request");
+    assert!(
+        matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("timed out")),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the timeout bounds the request"
+    );
 }
 
 #[test]

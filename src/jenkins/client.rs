@@ -35,7 +35,11 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the token, not even in debug logs.
-        write!(f, "Credentials {{ user: {:?}, token: <hidden> }}", self.user)
+        write!(
+            f,
+            "Credentials {{ user: {:?}, token: <hidden> }}",
+            self.user
+        )
     }
 }
 
@@ -87,7 +91,9 @@ impl Source {
 /// Why a poll failed. Each maps to a [`ServerState`].
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum FetchError {
-    #[error("{url}: authentication needed (HTTP 403): configure `user` and an API token for this server")]
+    #[error(
+        "{url}: authentication needed (HTTP 403): configure `user` and an API token for this server"
+    )]
     AuthNeeded { url: String },
     #[error("{url}: token rejected (HTTP 401): check the user name and API token")]
     TokenRejected { url: String },
@@ -206,8 +212,11 @@ impl Client {
             requests += 1;
             let (value, v) = self.get_json(&tree::api_url(&url, tree::LEVELS))?;
             version = version.or(v);
-            let listing = parse::listing(ctx, &value, &parent)
-                .map_err(|reason| FetchError::BadJson { url: url.clone(), reason })?;
+            let listing =
+                parse::listing(ctx, &value, &parent).map_err(|reason| FetchError::BadJson {
+                    url: url.clone(),
+                    reason,
+                })?;
             jobs.extend(listing.jobs);
             for path in listing.truncated {
                 queue.push_back((tree::job_url(&self.source.base, &path), path));

@@ -71,7 +71,8 @@ fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing)
             continue;
         };
         let url = item_url(ctx, obj.get("url"), job_url(ctx.base, &path));
-        out.jobs.push(job(ctx, obj, path.clone(), name, color, url.clone()));
+        out.jobs
+            .push(job(ctx, obj, path.clone(), name, color, url.clone()));
         if let Some(Value::Array(configs)) = obj.get("activeConfigurations") {
             for config in configs.iter().filter_map(Value::as_object) {
                 let (Some(cname), Some(ccolor)) = (
@@ -140,7 +141,10 @@ fn build(value: &Value) -> Option<Build> {
             .get("result")
             .and_then(Value::as_str)
             .and_then(JobState::from_result),
-        building: obj.get("building").and_then(Value::as_bool).unwrap_or(false),
+        building: obj
+            .get("building")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         timestamp_ms: obj.get("timestamp").and_then(Value::as_i64),
     })
 }
@@ -218,7 +222,10 @@ mod tests {
         ]}]});
         let l = listing(CTX, &v, &[]).unwrap();
         assert_eq!(paths(&l), vec!["m", "m/jdk=17", "m/jdk=21"]);
-        assert_eq!(l.jobs[2].url, "https://ci.example.com/jenkins/job/m/jdk=17/".replace("17", "21"));
+        assert_eq!(
+            l.jobs[2].url,
+            "https://ci.example.com/jenkins/job/m/jdk=17/".replace("17", "21")
+        );
         assert!(l.jobs[2].building);
     }
 

@@ -313,8 +313,12 @@ impl SimJenkins {
         }));
         let requests = Arc::new(AtomicUsize::new(0));
         let thread = {
-            let (server, state, requests, base) =
-                (server.clone(), state.clone(), requests.clone(), base.clone());
+            let (server, state, requests, base) = (
+                server.clone(),
+                state.clone(),
+                requests.clone(),
+                base.clone(),
+            );
             std::thread::Builder::new()
                 .name("jenkins-sim".into())
                 .spawn(move || serve(&server, &state, &requests, &base))?
@@ -409,7 +413,9 @@ impl SimJenkins {
 
 impl std::fmt::Debug for SimJenkins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimJenkins").field("url", &self.base).finish_non_exhaustive()
+        f.debug_struct("SimJenkins")
+            .field("url", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -495,7 +501,10 @@ fn drive_demo(state: &Mutex<SimState>, stop: &AtomicBool) {
                 .iter()
                 .filter(|n| !durations.contains_key(*n))
                 .collect();
-            if let Some(name) = idle.get(fastrand::usize(..idle.len().max(1))).copied().cloned()
+            if let Some(name) = idle
+                .get(fastrand::usize(..idle.len().max(1)))
+                .copied()
+                .cloned()
                 && let Some(job) = st.job_mut(&name)
                 && !job.disabled
             {
@@ -618,7 +627,11 @@ fn answer(st: &SimState, request: &tiny_http::Request, base: &str) -> Option<Res
             }
             Some(s) if s != expected => {
                 let page = html(401, "<html><body>Invalid password/token</body></html>");
-                return Some(with_header(page, "WWW-Authenticate", "Basic realm=\"Jenkins\""));
+                return Some(with_header(
+                    page,
+                    "WWW-Authenticate",
+                    "Basic realm=\"Jenkins\"",
+                ));
             }
             Some(_) => {}
         }
@@ -710,14 +723,11 @@ fn item_json(item: &SimItem, parent: &[String], base: &str) -> Value {
             obj.insert("fullName".into(), json!(path.join("/")));
             obj.insert("displayName".into(), json!(name));
             obj.insert("url".into(), json!(url));
-            let jobs: Vec<Value> = children
-                .iter()
-                .map(|c| item_json(c, &path, base))
-                .collect();
+            let jobs: Vec<Value> = children.iter().map(|c| item_json(c, &path, base)).collect();
             obj.insert("jobs".into(), Value::Array(jobs));
         }
         SimItem::Job(job) => {
-            fill_job(&mut obj, job, &path, url.clone());
+            fill_job(&mut obj, job, &path, &url);
             if !job.configs.is_empty() {
                 let configs: Vec<Value> = job
                     .configs
@@ -726,7 +736,12 @@ fn item_json(item: &SimItem, parent: &[String], base: &str) -> Value {
                         let mut cpath = path.clone();
                         cpath.push(c.name.clone());
                         let mut o = Map::new();
-                        fill_job(&mut o, c, &cpath, format!("{url}{}/", encode_segment(&c.name)));
+                        fill_job(
+                            &mut o,
+                            c,
+                            &cpath,
+                            &format!("{url}{}/", encode_segment(&c.name)),
+                        );
                         Value::Object(o)
                     })
                     .collect();
@@ -737,7 +752,7 @@ fn item_json(item: &SimItem, parent: &[String], base: &str) -> Value {
     Value::Object(obj)
 }
 
-fn fill_job(obj: &mut Map<String, Value>, job: &SimJob, path: &[String], url: String) {
+fn fill_job(obj: &mut Map<String, Value>, job: &SimJob, path: &[String], url: &str) {
     obj.insert("_class".into(), json!(job.class));
     obj.insert("name".into(), json!(job.name));
     obj.insert("fullName".into(), json!(path.join("/")));
@@ -865,6 +880,9 @@ mod tests {
 
     #[test]
     fn branches_are_stored_encoded() {
-        assert_eq!(SimJob::branch("feature/login", None).name, "feature%2Flogin");
+        assert_eq!(
+            SimJob::branch("feature/login", None).name,
+            "feature%2Flogin"
+        );
     }
 }

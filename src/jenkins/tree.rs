@@ -113,7 +113,11 @@ mod tests {
 
     #[test]
     fn multibranch_names_are_encoded_once_more() {
-        let path = vec!["org".to_owned(), "repo".to_owned(), "feature%2Flogin".to_owned()];
+        let path = vec![
+            "org".to_owned(),
+            "repo".to_owned(),
+            "feature%2Flogin".to_owned(),
+        ];
         assert_eq!(
             job_url("https://ci/jenkins/", &path),
             "https://ci/jenkins/job/org/job/repo/job/feature%252Flogin/"
@@ -131,7 +135,10 @@ mod tests {
     fn base_urls_keep_their_context_path() {
         assert_eq!(normalize_base("https://ci/jenkins"), "https://ci/jenkins/");
         assert_eq!(
-            view_url(&normalize_base("https://ci/jenkins"), &["Release Jobs".to_owned()]),
+            view_url(
+                &normalize_base("https://ci/jenkins"),
+                &["Release Jobs".to_owned()]
+            ),
             "https://ci/jenkins/view/Release%20Jobs/"
         );
     }
