@@ -118,7 +118,7 @@ impl Engine {
             file_text: None,
         };
         worker.file_text = worker.read_file();
-        worker.start_pollers();
+        worker.sync_pollers();
         let thread = std::thread::Builder::new()
             .name("engine".into())
             .spawn(move || worker.run(&rx))?;
@@ -171,11 +171,20 @@ impl Drop for Engine {
     }
 }
 
+/// What a poller was started with; a change means a new poller.
+#[derive(Debug, Clone, PartialEq)]
+struct PollerKey {
+    server: crate::config::ServerConfig,
+    interval: Duration,
+    timeout: Duration,
+}
+
 struct Worker {
     source: ConfigSource,
     config: Config,
     snapshot: Snapshot,
-    pollers: BTreeMap<String, Poller>,
+    /// Per server: the settings it polls with, the poller, and the poller's generation.
+    pollers: BTreeMap<String, (PollerKey, Poller, u64)>,
     generation: u64,
     poll_tx: Sender<Polled>,
     strips: Vec<Box<dyn Strip>>,
@@ -200,7 +209,7 @@ impl Worker {
             };
             match rx.recv_timeout(tick) {
                 Ok(Msg::Polled(p)) => self.apply(p),
-                Ok(Msg::Refresh) => self.pollers.values().for_each(Poller::refresh),
+                Ok(Msg::Refresh) => self.pollers.values().for_each(|p| p.1.refresh()),
                 Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -212,40 +221,55 @@ impl Worker {
         }
     }
 
-    fn start_pollers(&mut self) {
-        self.generation += 1;
-        self.pollers.clear();
-        for server in &self.config.servers {
-            self.snapshot
-                .servers
-                .entry(server.name.clone())
-                .or_default();
-            let interval = server.poll.unwrap_or(self.config.poll);
+    /// Starts a poller for every configured server that does not have one polling the same settings;
+    /// stops pollers of removed or changed servers (a changed server starts over: no stale comparisons).
+    fn sync_pollers(&mut self) {
+        let wanted: BTreeMap<String, PollerKey> = self
+            .config
+            .servers
+            .iter()
+            .map(|s| {
+                let key = PollerKey {
+                    server: s.clone(),
+                    interval: s.poll.unwrap_or(self.config.poll),
+                    timeout: self.config.timeout,
+                };
+                (s.name.clone(), key)
+            })
+            .collect();
+        self.pollers
+            .retain(|name, (key, _, _)| wanted.get(name) == Some(key));
+        self.snapshot
+            .servers
+            .retain(|name, _| self.pollers.contains_key(name));
+        for (name, key) in wanted {
+            if self.pollers.contains_key(&name) {
+                continue;
+            }
+            self.generation += 1;
+            self.snapshot.servers.entry(name.clone()).or_default();
             match Poller::spawn(
-                server.source(self.config.timeout),
-                server.name.clone(),
-                interval,
+                key.server.source(key.timeout),
+                name.clone(),
+                key.interval,
                 self.generation,
                 self.poll_tx.clone(),
             ) {
                 Ok(p) => {
-                    self.pollers.insert(server.name.clone(), p);
+                    self.pollers.insert(name, (key, p, self.generation));
                 }
                 Err(e) => {
-                    tracing::error!(server = %server.name, "cannot start a polling thread: {e}");
+                    tracing::error!(server = %name, "cannot start a polling thread: {e}");
                 }
             }
         }
-        let names: Vec<&String> = self.config.servers.iter().map(|s| &s.name).collect();
-        self.snapshot
-            .servers
-            .retain(|name, _| names.contains(&name));
         self.publish_snapshot();
     }
 
     fn apply(&mut self, polled: Polled) {
-        if polled.generation != self.generation {
-            return; // from a poller replaced by a config reload
+        let current = self.pollers.get(&polled.server).map(|p| p.2);
+        if current != Some(polled.generation) {
+            return; // from a poller replaced or removed by a config reload
         }
         let old = self.snapshot.clone();
         let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
@@ -354,17 +378,8 @@ impl Worker {
     }
 
     fn reconfigure(&mut self, config: Config) {
-        let servers_changed = config.servers != self.config.servers
-            || config.poll != self.config.poll
-            || config.timeout != self.config.timeout;
         self.config = config;
-        if servers_changed {
-            // Sources may have changed: start over for them (their jobs are re-read on the next poll).
-            for s in &self.config.servers {
-                self.snapshot.servers.remove(&s.name);
-            }
-            self.start_pollers();
-        }
+        self.sync_pollers();
         let shared = Arc::new(self.config.clone());
         self.update_published(|p| p.config = shared);
         self.last_frame = None;
