@@ -2,4 +2,5 @@
 //!
 //! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] (device or mirror).
 
+pub mod device;
 pub mod frame;
