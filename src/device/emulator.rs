@@ -544,7 +544,7 @@ impl EmulatedDevice {
     fn reply(&mut self, seq: u8, command: Command, body: ReplyBody) {
         let reply = Reply {
             seq,
-            command,
+            cmd: command.code(),
             status: Status::Ok,
             body,
         };

@@ -335,7 +335,7 @@ impl Link {
                 while let Some(msg) = self.inbox.pop_front() {
                     match msg {
                         DeviceMessage::Reply(reply)
-                            if reply.seq == seq && reply.command == command =>
+                            if reply.seq == seq && reply.cmd == command.code() =>
                         {
                             if matches!(reply.status, Status::CrcError | Status::Busy) {
                                 tracing::debug!(port = %self.name, %command, attempt, status = %reply.status, "retrying");

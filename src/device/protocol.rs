@@ -584,13 +584,19 @@ pub enum ReplyBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub seq: u8,
-    /// The request's command (the wire carries `code | 0x80`).
-    pub command: Command,
+    /// The request's opcode (the wire carries `cmd | 0x80`). Kept raw: a device answers
+    /// opcodes it does not know with UNKNOWN_CMD.
+    pub cmd: u8,
     pub status: Status,
     pub body: ReplyBody,
 }
 
 impl Reply {
+    /// The request's command, if this host knows the opcode.
+    pub fn command(&self) -> Option<Command> {
+        Command::from_code(self.cmd)
+    }
+
     pub fn payload(&self) -> Vec<u8> {
         let mut p = vec![self.status.code()];
         match &self.body {
@@ -614,18 +620,14 @@ impl Reply {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>, ProtocolError> {
-        encode_ext(
-            ADY_MAGIC,
-            self.seq,
-            self.command.code() | REPLY_FLAG,
-            &self.payload(),
-        )
+        encode_ext(ADY_MAGIC, self.seq, self.cmd | REPLY_FLAG, &self.payload())
     }
 
-    /// Parses the reply to `command` from its payload. Non-OK replies carry no body; OK replies
-    /// must carry the command's fields, trailing bytes are ignored.
-    pub fn decode(seq: u8, command: Command, payload: &[u8]) -> Result<Reply, ProtocolError> {
-        let name = command.name();
+    /// Parses the reply to opcode `cmd` from its payload. Non-OK replies carry no body; OK
+    /// replies must carry the command's fields, trailing bytes are ignored.
+    pub fn decode(seq: u8, cmd: u8, payload: &[u8]) -> Result<Reply, ProtocolError> {
+        let command = Command::from_code(cmd);
+        let name = command.map_or("reply", Command::name);
         let (&status, rest) = payload
             .split_first()
             .ok_or(ProtocolError::MissingStatus { command: name })?;
@@ -639,45 +641,56 @@ impl Reply {
             ReplyBody::Empty
         } else {
             match command {
-                Command::Hello => ReplyBody::Info(Info::parse(rest)?),
-                Command::Ping => {
-                    if rest.len() < 5 {
-                        return Err(short("at least 6"));
-                    }
-                    ReplyBody::Ping {
-                        uptime_ms: be32(&rest[0..4]),
-                        state: LinkState::from_code(rest[4]),
-                    }
-                }
-                Command::SetConfig => {
-                    if rest.len() < 5 {
-                        return Err(short("at least 6"));
-                    }
-                    ReplyBody::Config {
-                        key: rest[0],
-                        value: be32(&rest[1..5]),
-                    }
-                }
-                Command::GetStats => {
-                    if rest.len() < 10 {
-                        return Err(short("at least 11"));
-                    }
-                    ReplyBody::Stats(Stats {
-                        rx_ok: be16(&rest[0..2]),
-                        crc_err: be16(&rest[2..4]),
-                        hdr_err: be16(&rest[4..6]),
-                        len_err: be16(&rest[6..8]),
-                        stale_events: be16(&rest[8..10]),
-                    })
-                }
-                _ => ReplyBody::Empty,
+                None => ReplyBody::Empty,
+                Some(command) => Self::decode_body(command, rest, short)?,
             }
         };
         Ok(Reply {
             seq,
-            command,
+            cmd,
             status,
             body,
+        })
+    }
+
+    fn decode_body(
+        command: Command,
+        rest: &[u8],
+        short: impl Fn(&'static str) -> ProtocolError,
+    ) -> Result<ReplyBody, ProtocolError> {
+        Ok(match command {
+            Command::Hello => ReplyBody::Info(Info::parse(rest)?),
+            Command::Ping => {
+                if rest.len() < 5 {
+                    return Err(short("at least 6"));
+                }
+                ReplyBody::Ping {
+                    uptime_ms: be32(&rest[0..4]),
+                    state: LinkState::from_code(rest[4]),
+                }
+            }
+            Command::SetConfig => {
+                if rest.len() < 5 {
+                    return Err(short("at least 6"));
+                }
+                ReplyBody::Config {
+                    key: rest[0],
+                    value: be32(&rest[1..5]),
+                }
+            }
+            Command::GetStats => {
+                if rest.len() < 10 {
+                    return Err(short("at least 11"));
+                }
+                ReplyBody::Stats(Stats {
+                    rx_ok: be16(&rest[0..2]),
+                    crc_err: be16(&rest[2..4]),
+                    hdr_err: be16(&rest[4..6]),
+                    len_err: be16(&rest[6..8]),
+                    stale_events: be16(&rest[8..10]),
+                })
+            }
+            _ => ReplyBody::Empty,
         })
     }
 }
@@ -759,11 +772,9 @@ impl DeviceMessage {
                 cmd: frame.cmd,
             });
         }
-        let cmd = frame.cmd & !REPLY_FLAG;
-        let command = Command::from_code(cmd).ok_or(ProtocolError::UnknownCommand(cmd))?;
         Ok(DeviceMessage::Reply(Reply::decode(
             frame.seq,
-            command,
+            frame.cmd & !REPLY_FLAG,
             &frame.payload,
         )?))
     }
@@ -1251,7 +1262,7 @@ mod tests {
     fn info_reply_round_trips_and_ignores_trailing_bytes() {
         let reply = Reply {
             seq: 1,
-            command: Command::Hello,
+            cmd: Command::Hello.code(),
             status: Status::Ok,
             body: ReplyBody::Info(sample_info()),
         };
@@ -1271,16 +1282,16 @@ mod tests {
 
     #[test]
     fn a_short_info_block_is_an_error_naming_hello() {
-        let err = Reply::decode(1, Command::Hello, &[0, 1, 2]).unwrap_err();
+        let err = Reply::decode(1, Command::Hello.code(), &[0, 1, 2]).unwrap_err();
         assert!(err.to_string().contains("hello"), "{err}");
     }
 
     #[test]
     fn error_replies_carry_only_the_status() {
-        let reply = Reply::decode(7, Command::SetPixels, &[0x04]).unwrap();
+        let reply = Reply::decode(7, Command::SetPixels.code(), &[0x04]).unwrap();
         assert_eq!(reply.status, Status::BadArg);
         assert_eq!(reply.body, ReplyBody::Empty);
-        let unknown = Reply::decode(7, Command::Ping, &[0x42]).unwrap();
+        let unknown = Reply::decode(7, Command::Ping.code(), &[0x42]).unwrap();
         assert_eq!(unknown.status, Status::Other(0x42));
     }
 
@@ -1289,7 +1300,7 @@ mod tests {
         let replies = [
             Reply {
                 seq: 3,
-                command: Command::Ping,
+                cmd: Command::Ping.code(),
                 status: Status::Ok,
                 body: ReplyBody::Ping {
                     uptime_ms: 123_456,
@@ -1298,7 +1309,7 @@ mod tests {
             },
             Reply {
                 seq: 4,
-                command: Command::GetStats,
+                cmd: Command::GetStats.code(),
                 status: Status::Ok,
                 body: ReplyBody::Stats(Stats {
                     rx_ok: 1,
@@ -1310,7 +1321,7 @@ mod tests {
             },
             Reply {
                 seq: 5,
-                command: Command::SetConfig,
+                cmd: Command::SetConfig.code(),
                 status: Status::Ok,
                 body: ReplyBody::Config { key: 1, value: 150 },
             },
@@ -1352,7 +1363,7 @@ mod tests {
     fn decoder_finds_frames_between_garbage_and_false_magics() {
         let ping = Reply {
             seq: 9,
-            command: Command::Ping,
+            cmd: Command::Ping.code(),
             status: Status::Ok,
             body: ReplyBody::Ping {
                 uptime_ms: 1,
