@@ -334,7 +334,6 @@ impl EmulatedDevice {
                     // No process has the slave open (POLLHUP/EIO on the master).
                     self.closed();
                     std::thread::sleep(Duration::from_millis(5));
-                    continue;
                 }
             }
             self.timers();
@@ -347,6 +346,9 @@ impl EmulatedDevice {
                 self.master = None;
                 let _ = std::fs::remove_file(&self.link);
                 self.closed();
+                // No power without the cable.
+                self.power_on();
+                self.boot_at = None;
             }
             Control::Replug => match plug(&self.link) {
                 Ok(master) => self.master = Some(master),
@@ -372,16 +374,13 @@ impl EmulatedDevice {
         }
     }
 
+    /// The host closed the port. Like a real board the device keeps running (its watchdog
+    /// included); only the next open resets it.
     fn closed(&mut self) {
         if self.open {
             self.open = false;
-            self.booted = false;
-            self.boot_at = None;
-            self.session = false;
-            self.shared.update(|s| {
-                s.open = false;
-                s.session = false;
-            });
+            self.decoder.reset();
+            self.shared.update(|s| s.open = false);
         }
     }
 
@@ -474,6 +473,9 @@ impl EmulatedDevice {
     }
 
     fn send(&mut self, bytes: &[u8]) {
+        if !self.open {
+            return;
+        }
         if let Some(master) = self.master.as_mut() {
             // A host that closed the port cannot hear us; that is fine.
             let _ = master.write_all(bytes);
