@@ -45,7 +45,7 @@ fn recorder() -> (
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     (seen, move |s: &DeviceStatus| {
-        sink.lock().unwrap().push(s.clone())
+        sink.lock().unwrap().push(s.clone());
     })
 }
 

@@ -41,7 +41,7 @@ fn handshake_reports_the_devices_identity() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = Arc::clone(&seen);
     let device = Device::spawn(settings(&emu, 16), move |s| {
-        seen2.lock().unwrap().push(s.clone())
+        seen2.lock().unwrap().push(s.clone());
     });
     let status = device
         .wait_status(WAIT, DeviceStatus::is_connected)

@@ -400,7 +400,7 @@ impl Request {
                 Request::Bye { action }
             }
             Command::SetPixels => {
-                if payload.len() < 3 || (payload.len() - 3) % 3 != 0 {
+                if payload.len() < 3 || !(payload.len() - 3).is_multiple_of(3) {
                     return Err(ProtocolError::PayloadLength {
                         command: name,
                         expected: "3 + 3·k",

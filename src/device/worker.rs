@@ -426,7 +426,8 @@ impl Worker {
         if inner.status == status {
             return;
         }
-        inner.status = status.clone();
+        inner.status = status;
+        let status = inner.status.clone();
         drop(inner);
         self.shared.cv.notify_all();
         tracing::info!(%status, "LED device status");
@@ -694,7 +695,8 @@ pub fn test_pattern(
     settings: DeviceSettings,
     mut on_step: impl FnMut(&str),
 ) -> Result<DeviceStatus, TestPatternError> {
-    let device = Device::spawn(settings.clone(), |_| {});
+    let wanted_leds = settings.leds;
+    let device = Device::spawn(settings, |_| {});
     on_step("connecting");
     let Some(status) = device.wait_status(PATTERN_CONNECT_TIMEOUT, DeviceStatus::is_connected)
     else {
@@ -706,7 +708,7 @@ pub fn test_pattern(
         });
     };
     on_step(&status.to_string());
-    let leds = match (&status, settings.leds) {
+    let leds = match (&status, wanted_leds) {
         (_, n) if n > 0 => n,
         (DeviceStatus::Connected { leds, .. }, _) => usize::from(*leds),
         _ => 16,
