@@ -210,3 +210,52 @@ fn disabled_port_stays_disabled() {
     assert!(!device.wait_delivered(Duration::from_millis(200)));
     device.close();
 }
+
+#[test]
+fn test_pattern_lights_each_led_then_a_rainbow_then_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(dir.path().join("tty"), EmulatorOptions::default()).unwrap();
+    let mut steps = Vec::new();
+    let status = ledtogo::device::test_pattern(settings(&emu, 8), |s| steps.push(s.to_owned()))
+        .expect("pattern runs");
+    assert!(status.is_connected());
+    assert_eq!(steps[0], "connecting");
+    assert_eq!(steps[1], status.to_string());
+    assert_eq!(steps[2], "LED 1 of 8");
+    assert_eq!(steps[9], "LED 8 of 8");
+    assert_eq!(&steps[10..], ["rainbow", "off"]);
+
+    let state = emu.wait_until(WAIT, |s| !s.byes.is_empty()).unwrap();
+    assert_eq!(state.byes, vec![ByeAction::Blank]);
+    // The device showed each LED alone, in order, then changing colours, then black.
+    for (i, shown) in state.history[..8].iter().enumerate() {
+        let lit: Vec<usize> = (0..8).filter(|&k| shown[k] != Rgb::OFF).collect();
+        assert_eq!(lit, vec![i], "step {i}: {shown:?}");
+    }
+    let black = vec![Rgb::OFF; 8];
+    let end = state.history.iter().rposition(|f| *f != black).unwrap() + 1;
+    let rainbow = &state.history[8..end];
+    assert!(rainbow.len() >= 20, "{} rainbow frames", rainbow.len());
+    assert!(rainbow.iter().all(|f| f.iter().all(|c| *c != Rgb::OFF)));
+    assert_ne!(rainbow[0], rainbow[rainbow.len() - 1]);
+    assert_eq!(state.history.last().unwrap(), &black);
+    assert_eq!(state.shown, black);
+}
+
+#[test]
+fn test_pattern_without_a_device_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent");
+    let err = ledtogo::device::test_pattern(
+        DeviceSettings {
+            port: PortChoice::Path(path.clone()),
+            baud: 115_200,
+            leds: 4,
+        },
+        |_| {},
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("no LED device connected within"), "{text}");
+    assert!(text.contains(path.to_str().unwrap()), "{text}");
+}
