@@ -160,7 +160,7 @@ void Parser::setAdaTarget(uint8_t* rgb, uint16_t capacity_bytes) {
   ada_capacity_ = capacity_bytes;
 }
 
-bool Parser::idle() const { return state_ == HUNT_A || state_ == HUNT_D || state_ == HUNT_M3; }
+bool Parser::idle() const { return state_ == HUNT_A; }
 
 Frame Parser::frame() const {
   Frame f;
@@ -174,8 +174,9 @@ Frame Parser::frame() const {
 bool Parser::expire(uint32_t now_ms) {
   if (idle()) return false;
   if (static_cast<uint32_t>(now_ms - last_byte_ms_) < kByteTimeoutMs) return false;
+  const bool in_frame = state_ > HUNT_M3;  // a lone partial magic is just noise
   state_ = HUNT_A;
-  return true;
+  return in_frame;
 }
 
 Event Parser::feed(uint8_t byte, uint32_t now_ms) {

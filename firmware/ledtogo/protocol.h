@@ -198,7 +198,7 @@ class Parser {
   // Drops a partly received frame when no byte came for kByteTimeoutMs. Returns true if a
   // frame was dropped (counts as a length error: the frame was shorter than announced).
   bool expire(uint32_t now_ms);
-  // True while no frame is partly received (only hunting for a magic).
+  // True while nothing is partly received, not even the start of a magic.
   bool idle() const;
   // Details of the last Request / CrcError / LengthError.
   Frame frame() const;
