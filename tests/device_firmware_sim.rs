@@ -88,6 +88,10 @@ struct Sim {
 
 impl Sim {
     fn start() -> Sim {
+        Sim::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Sim {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("tty");
         let fw = firmware_dir();
@@ -95,6 +99,7 @@ impl Sim {
             .arg(fw.join("build/ledtogo.elf"))
             .arg("--link")
             .arg(&link)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -160,10 +165,14 @@ impl Sim {
     }
 
     fn settings(&self) -> DeviceSettings {
+        self.settings_for(16)
+    }
+
+    fn settings_for(&self, leds: usize) -> DeviceSettings {
         DeviceSettings {
             port: PortChoice::Path(self.link.clone()),
             baud: 115_200,
-            leds: 16,
+            leds,
         }
     }
 }
@@ -276,4 +285,44 @@ fn the_test_pattern_runs_on_the_simulated_board() {
         "no rainbow frame"
     );
     assert_eq!(frames.last().unwrap(), &vec![Rgb::OFF; 16]);
+}
+
+#[test]
+fn chunked_frames_survive_the_unos_tiny_receive_fifo() {
+    // --drop-rx-while-cli drops bytes that arrive while show() has interrupts off, like a real
+    // Uno. Stop-and-wait (reply only after show) must never lose a byte: every frame of a
+    // 60-LED strip (two SET_PIXELS chunks each) arrives exactly.
+    let _guard = serial();
+    build_firmware();
+    let mut sim = Sim::start_with(&["--drop-rx-while-cli"]);
+    let device = Device::spawn(sim.settings_for(60), |_| {});
+    let status = device
+        .wait_status(WAIT, DeviceStatus::is_connected)
+        .unwrap_or_else(|| panic!("no connection: {}", device.status()));
+    assert!(
+        matches!(status, DeviceStatus::Connected { leds: 60, .. }),
+        "{status}"
+    );
+    for seed in 0..8u8 {
+        // At most 20 per channel: 60 LEDs stay inside the 450 mA budget.
+        let f: Vec<Rgb> = (0..60u8)
+            .map(|i| {
+                Rgb::new(
+                    (seed * 3 + i) % 21,
+                    i.wrapping_mul(7) % 21,
+                    (seed + 2 * i) % 21,
+                )
+            })
+            .collect();
+        device.show(f.clone());
+        assert!(
+            device.wait_delivered(WAIT),
+            "frame {seed}: {}",
+            device.status()
+        );
+        sim.frame_matching(WAIT, |s| s.leds == f)
+            .unwrap_or_else(|| panic!("frame {seed} never reached the LEDs"));
+    }
+    assert!(device.status().is_connected());
+    device.close();
 }
