@@ -129,7 +129,7 @@ fn an_idle_session_is_kept_alive_with_pings_and_no_frames() {
     let emu = Emulator::start(
         dir.path().join("tty"),
         EmulatorOptions {
-            stale_after: Duration::from_secs(2),
+            stale_after: Duration::from_secs(3),
             ..EmulatorOptions::default()
         },
     )
@@ -139,7 +139,7 @@ fn an_idle_session_is_kept_alive_with_pings_and_no_frames() {
     assert!(device.wait_delivered(WAIT));
     let after_frame = emu.state();
     // Several pings must arrive while nothing changes, and the device must never go stale
-    // even though its watchdog is 2 s.
+    // even though its watchdog is 3 s.
     let state = emu
         .wait_until(WAIT, |s| s.pings >= after_frame.pings + 4)
         .expect("pings keep coming");
