@@ -677,3 +677,26 @@ TEST(get_stats_counts_every_kind_of_error) {
   auto p = r.ok(4, CMD_GET_STATS);
   CHECK_EQ(p, (std::vector<uint8_t>{0, 0, 2, 0, 1, 0, 1, 0, 1, 0, 0}));
 }
+
+TEST(parser_reports_each_event_exactly_on_the_last_byte_of_its_frame) {
+  Parser p;
+  uint8_t target[48] = {0};
+  p.setAdaTarget(target, sizeof target);
+  std::vector<uint8_t> too_long = {'A', 'd', 'x', 1, CMD_FILL, 97, headerCheck(1, CMD_FILL, 97)};
+  too_long.insert(too_long.end(), 99, 0x41);
+  std::vector<uint8_t> bad_crc = test::adx(2, CMD_PING, {});
+  bad_crc.back() ^= 0x80;
+  const std::vector<std::pair<std::vector<uint8_t>, Event>> cases = {
+      {too_long, Event::LengthError},
+      {bad_crc, Event::CrcError},
+      {test::adx(3, CMD_IDENTIFY, {1}), Event::Request},
+      {test::ada(solid(16, 0x010203)), Event::AdaFrame},
+  };
+  for (const auto& c : cases) {
+    for (size_t i = 0; i < c.first.size(); i++) {
+      Event e = p.feed(c.first[i], 0);
+      CHECK(e == (i + 1 == c.first.size() ? c.second : Event::None));
+    }
+    CHECK(p.idle());
+  }
+}
