@@ -163,8 +163,8 @@ pub struct Device {
 }
 
 impl Device {
-    /// Starts the worker. `on_status` runs on the worker thread after every status change
-    /// (keep it short: store the status, wake the UI).
+    /// Starts the worker. `on_status` runs on the worker thread for every status change, just
+    /// before [`Device::status`] reports it (keep it short: store the status, wake the UI).
     pub fn spawn(
         settings: DeviceSettings,
         on_status: impl Fn(&DeviceStatus) + Send + 'static,
@@ -421,17 +421,16 @@ impl Worker {
         self.shared.lock().stop
     }
 
+    /// Reports a changed status: `on_status` first, then [`Device::status`] and waiters see it
+    /// (so whoever sees a status knows the callback for it has run).
     fn set_status(&self, status: DeviceStatus) {
-        let mut inner = self.shared.lock();
-        if inner.status == status {
+        if self.shared.lock().status == status {
             return;
         }
-        inner.status = status;
-        let status = inner.status.clone();
-        drop(inner);
-        self.shared.cv.notify_all();
         tracing::info!(%status, "LED device status");
         (self.on_status)(&status);
+        self.shared.lock().status = status;
+        self.shared.cv.notify_all();
     }
 
     /// Sleeps up to `how_long`, waking early when asked to stop.
