@@ -1,11 +1,12 @@
 //! ledtogo: Jenkins job states on a USB LED strip.
 //!
-//! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] (device or mirror); alerts hang off
-//! the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
+//! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] / [`device`] (and the mirror);
+//! alerts hang off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod device;
 pub mod engine;
 pub mod frame;
 pub mod jenkins;

@@ -1,0 +1,832 @@
+//! The device worker: one thread owns the serial port, keeps the strip showing the latest frame
+//! and reconnects with backoff when anything goes wrong. [`Device`] is its handle.
+//!
+//! Per connection: open (resets an Uno) → wait for `Ada\n`/BOOT → HELLO → set the LED count →
+//! full frame → then only changes, plus PING every second while idle. A stock Adalight board gets
+//! Ada frames, re-sent every second. Unplug, reset, silence and garbage end the connection; the
+//! worker reports it through `on_status`, backs off (250 ms doubling to 5 s) and starts over, and
+//! re-sends the whole frame once connected again.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::discovery;
+use super::link::{Handshake, Link, LinkError, READ_SLICE};
+use super::protocol::{
+    ByeAction, CONFIG_LED_COUNT, Info, LinkState, MAX_PIXELS_PER_CHUNK, ReplyBody, Request,
+};
+use crate::frame::Rgb;
+
+/// Default link speed of the firmware.
+pub const DEFAULT_BAUD: u32 = 115_200;
+/// Interval of PING (ledtogo) or frame re-send (legacy) while nothing changes.
+pub const KEEPALIVE: Duration = Duration::from_secs(1);
+/// First reconnect delay; doubles after each failed attempt.
+pub const BACKOFF_START: Duration = Duration::from_millis(250);
+/// Longest reconnect delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Which serial port to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Probe the known USB-serial bridges and take the first LED device that answers.
+    Auto,
+    /// Exactly this port (a device node or a symlink to one).
+    Path(PathBuf),
+    /// No device: the worker stays idle.
+    None,
+}
+
+/// How to reach the device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSettings {
+    pub port: PortChoice,
+    pub baud: u32,
+    /// Number of LEDs on the strip (frames are this long). 0 keeps the device's own count.
+    pub leds: usize,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        DeviceSettings {
+            port: PortChoice::Auto,
+            baud: DEFAULT_BAUD,
+            leds: 16,
+        }
+    }
+}
+
+/// What the worker is doing, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// No port configured.
+    Disabled,
+    /// Looking for a device (auto mode, nothing found yet) or connecting for the first time.
+    Searching,
+    /// A ledtogo device is in session.
+    Connected {
+        port: String,
+        firmware: String,
+        leds: u16,
+        device_id: u32,
+    },
+    /// A stock Adalight board: frames only, no acknowledgements.
+    Legacy { port: String },
+    /// The last attempt failed; the worker retries with backoff.
+    Error {
+        port: Option<String>,
+        reason: String,
+    },
+}
+
+impl DeviceStatus {
+    /// Whether frames reach a device right now.
+    pub fn is_connected(&self) -> bool {
+        matches!(
+            self,
+            DeviceStatus::Connected { .. } | DeviceStatus::Legacy { .. }
+        )
+    }
+}
+
+impl fmt::Display for DeviceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceStatus::Disabled => write!(f, "LED device disabled"),
+            DeviceStatus::Searching => write!(f, "looking for the LED device"),
+            DeviceStatus::Connected {
+                port,
+                firmware,
+                leds,
+                device_id,
+            } => write!(
+                f,
+                "connected on {port}: ledtogo firmware {firmware}, {leds} LEDs, id {device_id:08x}"
+            ),
+            DeviceStatus::Legacy { port } => {
+                write!(
+                    f,
+                    "legacy Adalight board on {port} (frames only, no acknowledgements)"
+                )
+            }
+            DeviceStatus::Error {
+                port: Some(port),
+                reason,
+            } => write!(f, "LED device on {port}: {reason}; retrying"),
+            DeviceStatus::Error { port: None, reason } => {
+                write!(f, "LED device: {reason}; retrying")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Bye(ByeAction),
+    /// Drop the port without a word, as a crash would.
+    Abandon,
+}
+
+#[derive(Debug)]
+struct Inner {
+    frame: Option<Arc<Vec<Rgb>>>,
+    frame_gen: u64,
+    delivered_gen: u64,
+    identify: Option<u8>,
+    stop: Option<Stop>,
+    status: DeviceStatus,
+}
+
+#[derive(Debug)]
+struct Shared {
+    inner: Mutex<Inner>,
+    cv: Condvar,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep going with it.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Handle to the device worker thread. Dropping it sends BYE(go stale) and joins the thread.
+#[derive(Debug)]
+pub struct Device {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Device {
+    /// Starts the worker. `on_status` runs on the worker thread for every status change, just
+    /// before [`Device::status`] reports it (keep it short: store the status, wake the UI).
+    pub fn spawn(
+        settings: DeviceSettings,
+        on_status: impl Fn(&DeviceStatus) + Send + 'static,
+    ) -> Device {
+        let initial = match settings.port {
+            PortChoice::None => DeviceStatus::Disabled,
+            _ => DeviceStatus::Searching,
+        };
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                frame: None,
+                frame_gen: 0,
+                delivered_gen: 0,
+                identify: None,
+                stop: None,
+                status: initial.clone(),
+            }),
+            cv: Condvar::new(),
+            cancel: Arc::new(AtomicBool::new(false)),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("ledtogo-device".into())
+            .spawn(move || {
+                on_status(&initial);
+                let mut worker = Worker {
+                    shared: worker_shared,
+                    settings,
+                    on_status: Box::new(on_status),
+                    backoff: BACKOFF_START,
+                    sent_gen: 0,
+                };
+                worker.run();
+            });
+        let thread = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                shared.lock().status = DeviceStatus::Error {
+                    port: None,
+                    reason: format!("cannot start the device thread: {e}"),
+                };
+                None
+            }
+        };
+        Device { shared, thread }
+    }
+
+    /// Makes `frame` the frame to show. Never blocks on the device: a newer frame replaces one
+    /// that was not sent yet.
+    pub fn show(&self, frame: Vec<Rgb>) {
+        let mut inner = self.shared.lock();
+        inner.frame = Some(Arc::new(frame));
+        inner.frame_gen += 1;
+        drop(inner);
+        self.shared.cv.notify_all();
+    }
+
+    /// Asks the device to blink the whole strip for `seconds` (ledtogo devices only).
+    pub fn identify(&self, seconds: u8) {
+        self.shared.lock().identify = Some(seconds);
+        self.shared.cv.notify_all();
+    }
+
+    /// The current status.
+    pub fn status(&self) -> DeviceStatus {
+        self.shared.lock().status.clone()
+    }
+
+    /// Waits until the last frame passed to [`Device::show`] has reached the device
+    /// (acknowledged by a ledtogo device, written to a legacy board). False on timeout.
+    pub fn wait_delivered(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.shared.lock();
+        while inner.delivered_gen < inner.frame_gen {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            inner = match self.shared.cv.wait_timeout(inner, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        true
+    }
+
+    /// Waits until the status satisfies `pred`; returns it, or `None` on timeout.
+    pub fn wait_status(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&DeviceStatus) -> bool,
+    ) -> Option<DeviceStatus> {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.shared.lock();
+        loop {
+            if pred(&inner.status) {
+                return Some(inner.status.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            inner = match self.shared.cv.wait_timeout(inner, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// Ends the session with BYE(go stale) and joins the worker.
+    pub fn close(self) {
+        self.close_with(ByeAction::GoStale);
+    }
+
+    /// Ends the session with BYE(`action`) and joins the worker.
+    pub fn close_with(mut self, action: ByeAction) {
+        self.stop(Stop::Bye(action));
+    }
+
+    /// Stops the worker and closes the port WITHOUT BYE: to the device this looks exactly like
+    /// a crashed host, so its watchdog shows the stale pattern after `stale_after_s`. For tests
+    /// and diagnostics.
+    pub fn abandon(mut self) {
+        self.stop(Stop::Abandon);
+    }
+
+    fn stop(&mut self, how: Stop) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.shared.lock().stop = Some(how);
+        self.shared.cancel.store(true, Ordering::SeqCst);
+        self.shared.cv.notify_all();
+        if thread.join().is_err() {
+            tracing::error!("the device thread panicked");
+        }
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.stop(Stop::Bye(ByeAction::GoStale));
+    }
+}
+
+struct Stopped;
+
+/// Why a connection attempt or session ended.
+enum Ended {
+    Stopped,
+    Failed { port: String, error: LinkError },
+    NotLed { port: String, noise: usize },
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    settings: DeviceSettings,
+    on_status: Box<dyn Fn(&DeviceStatus) + Send>,
+    backoff: Duration,
+    sent_gen: u64,
+}
+
+impl Worker {
+    fn run(&mut self) {
+        loop {
+            if self.stop_requested().is_some() {
+                return;
+            }
+            let paths = match &self.settings.port {
+                PortChoice::None => {
+                    self.set_status(DeviceStatus::Disabled);
+                    self.sleep(Duration::MAX);
+                    continue;
+                }
+                PortChoice::Path(p) => vec![p.to_string_lossy().into_owned()],
+                PortChoice::Auto => match discovery::auto_candidates() {
+                    Ok(ports) => ports.into_iter().map(|p| p.path).collect(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "auto mode cannot list ports");
+                        Vec::new()
+                    }
+                },
+            };
+            let mut failure = None;
+            for path in &paths {
+                match self.connect(path) {
+                    Ended::Stopped => return,
+                    Ended::Failed { port, error } => {
+                        tracing::warn!(port, error = %error, "LED device connection failed");
+                        failure = Some(DeviceStatus::Error {
+                            port: Some(port),
+                            reason: error.to_string(),
+                        });
+                    }
+                    Ended::NotLed { port, noise } => {
+                        let reason = if noise == 0 {
+                            "no LED device answers (no Ada line, no reply to HELLO)".to_owned()
+                        } else {
+                            format!(
+                                "no LED device answers: {noise} frames of garbage, no reply to HELLO"
+                            )
+                        };
+                        tracing::info!(port, reason, "not a LED device");
+                        if self.settings.port != PortChoice::Auto {
+                            failure = Some(DeviceStatus::Error {
+                                port: Some(port),
+                                reason,
+                            });
+                        }
+                    }
+                }
+            }
+            self.set_status(failure.unwrap_or(DeviceStatus::Searching));
+            let delay = self.backoff;
+            self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+            self.sleep(delay);
+        }
+    }
+
+    fn connect(&mut self, path: &str) -> Ended {
+        let failed = |error| Ended::Failed {
+            port: path.to_owned(),
+            error,
+        };
+        let mut link = match Link::open(path, self.settings.baud, Arc::clone(&self.shared.cancel)) {
+            Ok(link) => link,
+            Err(e) => return failed(e),
+        };
+        let result = match link.handshake() {
+            Ok(Handshake::Ledtogo(info)) => {
+                self.backoff = BACKOFF_START;
+                self.session(&mut link, info)
+            }
+            Ok(Handshake::Legacy) => {
+                self.backoff = BACKOFF_START;
+                self.legacy(&mut link)
+            }
+            Ok(Handshake::Silent { noise }) => {
+                return Ended::NotLed {
+                    port: path.to_owned(),
+                    noise,
+                };
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(Stopped) => Ended::Stopped,
+            Err(LinkError::Cancelled) => Ended::Stopped,
+            Err(e) => failed(e),
+        }
+    }
+
+    fn stop_requested(&self) -> Option<Stop> {
+        self.shared.lock().stop
+    }
+
+    /// Reports a changed status: `on_status` first, then [`Device::status`] and waiters see it
+    /// (so whoever sees a status knows the callback for it has run).
+    fn set_status(&self, status: DeviceStatus) {
+        if self.shared.lock().status == status {
+            return;
+        }
+        tracing::info!(%status, "LED device status");
+        (self.on_status)(&status);
+        self.shared.lock().status = status;
+        self.shared.cv.notify_all();
+    }
+
+    /// Sleeps up to `how_long`, waking early when asked to stop.
+    fn sleep(&self, how_long: Duration) {
+        let deadline = Instant::now().checked_add(how_long);
+        let mut inner = self.shared.lock();
+        while inner.stop.is_none() {
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(w) if !w.is_zero() => w,
+                    _ => return,
+                },
+                None => Duration::from_secs(3600),
+            };
+            inner = match self.shared.cv.wait_timeout(inner, wait) {
+                Ok((guard, _)) => guard,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// The frame to show if it changed since it was last sent (or `force`).
+    fn pending_frame(&self, force: bool) -> Option<(u64, Arc<Vec<Rgb>>)> {
+        let inner = self.shared.lock();
+        let frame = inner.frame.as_ref()?;
+        (force || inner.frame_gen != self.sent_gen).then(|| (inner.frame_gen, Arc::clone(frame)))
+    }
+
+    fn delivered(&mut self, generation: u64) {
+        self.sent_gen = generation;
+        let mut inner = self.shared.lock();
+        inner.delivered_gen = inner.delivered_gen.max(generation);
+        drop(inner);
+        self.shared.cv.notify_all();
+    }
+
+    fn take_identify(&self) -> Option<u8> {
+        self.shared.lock().identify.take()
+    }
+
+    /// Applies the strip length to the device; returns the LED count in effect.
+    fn configure(&self, link: &mut Link, info: &Info) -> Result<usize, LinkError> {
+        let wanted = self.settings.leds;
+        if wanted == 0 || wanted == usize::from(info.led_count) {
+            return Ok(usize::from(info.led_count));
+        }
+        let value = wanted.min(usize::from(info.led_max)) as u32;
+        match link.request(&Request::SetConfig {
+            key: CONFIG_LED_COUNT,
+            value,
+        }) {
+            Ok(reply) => match reply.body {
+                ReplyBody::Config { value, .. } => Ok(value as usize),
+                _ => Ok(value as usize),
+            },
+            Err(LinkError::Rejected { status, .. }) => {
+                tracing::warn!(port = link.name(), %status, wanted, "device refused the LED count");
+                Ok(usize::from(info.led_count))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn connected_status(link: &Link, info: &Info, leds: usize) -> DeviceStatus {
+        DeviceStatus::Connected {
+            port: link.name().to_owned(),
+            firmware: info.fw.to_string(),
+            leds: u16::try_from(leds).unwrap_or(u16::MAX),
+            device_id: info.device_id,
+        }
+    }
+
+    fn session(&mut self, link: &mut Link, info: Info) -> Result<Stopped, LinkError> {
+        let mut info = info;
+        let mut led_count = self.configure(link, &info)?;
+        let chunk =
+            (usize::from(info.max_payload).saturating_sub(3) / 3).clamp(1, MAX_PIXELS_PER_CHUNK);
+        // What the device shows; None forces a full frame.
+        let mut shown: Option<Vec<Rgb>> = None;
+        let mut last_tx = Instant::now();
+        self.set_status(Self::connected_status(link, &info, led_count));
+        loop {
+            if let Some(stop) = self.stop_requested() {
+                if let Stop::Bye(action) = stop {
+                    self.shared.cancel.store(false, Ordering::SeqCst);
+                    if let Err(e) = link.request(&Request::Bye { action }) {
+                        tracing::info!(port = link.name(), error = %e, "BYE not acknowledged");
+                    }
+                }
+                return Ok(Stopped);
+            }
+            match self.session_step(link, led_count, chunk, &mut shown, &mut last_tx) {
+                Ok(()) => {}
+                Err(LinkError::SessionLost { port, why }) => {
+                    tracing::info!(port, why, "session lost; saying HELLO again");
+                    match link.hello()? {
+                        Handshake::Ledtogo(new_info) => {
+                            info = new_info;
+                            led_count = self.configure(link, &info)?;
+                            shown = None;
+                            last_tx = Instant::now();
+                            self.set_status(Self::connected_status(link, &info, led_count));
+                        }
+                        Handshake::Legacy | Handshake::Silent { .. } => {
+                            return Err(LinkError::NoReply {
+                                port: link.name().to_owned(),
+                                command: super::protocol::Command::Hello,
+                                attempts: super::link::HELLO_ATTEMPTS,
+                            });
+                        }
+                    }
+                }
+                Err(LinkError::Cancelled) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn session_step(
+        &mut self,
+        link: &mut Link,
+        led_count: usize,
+        chunk: usize,
+        shown: &mut Option<Vec<Rgb>>,
+        last_tx: &mut Instant,
+    ) -> Result<(), LinkError> {
+        if let Some(seconds) = self.take_identify() {
+            match link.request(&Request::Identify { seconds }) {
+                Ok(_) => {}
+                Err(LinkError::Rejected { status, .. }) => {
+                    tracing::warn!(port = link.name(), %status, "IDENTIFY refused");
+                }
+                Err(e) => return Err(e),
+            }
+            *last_tx = Instant::now();
+        }
+        if let Some((generation, frame)) = self.pending_frame(shown.is_none()) {
+            let target = fit(&frame, led_count);
+            send_frame(link, &target, shown.as_deref(), chunk)?;
+            *shown = Some(target);
+            *last_tx = Instant::now();
+            self.delivered(generation);
+        }
+        if last_tx.elapsed() >= KEEPALIVE {
+            let reply = link.request(&Request::Ping)?;
+            *last_tx = Instant::now();
+            if let ReplyBody::Ping { state, .. } = reply.body
+                && state != LinkState::Live
+            {
+                return Err(LinkError::SessionLost {
+                    port: link.name().to_owned(),
+                    why: "reports it is no longer live",
+                });
+            }
+        }
+        link.idle(READ_SLICE, true)
+    }
+
+    fn legacy(&mut self, link: &mut Link) -> Result<Stopped, LinkError> {
+        self.set_status(DeviceStatus::Legacy {
+            port: link.name().to_owned(),
+        });
+        let mut last_write: Option<Instant> = None;
+        loop {
+            if self.stop_requested().is_some() {
+                return Ok(Stopped);
+            }
+            if self.take_identify().is_some() {
+                tracing::warn!(
+                    port = link.name(),
+                    "a stock Adalight board cannot identify itself"
+                );
+            }
+            let due = last_write.is_none_or(|t| t.elapsed() >= KEEPALIVE);
+            if let Some((generation, frame)) = self.pending_frame(due) {
+                let target = if self.settings.leds > 0 {
+                    fit(&frame, self.settings.leds)
+                } else {
+                    frame.to_vec()
+                };
+                if !target.is_empty() {
+                    link.write_ada(&target)?;
+                    last_write = Some(Instant::now());
+                }
+                self.delivered(generation);
+            }
+            match link.idle(READ_SLICE, false) {
+                Ok(()) | Err(LinkError::Cancelled) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// `frame` cut or padded with black to `len` LEDs.
+fn fit(frame: &[Rgb], len: usize) -> Vec<Rgb> {
+    let mut out: Vec<Rgb> = frame.iter().copied().take(len).collect();
+    out.resize(len, Rgb::OFF);
+    out
+}
+
+/// Sends the LEDs that differ from `shown` (all of them if `shown` is None) as SET_PIXELS
+/// chunks, committing with the last one.
+fn send_frame(
+    link: &mut Link,
+    target: &[Rgb],
+    shown: Option<&[Rgb]>,
+    chunk: usize,
+) -> Result<(), LinkError> {
+    let range = match shown {
+        Some(old) if old.len() == target.len() => {
+            let first = target.iter().zip(old).position(|(a, b)| a != b);
+            let last = target.iter().zip(old).rposition(|(a, b)| a != b);
+            match (first, last) {
+                (Some(first), Some(last)) => first..last + 1,
+                _ => return Ok(()),
+            }
+        }
+        _ => 0..target.len(),
+    };
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + chunk).min(range.end);
+        let request = Request::SetPixels {
+            start: u16::try_from(start).unwrap_or(u16::MAX),
+            commit: end == range.end,
+            leds: target[start..end].to_vec(),
+        };
+        match link.request(&request) {
+            Ok(_) => {}
+            Err(LinkError::Rejected { status, .. }) => {
+                tracing::warn!(port = link.name(), %status, start, "SET_PIXELS refused");
+            }
+            Err(e) => return Err(e),
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// Errors of [`test_pattern`].
+#[derive(Debug, thiserror::Error)]
+pub enum TestPatternError {
+    #[error("no LED device connected within {seconds} s: {status}")]
+    NotConnected { seconds: u64, status: DeviceStatus },
+    #[error("the device did not take the frame for step {step:?} within {seconds} s: {status}")]
+    NotDelivered {
+        step: String,
+        seconds: u64,
+        status: DeviceStatus,
+    },
+}
+
+const PATTERN_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+const PATTERN_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Lights each LED in turn (white-ish, ~100 ms each), then a rainbow for ~2 s, then turns the
+/// strip off and ends the session with BYE(blank). Reports each step through `on_step`.
+/// Returns the status the device had (who was tested).
+pub fn test_pattern(
+    settings: DeviceSettings,
+    mut on_step: impl FnMut(&str),
+) -> Result<DeviceStatus, TestPatternError> {
+    let wanted_leds = settings.leds;
+    let device = Device::spawn(settings, |_| {});
+    on_step("connecting");
+    let Some(status) = device.wait_status(PATTERN_CONNECT_TIMEOUT, DeviceStatus::is_connected)
+    else {
+        let status = device.status();
+        device.abandon();
+        return Err(TestPatternError::NotConnected {
+            seconds: PATTERN_CONNECT_TIMEOUT.as_secs(),
+            status,
+        });
+    };
+    on_step(&status.to_string());
+    let leds = match (&status, wanted_leds) {
+        (_, n) if n > 0 => n,
+        (DeviceStatus::Connected { leds, .. }, _) => usize::from(*leds),
+        _ => 16,
+    };
+    let step = |device: &Device, name: &str, frame: Vec<Rgb>| {
+        device.show(frame);
+        if device.wait_delivered(PATTERN_FRAME_TIMEOUT) {
+            Ok(())
+        } else {
+            Err(TestPatternError::NotDelivered {
+                step: name.to_owned(),
+                seconds: PATTERN_FRAME_TIMEOUT.as_secs(),
+                status: device.status(),
+            })
+        }
+    };
+    let run = |on_step: &mut dyn FnMut(&str)| -> Result<(), TestPatternError> {
+        let mut tick = Instant::now();
+        for i in 0..leds {
+            let mut frame = vec![Rgb::OFF; leds];
+            frame[i] = Rgb::new(160, 160, 140);
+            let name = format!("LED {} of {leds}", i + 1);
+            on_step(&name);
+            step(&device, &name, frame)?;
+            tick += Duration::from_millis(100);
+            sleep_until(tick);
+        }
+        on_step("rainbow");
+        let frames = 40;
+        for k in 0..frames {
+            let frame = (0..leds)
+                .map(|i| hue((i * 256 / leds.max(1) + k * 256 / frames) as u8))
+                .collect();
+            step(&device, "rainbow", frame)?;
+            tick += Duration::from_millis(50);
+            sleep_until(tick);
+        }
+        on_step("off");
+        step(&device, "off", vec![Rgb::OFF; leds])
+    };
+    match run(&mut on_step) {
+        Ok(()) => {
+            device.close_with(ByeAction::Blank);
+            Ok(status)
+        }
+        Err(e) => {
+            device.close_with(ByeAction::Blank);
+            Err(e)
+        }
+    }
+}
+
+fn sleep_until(t: Instant) {
+    if let Some(d) = t.checked_duration_since(Instant::now()) {
+        std::thread::sleep(d);
+    }
+}
+
+/// A fully saturated colour on the colour wheel (0..=255).
+fn hue(h: u8) -> Rgb {
+    let x = h % 85;
+    let up = x * 3;
+    let down = 255 - x * 3;
+    match h / 85 {
+        0 => Rgb::new(down, up, 0),
+        1 => Rgb::new(0, down, up),
+        _ => Rgb::new(up, 0, down),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn fit_pads_with_black_and_truncates() {
+        let red = Rgb::new(255, 0, 0);
+        assert_eq!(fit(&[red], 3), vec![red, Rgb::OFF, Rgb::OFF]);
+        assert_eq!(fit(&[red, red, red], 2), vec![red, red]);
+    }
+
+    #[test]
+    fn the_colour_wheel_is_saturated_and_wraps() {
+        assert_eq!(hue(0), Rgb::new(255, 0, 0));
+        assert_eq!(hue(85), Rgb::new(0, 255, 0));
+        assert_eq!(hue(170), Rgb::new(0, 0, 255));
+        assert_eq!(hue(255), Rgb::new(0, 0, 255));
+        for h in 0..=255u8 {
+            let c = hue(h);
+            assert_eq!(
+                u16::from(c.r) + u16::from(c.g) + u16::from(c.b),
+                255,
+                "hue {h}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_lines_are_human_readable() {
+        let status = DeviceStatus::Connected {
+            port: "/dev/ttyACM0".into(),
+            firmware: "1.0.0".into(),
+            leds: 16,
+            device_id: 0xBEEF,
+        };
+        assert_eq!(
+            status.to_string(),
+            "connected on /dev/ttyACM0: ledtogo firmware 1.0.0, 16 LEDs, id 0000beef"
+        );
+        let err = DeviceStatus::Error {
+            port: Some("/dev/ttyUSB0".into()),
+            reason: "no reply to ping".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "LED device on /dev/ttyUSB0: no reply to ping; retrying"
+        );
+        assert_eq!(DeviceStatus::Disabled.to_string(), "LED device disabled");
+    }
+}
