@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::config::{AggregateScope, Config, PortSetting, TokenSource};
+use crate::config::{AggregateScope, Config, PortChoice, TokenSource};
 use crate::jenkins::{Client, Credentials, Root, Source};
 use crate::model::{Job, split_full_name};
 
@@ -57,6 +57,93 @@ pub enum Command {
     },
     /// Validate the config and print the LED map.
     Check,
+    /// List serial ports (VID:PID, serial number) and probe the USB-serial bridges for a ledtogo or
+    /// Adalight board. Probing opens the port, which resets an Uno.
+    Ports {
+        /// Also probe this port (e.g. a pseudo-terminal, which the system does not list).
+        #[arg(long = "probe", value_name = "PATH")]
+        probe: Vec<String>,
+        /// Only list; do not open any port.
+        #[arg(long)]
+        no_probe: bool,
+        #[arg(long, default_value_t = crate::device::worker::DEFAULT_BAUD)]
+        baud: u32,
+    },
+    /// Light each LED in turn, then a rainbow, to check the wiring and the LED count.
+    TestPattern {
+        /// The port (default: the config's `[strip] port`, else auto).
+        #[arg(long)]
+        port: Option<String>,
+        /// LED count (default: the config's, else the device's own).
+        #[arg(long)]
+        leds: Option<usize>,
+        #[arg(long)]
+        baud: Option<u32>,
+    },
+}
+
+/// `ledtogo ports`: one line per port; probed ports get what answered.
+pub fn ports(extra: &[String], probe: bool, baud: u32) -> Result<String> {
+    let mut out = String::new();
+    let listed = crate::device::list_ports()?;
+    if listed.is_empty() && extra.is_empty() {
+        out.push_str("no serial ports found\n");
+    }
+    for port in &listed {
+        write!(out, "{port}").ok();
+        if probe && port.kind.is_known_bridge() {
+            write!(out, "  → {}", probe_line(&port.path, baud)).ok();
+        }
+        out.push('\n');
+    }
+    for path in extra {
+        writeln!(out, "{path}  → {}", probe_line(path, baud)).ok();
+    }
+    Ok(out)
+}
+
+fn probe_line(path: &str, baud: u32) -> String {
+    match crate::device::probe(path, baud) {
+        Ok(outcome) => outcome.to_string(),
+        Err(e) => format!("cannot probe: {e}"),
+    }
+}
+
+/// `ledtogo test-pattern`: settings from the flags, then the config file (if any), then defaults.
+pub fn test_pattern(
+    config: Option<&Config>,
+    port: Option<&str>,
+    leds: Option<usize>,
+    baud: Option<u32>,
+) -> Result<String> {
+    let mut settings = config.map_or_else(
+        || crate::device::DeviceSettings {
+            leds: 0,
+            ..crate::device::DeviceSettings::default()
+        },
+        |c| c.strip.device_settings(),
+    );
+    if let Some(port) = port {
+        settings.port = match port {
+            "auto" => PortChoice::Auto,
+            p => PortChoice::Path(PathBuf::from(p)),
+        };
+    }
+    if settings.port == PortChoice::None {
+        bail!("the config says `port = \"none\"`: pass --port PATH (or --port auto)");
+    }
+    if let Some(n) = leds {
+        if !(1..=crate::config::MAX_LEDS).contains(&n) {
+            bail!("--leds must be between 1 and {}", crate::config::MAX_LEDS);
+        }
+        settings.leds = n;
+    }
+    if let Some(b) = baud {
+        settings.baud = b;
+    }
+    let status =
+        crate::device::test_pattern(settings, |step| tracing::info!("test pattern: {step}"))?;
+    Ok(format!("test pattern done on {status}\n"))
 }
 
 /// `ledtogo jobs`: prints the jobs; errors (auth, network, not Jenkins) become a non-zero exit.
@@ -183,9 +270,9 @@ pub fn check(path: &Path) -> Result<String> {
         writeln!(out, "server {}: {} ({auth}{root})", s.name, s.url).ok();
     }
     let port = match &config.strip.port {
-        PortSetting::Auto => "auto".to_owned(),
-        PortSetting::None => "none".to_owned(),
-        PortSetting::Path(p) => p.display().to_string(),
+        PortChoice::Auto => "auto".to_owned(),
+        PortChoice::None => "none".to_owned(),
+        PortChoice::Path(p) => p.display().to_string(),
     };
     writeln!(
         out,

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
+use crate::device::DeviceSettings;
+pub use crate::device::PortChoice;
 use crate::frame::Rgb;
 use crate::jenkins::{Credentials, Root, Source};
 use crate::model::{JobId, JobState, split_full_name};
@@ -126,19 +128,9 @@ impl Default for Alerts {
     }
 }
 
-/// Where the strip is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortSetting {
-    /// Find a ledtogo or Adalight board by USB id and handshake.
-    Auto,
-    /// No device: the on-screen mirror (or `--print-frames`) only.
-    None,
-    Path(PathBuf),
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct StripConfig {
-    pub port: PortSetting,
+    pub port: PortChoice,
     pub baud: u32,
     pub leds: usize,
     /// 0.0–1.0, applied once, in the frame.
@@ -146,10 +138,21 @@ pub struct StripConfig {
     pub gamma: f64,
 }
 
+impl StripConfig {
+    /// What the serial worker needs from this section.
+    pub fn device_settings(&self) -> DeviceSettings {
+        DeviceSettings {
+            port: self.port.clone(),
+            baud: self.baud,
+            leds: self.leds,
+        }
+    }
+}
+
 impl Default for StripConfig {
     fn default() -> Self {
         Self {
-            port: PortSetting::Auto,
+            port: PortChoice::Auto,
             baud: 115_200,
             leds: 16,
             brightness: 0.5,
@@ -389,9 +392,9 @@ impl Config {
         if let Some(rs) = &raw.strip {
             if let Some(port) = &rs.port {
                 strip.port = match port.trim() {
-                    "auto" | "" => PortSetting::Auto,
-                    "none" => PortSetting::None,
-                    p => PortSetting::Path(PathBuf::from(p)),
+                    "auto" | "" => PortChoice::Auto,
+                    "none" => PortChoice::None,
+                    p => PortChoice::Path(PathBuf::from(p)),
                 };
             }
             if let Some(b) = &rs.baud {

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, PortChoice};
+use crate::device::{Device, DeviceSettings, DeviceStatus};
 use crate::frame::{self, Rgb};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::poller::{Polled, Poller};
@@ -34,7 +35,7 @@ pub enum ConfigSource {
 #[derive(Default)]
 pub struct Observers {
     /// Called after every published change (new snapshot, new frame, new config): e.g. a repaint request.
-    pub on_change: Option<Box<dyn Fn() + Send>>,
+    pub on_change: Option<Box<dyn Fn() + Send + Sync>>,
     /// Receives each batch of transitions (one batch per poll), for notifications and sounds.
     pub transitions: Option<Sender<Vec<Transition>>>,
 }
@@ -56,6 +57,8 @@ pub struct Published {
     pub config: Arc<Config>,
     /// The last config reload error, if the file on disk is currently invalid.
     pub config_error: Option<String>,
+    /// The serial LED device, as its worker last reported it.
+    pub device: DeviceStatus,
 }
 
 enum Msg {
@@ -87,6 +90,7 @@ impl Engine {
             frame: Arc::new(vec![Rgb::OFF; config.strip.leds]),
             config: Arc::new(config.clone()),
             config_error: None,
+            device: DeviceStatus::Disabled,
         }));
         let (tx, rx) = mpsc::channel();
         let (poll_tx, poll_rx) = mpsc::channel::<Polled>();
@@ -111,7 +115,9 @@ impl Engine {
             generation: 0,
             poll_tx,
             strips,
-            observers,
+            device: None,
+            transitions: observers.transitions,
+            on_change: observers.on_change.map(Arc::from),
             published: published.clone(),
             started: Instant::now(),
             last_frame: None,
@@ -119,6 +125,7 @@ impl Engine {
         };
         worker.file_text = worker.read_file();
         worker.sync_pollers();
+        worker.sync_device();
         let thread = std::thread::Builder::new()
             .name("engine".into())
             .spawn(move || worker.run(&rx))?;
@@ -188,7 +195,10 @@ struct Worker {
     generation: u64,
     poll_tx: Sender<Polled>,
     strips: Vec<Box<dyn Strip>>,
-    observers: Observers,
+    /// The serial device and the settings it was started with.
+    device: Option<(DeviceSettings, Device)>,
+    transitions: Option<Sender<Vec<Transition>>>,
+    on_change: Option<OnChange>,
     published: Arc<Mutex<Published>>,
     started: Instant,
     last_frame: Option<Vec<Rgb>>,
@@ -303,7 +313,7 @@ impl Worker {
             log_transition(t);
         }
         if !changes.is_empty()
-            && let Some(tx) = &self.observers.transitions
+            && let Some(tx) = &self.transitions
         {
             tx.send(changes).ok();
         }
@@ -316,13 +326,32 @@ impl Worker {
     }
 
     fn update_published(&self, f: impl FnOnce(&mut Published)) {
-        match self.published.lock() {
-            Ok(mut g) => f(&mut g),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
+        publish(&self.published, self.on_change.as_ref(), f);
+    }
+
+    /// Starts, restarts or stops the serial device to match `[strip]`.
+    fn sync_device(&mut self) {
+        let wanted = self.config.strip.device_settings();
+        if self.device.as_ref().is_some_and(|(s, _)| *s == wanted) {
+            return;
         }
-        if let Some(cb) = &self.observers.on_change {
-            cb();
+        if let Some((_, old)) = self.device.take() {
+            old.close();
         }
+        if wanted.port == PortChoice::None {
+            self.update_published(|p| p.device = DeviceStatus::Disabled);
+            return;
+        }
+        let (published, on_change) = (self.published.clone(), self.on_change.clone());
+        let device = Device::spawn(wanted.clone(), move |status| {
+            tracing::info!("LED device: {status}");
+            let status = status.clone();
+            publish(&published, on_change.as_ref(), |p| p.device = status);
+        });
+        if let Some(frame) = &self.last_frame {
+            device.show(frame.clone());
+        }
+        self.device = Some((wanted, device));
     }
 
     fn render(&mut self) {
@@ -332,6 +361,9 @@ impl Worker {
         }
         for strip in &mut self.strips {
             strip.show(&frame);
+        }
+        if let Some((_, device)) = &self.device {
+            device.show(frame.clone());
         }
         let shared = Arc::new(frame.clone());
         self.last_frame = Some(frame);
@@ -380,9 +412,27 @@ impl Worker {
     fn reconfigure(&mut self, config: Config) {
         self.config = config;
         self.sync_pollers();
+        self.sync_device();
         let shared = Arc::new(self.config.clone());
         self.update_published(|p| p.config = shared);
         self.last_frame = None;
+    }
+}
+
+type OnChange = Arc<dyn Fn() + Send + Sync>;
+
+/// Applies `f` to the published state and tells the observer.
+fn publish(
+    published: &Mutex<Published>,
+    on_change: Option<&OnChange>,
+    f: impl FnOnce(&mut Published),
+) {
+    match published.lock() {
+        Ok(mut g) => f(&mut g),
+        Err(poisoned) => f(&mut poisoned.into_inner()),
+    }
+    if let Some(cb) = on_change {
+        cb();
     }
 }
 

@@ -59,6 +59,28 @@ fn run(args: Cli) -> Result<()> {
             print!("{}", cli::check(&path)?);
             Ok(())
         }
+        Some(Command::Ports {
+            probe,
+            no_probe,
+            baud,
+        }) => {
+            print!("{}", cli::ports(&probe, !no_probe, baud)?);
+            Ok(())
+        }
+        Some(Command::TestPattern { port, leds, baud }) => {
+            // Use the config's strip settings when there is a config; a broken one is an error.
+            let path = config_path(args.config.clone())?;
+            let config = if args.config.is_some() || path.exists() {
+                Some(Config::load(&path)?)
+            } else {
+                None
+            };
+            print!(
+                "{}",
+                cli::test_pattern(config.as_ref(), port.as_deref(), leds, baud)?
+            );
+            Ok(())
+        }
         None => run_app(&args),
     }
 }

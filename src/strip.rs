@@ -1,5 +1,5 @@
 //! Where frames go: the `Strip` sink abstraction, a virtual strip that keeps the latest frame (tests, the
-//! mirror), and a printer for `--print-frames`.
+//! mirror), and a printer for `--print-frames`. The serial device is driven by the engine itself.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

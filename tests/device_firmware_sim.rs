@@ -326,3 +326,111 @@ fn chunked_frames_survive_the_unos_tiny_receive_fifo() {
     assert!(device.status().is_connected());
     device.close();
 }
+
+/// The whole product path with the real firmware: a (simulated) Jenkins job changes, headless
+/// `ledtogo` polls it, renders the frame and drives the simulated Uno, whose WS2812 pin carries it.
+#[test]
+fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
+    use ledtogo::config::Colors;
+    use ledtogo::frame::correct;
+    use ledtogo::jenkins::sim::{SimJenkins, SimJob};
+    use ledtogo::model::JobState;
+
+    let _guard = serial();
+    build_firmware();
+    let mut sim = Sim::start();
+    let jenkins = SimJenkins::start(vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n\
+             [strip]\nport = \"{}\"\nleds = 16\nbrightness = 0.5\n\
+             [[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\njob = \"web\"\n\
+             [aggregate]\nleds = [15]\n",
+            jenkins.url(),
+            sim.link.display()
+        ),
+    )
+    .unwrap();
+    let mut app = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+        .args(["--headless", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _app = Kill(&mut app);
+
+    let c = Colors::default();
+    let shown = |rgb| correct(rgb, 0.5, 2.2);
+    let expect = |led0: Rgb, tube: Rgb| {
+        let mut f = vec![Rgb::OFF; 16];
+        f[0] = led0;
+        f[1] = shown(c.success);
+        f[15] = tube;
+        f
+    };
+    let all_green = expect(shown(c.success), shown(c.success));
+    sim.frame_matching(WAIT, |f| f.leds == all_green)
+        .expect("the board shows both jobs green and the tube green");
+    jenkins.finish_build("api", JobState::Failure);
+    let broken = expect(shown(c.failure), shown(c.failure));
+    sim.frame_matching(WAIT, |f| f.leds == broken)
+        .expect("the failed job and the tube turn red on the board");
+}
+
+/// `ledtogo ports --probe` and `ledtogo test-pattern` against the simulated board.
+#[test]
+fn the_ports_and_test_pattern_commands_work_against_the_simulated_board() {
+    let _guard = serial();
+    build_firmware();
+    let mut sim = Sim::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+        .args(["ports", "--no-probe", "--probe"])
+        .arg(&sim.link)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "{}  → ledtogo device: firmware 1.0.0",
+            sim.link.display()
+        )),
+        "{stdout}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+        .args(["test-pattern", "--port"])
+        .arg(&sim.link)
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("test pattern done on connected"));
+    // The rainbow reached the LEDs: a frame with every LED lit.
+    sim.frame_matching(WAIT, |f| f.leds.iter().all(|c| *c != Rgb::OFF))
+        .expect("a rainbow frame on the WS2812 pin");
+}
