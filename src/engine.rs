@@ -343,8 +343,8 @@ impl Worker {
             return;
         }
         let (published, on_change) = (self.published.clone(), self.on_change.clone());
+        // The device worker logs its status changes itself; here they are only published.
         let device = Device::spawn(wanted.clone(), move |status| {
-            tracing::info!("LED device: {status}");
             let status = status.clone();
             publish(&published, on_change.as_ref(), |p| p.device = status);
         });

@@ -2,15 +2,16 @@
 //! Jenkins on loopback, and the demo.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ledtogo::config::Colors;
 use ledtogo::frame::{Rgb, correct};
 use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
 use ledtogo::model::JobState;
+
+mod support;
+use support::{KillOnDrop, lines_of};
 
 fn ledtogo() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
@@ -19,31 +20,6 @@ fn ledtogo() -> Command {
         .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
         .env("RUST_LOG", "info");
     c
-}
-
-/// A child process that is killed when the test ends, pass or fail.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-/// Reads stdout lines on a thread so the test can wait with a deadline.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 fn parse_frame(line: &str) -> Vec<Rgb> {
@@ -239,7 +215,7 @@ fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
         .spawn()
         .unwrap();
     let lines = lines_of(&mut child);
-    let _guard = Running(child);
+    let _guard = KillOnDrop(child);
     // Colours as the default config renders them (brightness 0.5, gamma 2.2).
     let c = Colors::default();
     let shown = |rgb| correct(rgb, 0.5, 2.2);
@@ -275,7 +251,7 @@ fn the_demo_prints_changing_frames_headless() {
         .spawn()
         .unwrap();
     let lines = lines_of(&mut child);
-    let _guard = Running(child);
+    let _guard = KillOnDrop(child);
     let mut distinct = std::collections::BTreeSet::new();
     let end = Instant::now() + Duration::from_secs(30);
     while distinct.len() < 5 {
@@ -306,7 +282,7 @@ fn without_any_config_the_app_runs_the_demo() {
         .spawn()
         .unwrap();
     let lines = lines_of(&mut child);
-    let _guard = Running(child);
+    let _guard = KillOnDrop(child);
     let first = lines.recv_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(parse_frame(&first).len(), 16, "the demo strip has 16 LEDs");
     assert!(

@@ -6,15 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ledtogo::device::{Device, DeviceSettings, DeviceStatus, PortChoice};
 use ledtogo::frame::Rgb;
+
+mod support;
 
 /// Firmware default (board.h / contract): no valid frame for 5 s → stale pattern.
 const STALE_AFTER_S: u64 = 5;
@@ -106,16 +107,7 @@ impl Sim {
             .spawn()
             .expect("cannot start firmware/build/ledtogo-sim");
         let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = support::lines_of(&mut child);
         let mut sim = Sim {
             child,
             _stdin: stdin,
@@ -358,7 +350,7 @@ fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
         ),
     )
     .unwrap();
-    let mut app = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+    let app = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
         .args(["--headless", "--config"])
         .arg(&config)
         .env("RUST_LOG", "warn")
@@ -366,14 +358,7 @@ fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    struct Kill<'a>(&'a mut Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _app = Kill(&mut app);
+    let _app = support::KillOnDrop(app);
 
     let c = Colors::default();
     let shown = |rgb| correct(rgb, 0.5, 2.2);

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ledtogo::config::Config;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
@@ -12,17 +12,8 @@ use ledtogo::jenkins::sim::{Mode, SimJenkins, SimJob};
 use ledtogo::model::{JobId, JobState, ServerState, Transition};
 use ledtogo::strip::VirtualStrip;
 
-/// Waits up to `limit` for `cond`, checking every 20 ms.
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    cond()
-}
+mod support;
+use support::wait_until;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
