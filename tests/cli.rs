@@ -11,16 +11,7 @@ use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
 use ledtogo::model::JobState;
 
 mod support;
-use support::{KillOnDrop, lines_of};
-
-fn ledtogo() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
-    // Never pick up the developer's own config, and keep logs readable.
-    c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("RUST_LOG", "info");
-    c
-}
+use support::{KillOnDrop, ledtogo, lines_of};
 
 fn parse_frame(line: &str) -> Vec<Rgb> {
     line.split(' ')

@@ -350,7 +350,7 @@ fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
         ),
     )
     .unwrap();
-    let app = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+    let app = support::ledtogo()
         .args(["--headless", "--config"])
         .arg(&config)
         .env("RUST_LOG", "warn")
@@ -384,7 +384,7 @@ fn the_ports_and_test_pattern_commands_work_against_the_simulated_board() {
     let _guard = serial();
     build_firmware();
     let mut sim = Sim::start();
-    let out = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+    let out = support::ledtogo()
         .args(["ports", "--no-probe", "--probe"])
         .arg(&sim.link)
         .output()
@@ -402,11 +402,9 @@ fn the_ports_and_test_pattern_commands_work_against_the_simulated_board() {
         )),
         "{stdout}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_ledtogo"))
+    let out = support::ledtogo()
         .args(["test-pattern", "--port"])
         .arg(&sim.link)
-        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
         .output()
         .unwrap();
     assert!(

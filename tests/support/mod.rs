@@ -3,9 +3,18 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead as _, BufReader};
-use std::process::Child;
+use std::process::{Child, Command};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
+
+/// The `ledtogo` binary under test, isolated from the developer's own config and with readable logs.
+pub fn ledtogo() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
+    c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("RUST_LOG", "info");
+    c
+}
 
 /// A child process that is killed when the test ends, pass or fail.
 #[derive(Debug)]
