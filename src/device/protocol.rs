@@ -1494,4 +1494,47 @@ mod tests {
         ));
         assert_eq!(results[1], Ok(Item::Ada(vec![Rgb::new(1, 1, 1)])));
     }
+    #[test]
+    fn random_bytes_never_panic_and_every_frame_between_them_is_found() {
+        // Fuzz-style: 3000 valid frames, each behind 0-80 random bytes, delivered in random chunks.
+        // Whatever the garbage, the decoder must not panic and must find every real frame, in order.
+        let mut rng = fastrand::Rng::with_seed(0x1ed7_060);
+        for (direction, magic) in [
+            (Direction::HostToDevice, *b"Adx"),
+            (Direction::DeviceToHost, *b"Ady"),
+        ] {
+            let mut stream = Vec::new();
+            let mut sent = Vec::new();
+            for i in 0..3000u32 {
+                stream.extend((0..rng.usize(0..80)).map(|_| rng.u8(..)));
+                let seq = u8::try_from(i % 255 + 1).unwrap();
+                let payload: Vec<u8> = (0..rng.usize(0..40)).map(|_| rng.u8(..)).collect();
+                stream.extend(encode_ext(magic, seq, 0x10, &payload).unwrap());
+                sent.push((seq, payload));
+            }
+            let mut decoder = Decoder::new(direction);
+            let mut found = Vec::new();
+            let mut rest = stream.as_slice();
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(rng.usize(1..=64).min(rest.len()));
+                rest = tail;
+                for item in decoder.feed(chunk).into_iter().flatten() {
+                    if let Item::Ext(f) = item {
+                        found.push((f.seq, f.payload));
+                    }
+                }
+            }
+            let mut want = sent.iter();
+            let mut next = want.next();
+            for f in &found {
+                if Some(f) == next {
+                    next = want.next();
+                }
+            }
+            assert_eq!(
+                next, None,
+                "{direction:?}: a real frame was lost in the garbage"
+            );
+        }
+    }
 }
