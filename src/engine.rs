@@ -93,27 +93,13 @@ impl Engine {
             device: DeviceStatus::Disabled,
         }));
         let (tx, rx) = mpsc::channel();
-        let (poll_tx, poll_rx) = mpsc::channel::<Polled>();
-        // Forward poll results into the engine's single inbox.
-        {
-            let tx = tx.clone();
-            std::thread::Builder::new()
-                .name("poll results".into())
-                .spawn(move || {
-                    for p in poll_rx {
-                        if tx.send(Msg::Polled(p)).is_err() {
-                            return;
-                        }
-                    }
-                })?;
-        }
         let mut worker = Worker {
             source,
             config,
             snapshot: Snapshot::default(),
             pollers: BTreeMap::new(),
             generation: 0,
-            poll_tx,
+            inbox: tx.clone(),
             strips,
             device: None,
             transitions: observers.transitions,
@@ -193,7 +179,8 @@ struct Worker {
     /// Per server: the settings it polls with, the poller, and the poller's generation.
     pollers: BTreeMap<String, (PollerKey, Poller, u64)>,
     generation: u64,
-    poll_tx: Sender<Polled>,
+    /// The engine's own inbox, for the pollers to report into.
+    inbox: Sender<Msg>,
     strips: Vec<Box<dyn Strip>>,
     /// The serial device and the settings it was started with.
     device: Option<(DeviceSettings, Device)>,
@@ -263,7 +250,10 @@ impl Worker {
                 name.clone(),
                 key.interval,
                 self.generation,
-                self.poll_tx.clone(),
+                {
+                    let inbox = self.inbox.clone();
+                    move |p| inbox.send(Msg::Polled(p)).is_ok()
+                },
             ) {
                 Ok(p) => {
                     self.pollers.insert(name, (key, p, self.generation));

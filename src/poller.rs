@@ -63,14 +63,15 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Starts polling `source` every `base` (adapted as above) and sends each result to `out`.
+    /// Starts polling `source` every `base` (adapted as above) and hands each result to `out`, which
+    /// returns false once nobody listens any more (the poller then stops).
     /// `source` failed to resolve (a missing token) → that error is reported on every attempt.
     pub fn spawn(
         source: Result<Source, String>,
         server: String,
         base: Duration,
         generation: u64,
-        out: Sender<Polled>,
+        out: impl Fn(Polled) -> bool + Send + 'static,
     ) -> std::io::Result<Poller> {
         let (commands, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -93,7 +94,7 @@ fn run(
     server: &str,
     base: Duration,
     generation: u64,
-    out: &Sender<Polled>,
+    out: &impl Fn(Polled) -> bool,
     commands: &Receiver<Command>,
 ) {
     let client = source
@@ -126,7 +127,7 @@ fn run(
             generation,
             result,
         };
-        if out.send(polled).is_err() {
+        if !out(polled) {
             return; // the engine is gone
         }
         let delay = next_delay(base, failures, building, last_change.elapsed());
