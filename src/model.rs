@@ -253,13 +253,6 @@ impl Snapshot {
                 })
         })
     }
-
-    /// True while any job anywhere runs a build (the frame animates, polling speeds up).
-    pub fn any_building(&self) -> bool {
-        self.servers
-            .values()
-            .any(|s| s.jobs.values().any(|j| j.building))
-    }
 }
 
 /// How bad a state is, for aggregates and the tray icon. The derived order **is** the documented order,

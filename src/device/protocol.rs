@@ -154,11 +154,6 @@ impl Command {
     pub fn from_name(name: &str) -> Option<Command> {
         Command::ALL.into_iter().find(|c| c.name() == name)
     }
-
-    /// Whether this opcode is an unsolicited event (0xE0–0xEF).
-    pub fn is_event(self) -> bool {
-        (0xE0..=0xEF).contains(&self.code())
-    }
 }
 
 impl fmt::Display for Command {
