@@ -668,6 +668,16 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 // ---------------------------------------------------------------------------------------------------
 // Editing and saving (the GUI edits through this; comments and unknown formatting survive).
 
+/// A server as the settings form edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerEntry {
+    pub name: String,
+    pub url: String,
+    pub user: Option<String>,
+    /// Where the token is stored; `None` keeps the entry's current token setting.
+    pub token_file: Option<PathBuf>,
+}
+
 /// A config file opened for editing: the user's text with its comments, changed key by key.
 #[derive(Debug, Clone)]
 pub struct ConfigDocument {
@@ -737,15 +747,134 @@ impl ConfigDocument {
     }
 
     fn slots_mut(&mut self) -> &mut toml_edit::ArrayOfTables {
-        if !self.doc.contains_key("slots") || self.doc["slots"].as_array_of_tables().is_none() {
+        self.array_mut("slots")
+    }
+
+    /// Sets `key` in `[table]` (or at the top level for `None`), keeping the key's comments.
+    pub fn set_value(&mut self, table: Option<&str>, key: &str, value: toml_edit::Value) {
+        let target = self.table_mut(table);
+        match target.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+            Some(existing) => {
+                // Keep the comment after the old value (e.g. `brightness = 0.5   # 0.0 – 1.0`).
+                let decor = existing.decor().clone();
+                *existing = value;
+                *existing.decor_mut() = decor;
+            }
+            None => {
+                target.insert(key, toml_edit::Item::Value(value));
+            }
+        }
+    }
+
+    /// Removes `key` from `[table]`. Returns whether it was there.
+    pub fn remove_value(&mut self, table: Option<&str>, key: &str) -> bool {
+        self.table_mut(table).remove(key).is_some()
+    }
+
+    fn table_mut(&mut self, table: Option<&str>) -> &mut toml_edit::Table {
+        let Some(name) = table else {
+            return self.doc.as_table_mut();
+        };
+        if !self.doc.get(name).is_some_and(toml_edit::Item::is_table) {
+            self.doc.insert(name, toml_edit::table());
+        }
+        match self.doc[name].as_table_mut() {
+            Some(t) => t,
+            None => unreachable!("`{name}` was just made a table"),
+        }
+    }
+
+    /// Sets the aggregate ("tube") LEDs, sorted.
+    pub fn set_aggregate_leds(&mut self, leds: &[usize]) {
+        let mut sorted = leds.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let array: toml_edit::Array = sorted
+            .iter()
+            .map(|&l| i64::try_from(l).unwrap_or(i64::MAX))
+            .collect();
+        self.set_value(Some("aggregate"), "leds", toml_edit::Value::Array(array));
+    }
+
+    /// Adds a server, or updates the one named `old_name` (renaming it in the slots that name it).
+    /// Keys the form does not show (`ca_file`, `folder`, `poll_seconds`…) are kept.
+    pub fn save_server(&mut self, old_name: Option<&str>, server: &ServerEntry) {
+        let servers = self.array_mut("servers");
+        let index = old_name.and_then(|old| {
+            servers
+                .iter()
+                .position(|t| t.get("name").and_then(toml_edit::Item::as_str) == Some(old))
+        });
+        let table = match index {
+            Some(i) => match servers.get_mut(i) {
+                Some(t) => t,
+                None => unreachable!("index {i} was just found"),
+            },
+            None => {
+                servers.push(toml_edit::Table::new());
+                let last = servers.len() - 1;
+                match servers.get_mut(last) {
+                    Some(t) => t,
+                    None => unreachable!("a table was just pushed"),
+                }
+            }
+        };
+        table.insert("name", toml_edit::value(server.name.as_str()));
+        table.insert("url", toml_edit::value(server.url.as_str()));
+        match server.user.as_deref().filter(|u| !u.is_empty()) {
+            Some(user) => {
+                table.insert("user", toml_edit::value(user));
+            }
+            None => {
+                table.remove("user");
+            }
+        }
+        if let Some(file) = &server.token_file {
+            table.remove("token_env");
+            table.insert("token_file", toml_edit::value(file.display().to_string()));
+        }
+        if let Some(old) = old_name.filter(|old| *old != server.name) {
+            for slot in self.array_mut("slots").iter_mut() {
+                if slot.get("server").and_then(toml_edit::Item::as_str) == Some(old) {
+                    slot.insert("server", toml_edit::value(server.name.as_str()));
+                }
+            }
+        }
+    }
+
+    /// Removes a server and the slots that show it. Returns how many slots went with it.
+    pub fn remove_server(&mut self, name: &str) -> usize {
+        let servers = self.array_mut("servers");
+        let before = servers.len();
+        servers.retain(|t| t.get("name").and_then(toml_edit::Item::as_str) != Some(name));
+        // Slots may leave `server` out when there is one server: those belonged to it.
+        let was_only = before == 1 && servers.is_empty();
+        let slots = self.array_mut("slots");
+        let before = slots.len();
+        slots.retain(
+            |t| match t.get("server").and_then(toml_edit::Item::as_str) {
+                Some(s) => s != name,
+                None => !was_only,
+            },
+        );
+        before - slots.len()
+    }
+
+    fn array_mut(&mut self, name: &str) -> &mut toml_edit::ArrayOfTables {
+        if self
+            .doc
+            .get(name)
+            .and_then(toml_edit::Item::as_array_of_tables)
+            .is_none()
+        {
             self.doc.insert(
-                "slots",
+                name,
                 toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()),
             );
         }
-        match self.doc["slots"].as_array_of_tables_mut() {
+        match self.doc[name].as_array_of_tables_mut() {
             Some(a) => a,
-            None => unreachable!("`slots` was just made an array of tables"),
+            None => unreachable!("`{name}` was just made an array of tables"),
         }
     }
 
@@ -793,6 +922,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
+        // The new file keeps the old one's permissions (a private config stays private).
+        if let Ok(meta) = std::fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -802,6 +935,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::remove_file(&tmp).ok();
     }
     result
+}
+
+/// Writes a secret (an API token) atomically, readable by the owner only.
+pub fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut text = secret.trim().to_owned();
+    text.push('\n');
+    if !path.exists() {
+        // Create it private first, so the atomic write keeps the owner-only permissions.
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+        let f = std::fs::File::create(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        drop(f);
+    }
+    write_atomic(path, text.as_bytes())
 }
 
 /// The documented example config (also in `packaging/config.example.toml`).
@@ -987,5 +1138,108 @@ mod tests {
         let e = doc.save(&path).unwrap_err();
         assert!(e.to_string().contains("LED 9 is beyond the strip"), "{e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn set_value_replaces_a_value_and_keeps_its_comment() {
+        let text = "[strip]\nbrightness = 0.5   # 0.0 – 1.0\n";
+        let mut doc = ConfigDocument::parse(text).unwrap();
+        doc.set_value(Some("strip"), "brightness", 0.25.into());
+        doc.set_value(Some("strip"), "port", "/dev/ttyACM0".into());
+        doc.set_value(Some("alerts"), "sounds", false.into());
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert!(
+            doc.text().contains("brightness = 0.25   # 0.0 – 1.0"),
+            "{}",
+            doc.text()
+        );
+        assert_eq!(config.strip.port, PortChoice::Path("/dev/ttyACM0".into()));
+        assert!(!config.alerts.sounds);
+        assert!(doc.remove_value(Some("strip"), "port"));
+        assert_eq!(
+            Config::parse(&doc.text(), None).unwrap().strip.port,
+            PortChoice::Auto
+        );
+    }
+
+    #[test]
+    fn aggregate_leds_are_written_sorted_without_duplicates() {
+        let mut doc = ConfigDocument::parse(ONE_SERVER).unwrap();
+        doc.set_aggregate_leds(&[15, 3, 15, 7]);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(config.aggregate.leds, [3, 7, 15]);
+    }
+
+    #[test]
+    fn renaming_a_server_renames_it_in_its_slots_and_keeps_other_keys() {
+        let text = format!(
+            "{ONE_SERVER}ca_file = \"/etc/ca.pem\"\n[[servers]]\nname = \"b\"\nurl = \"https://b.example.com/\"\n\
+             [[slots]]\nled = 0\nserver = \"office\"\njob = \"api\"\n[[slots]]\nled = 1\nserver = \"b\"\njob = \"x\"\n"
+        );
+        let mut doc = ConfigDocument::parse(&text).unwrap();
+        let entry = ServerEntry {
+            name: "hq".into(),
+            url: "https://hq.example.com/".into(),
+            user: Some("alice".into()),
+            token_file: Some("/home/alice/.config/ledtogo/hq.token".into()),
+        };
+        doc.save_server(Some("office"), &entry);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        let hq = &config.servers[0];
+        assert_eq!(
+            (hq.name.as_str(), hq.url.as_str()),
+            ("hq", "https://hq.example.com/")
+        );
+        assert_eq!(hq.user.as_deref(), Some("alice"));
+        assert_eq!(
+            hq.token,
+            TokenSource::File("/home/alice/.config/ledtogo/hq.token".into())
+        );
+        assert_eq!(hq.ca_file, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(config.slots[0].target, Target::Job(JobId::new("hq", "api")));
+        assert_eq!(config.slots[1].target, Target::Job(JobId::new("b", "x")));
+    }
+
+    #[test]
+    fn adding_a_server_appends_it() {
+        let mut doc = ConfigDocument::parse("").unwrap();
+        let entry = ServerEntry {
+            name: "new".into(),
+            url: "http://localhost:8080/".into(),
+            ..ServerEntry::default()
+        };
+        doc.save_server(None, &entry);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(config.servers.len(), 1);
+        assert_eq!(config.servers[0].token, TokenSource::None);
+    }
+
+    #[test]
+    fn removing_a_server_removes_its_slots() {
+        let text = format!(
+            "{ONE_SERVER}[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\nserver = \"office\"\njob = \"web\"\n"
+        );
+        let mut doc = ConfigDocument::parse(&text).unwrap();
+        assert_eq!(doc.remove_server("office"), 2);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert!(config.servers.is_empty() && config.slots.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_is_private_and_a_saved_config_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("sub/office.token");
+        write_secret(&token, " s3cret \n").unwrap();
+        assert_eq!(std::fs::read_to_string(&token).unwrap(), "s3cret\n");
+        let mode = std::fs::metadata(&token).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, ONE_SERVER).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        ConfigDocument::load(&path).unwrap().save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
     }
 }

@@ -64,8 +64,25 @@ pub struct Published {
 enum Msg {
     Polled(Polled),
     Refresh,
+    Reload,
+    Overlay(Overlay),
     Stop,
 }
+
+/// A short animation drawn over the frame, on the device and the mirror alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Overlay {
+    /// One LED blinks white so the user can find it on the strip.
+    Identify { led: usize },
+    /// Each LED lights in turn, then a rainbow runs over the strip.
+    TestPattern,
+}
+
+/// How long "Identify" blinks an LED.
+pub const IDENTIFY_FOR: Duration = Duration::from_secs(4);
+/// One LED step of the test pattern's chase; the rainbow after it lasts [`TEST_RAINBOW`].
+pub const TEST_STEP: Duration = Duration::from_millis(120);
+pub const TEST_RAINBOW: Duration = Duration::from_secs(2);
 
 /// A running engine. Stops (and joins its thread) when dropped.
 #[derive(Debug)]
@@ -108,6 +125,7 @@ impl Engine {
             started: Instant::now(),
             last_frame: None,
             file_text: None,
+            overlay: None,
         };
         worker.file_text = worker.read_file();
         worker.sync_pollers();
@@ -141,6 +159,21 @@ impl Engine {
     /// Polls every server now.
     pub fn refresh(&self) {
         self.tx.send(Msg::Refresh).ok();
+    }
+
+    /// Checks the config file now (after a save) instead of at the next periodic check.
+    pub fn reload_now(&self) {
+        self.tx.send(Msg::Reload).ok();
+    }
+
+    /// Blinks LED `led` (white, about twice a second) for [`IDENTIFY_FOR`]; the mirror shows it too.
+    pub fn identify(&self, led: usize) {
+        self.tx.send(Msg::Overlay(Overlay::Identify { led })).ok();
+    }
+
+    /// Runs the test pattern over the strip (each LED in turn, then a rainbow), then the normal frame.
+    pub fn test_pattern(&self) {
+        self.tx.send(Msg::Overlay(Overlay::TestPattern)).ok();
     }
 
     /// Stops the engine and waits for its thread (pollers stop after their current request).
@@ -191,6 +224,8 @@ struct Worker {
     last_frame: Option<Vec<Rgb>>,
     /// The config file's text as last read, to notice edits (compared by content: mtimes can be coarse).
     file_text: Option<String>,
+    /// A running overlay animation and when it started.
+    overlay: Option<(Overlay, Instant)>,
 }
 
 impl Worker {
@@ -198,7 +233,7 @@ impl Worker {
         let mut next_reload_check = Instant::now() + RELOAD_CHECK;
         self.render();
         loop {
-            let animated = frame::animated(&self.snapshot, &self.config);
+            let animated = self.overlay.is_some() || frame::animated(&self.snapshot, &self.config);
             let tick = if animated {
                 Duration::from_secs(1) / ANIMATION_FPS
             } else {
@@ -207,6 +242,11 @@ impl Worker {
             match rx.recv_timeout(tick) {
                 Ok(Msg::Polled(p)) => self.apply(p),
                 Ok(Msg::Refresh) => self.pollers.values().for_each(|p| p.1.refresh()),
+                Ok(Msg::Reload) => {
+                    next_reload_check = Instant::now() + RELOAD_CHECK;
+                    self.check_reload();
+                }
+                Ok(Msg::Overlay(o)) => self.overlay = Some((o, Instant::now())),
                 Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -345,7 +385,14 @@ impl Worker {
     }
 
     fn render(&mut self) {
-        let frame = frame::render(&self.snapshot, &self.config, self.started.elapsed());
+        let mut frame = frame::render(&self.snapshot, &self.config, self.started.elapsed());
+        if let Some((overlay, since)) = self.overlay {
+            let strip = &self.config.strip;
+            let correct = |c: Rgb| frame::correct(c, strip.brightness, strip.gamma);
+            if !draw_overlay(&mut frame, overlay, since.elapsed(), correct) {
+                self.overlay = None;
+            }
+        }
         if self.last_frame.as_ref() == Some(&frame) {
             return;
         }
@@ -409,6 +456,69 @@ impl Worker {
     }
 }
 
+/// Draws `overlay` at `elapsed` into `frame`; false once it has finished (the frame is left alone).
+fn draw_overlay(
+    frame: &mut [Rgb],
+    overlay: Overlay,
+    elapsed: Duration,
+    correct: impl Fn(Rgb) -> Rgb,
+) -> bool {
+    match overlay {
+        Overlay::Identify { led } => {
+            if elapsed >= IDENTIFY_FOR {
+                return false;
+            }
+            let on = (elapsed.as_millis() / 250) % 2 == 0;
+            if let Some(px) = frame.get_mut(led) {
+                *px = if on {
+                    correct(Rgb::new(255, 255, 255))
+                } else {
+                    Rgb::OFF
+                };
+            }
+            true
+        }
+        Overlay::TestPattern => {
+            let n = frame.len();
+            let chase = TEST_STEP * u32::try_from(n).unwrap_or(u32::MAX);
+            if elapsed < chase {
+                let lit = (elapsed.as_millis() / TEST_STEP.as_millis()) as usize;
+                for (i, px) in frame.iter_mut().enumerate() {
+                    *px = if i == lit {
+                        correct(Rgb::new(255, 255, 255))
+                    } else {
+                        Rgb::OFF
+                    };
+                }
+                true
+            } else if elapsed < chase + TEST_RAINBOW {
+                let shift = (elapsed - chase).as_secs_f64() / TEST_RAINBOW.as_secs_f64();
+                for (i, px) in frame.iter_mut().enumerate() {
+                    let hue = (i as f64 / n.max(1) as f64 + shift).fract();
+                    *px = correct(rainbow(hue));
+                }
+                true
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// A fully saturated colour at `hue` (0..1 around the colour wheel).
+fn rainbow(hue: f64) -> Rgb {
+    let h = hue * 6.0;
+    let x = ((1.0 - (h % 2.0 - 1.0).abs()) * 255.0).round() as u8;
+    match h as u8 {
+        0 => Rgb::new(255, x, 0),
+        1 => Rgb::new(x, 255, 0),
+        2 => Rgb::new(0, 255, x),
+        3 => Rgb::new(0, x, 255),
+        4 => Rgb::new(x, 0, 255),
+        _ => Rgb::new(255, 0, x),
+    }
+}
+
 type OnChange = Arc<dyn Fn() + Send + Sync>;
 
 /// Applies `f` to the published state and tells the observer.
@@ -449,5 +559,76 @@ fn log_transition(t: &Transition) {
         Transition::Disappeared { job } => tracing::info!("{job} disappeared"),
         Transition::ServerLost { server, state } => tracing::debug!("server {server}: {state}"),
         Transition::ServerRecovered { server } => tracing::info!("server {server}: back"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RED: Rgb = Rgb::new(255, 0, 0);
+
+    #[test]
+    fn identify_blinks_only_its_led_and_ends() {
+        let mut frame = vec![RED; 4];
+        assert!(draw_overlay(
+            &mut frame,
+            Overlay::Identify { led: 2 },
+            Duration::ZERO,
+            |c| c
+        ));
+        assert_eq!(frame, [RED, RED, Rgb::new(255, 255, 255), RED]);
+        let mut frame = vec![RED; 4];
+        let off = Duration::from_millis(300);
+        assert!(draw_overlay(
+            &mut frame,
+            Overlay::Identify { led: 2 },
+            off,
+            |c| c
+        ));
+        assert_eq!(frame, [RED, RED, Rgb::OFF, RED]);
+        let mut frame = vec![RED; 4];
+        assert!(!draw_overlay(
+            &mut frame,
+            Overlay::Identify { led: 2 },
+            IDENTIFY_FOR,
+            |c| c
+        ));
+        assert_eq!(frame, [RED; 4], "a finished overlay leaves the frame alone");
+    }
+
+    #[test]
+    fn test_pattern_chases_then_rainbows_then_ends() {
+        let mut frame = vec![RED; 3];
+        let second_step = TEST_STEP + Duration::from_millis(1);
+        assert!(draw_overlay(
+            &mut frame,
+            Overlay::TestPattern,
+            second_step,
+            |c| c
+        ));
+        assert_eq!(frame, [Rgb::OFF, Rgb::new(255, 255, 255), Rgb::OFF]);
+        let mut frame = vec![RED; 3];
+        assert!(draw_overlay(
+            &mut frame,
+            Overlay::TestPattern,
+            TEST_STEP * 3,
+            |c| c
+        ));
+        assert!(
+            frame.iter().all(|c| c.r.max(c.g).max(c.b) == 255),
+            "{frame:?}"
+        );
+        assert_ne!(
+            frame[0], frame[1],
+            "the rainbow spreads hues over the strip"
+        );
+        let end = TEST_STEP * 3 + TEST_RAINBOW;
+        assert!(!draw_overlay(
+            &mut vec![RED; 3],
+            Overlay::TestPattern,
+            end,
+            |c| c
+        ));
     }
 }
