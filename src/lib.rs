@@ -12,4 +12,5 @@ pub mod frame;
 pub mod jenkins;
 pub mod model;
 pub mod poller;
+pub mod settings;
 pub mod strip;
