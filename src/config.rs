@@ -345,11 +345,8 @@ impl Config {
                 ));
             }
             let url = s.url.get_ref().trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                return Err(err(
-                    Some(s.url.span()),
-                    format!("server {name:?}: url {url:?} must start with http:// or https://"),
-                ));
+            if let Err(e) = check_server_url(url) {
+                return Err(err(Some(s.url.span()), format!("server {name:?}: {e}")));
             }
             let token = match (&s.token_env, &s.token_file) {
                 (Some(_), Some(f)) => {
@@ -667,6 +664,24 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 // ---------------------------------------------------------------------------------------------------
 // Editing and saving (the GUI edits through this; comments and unknown formatting survive).
+
+/// Checks a Jenkins base URL as the config and the settings form accept it.
+pub fn check_server_url(url: &str) -> Result<(), String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("url {url:?} must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_name = host.rsplit('@').next().unwrap_or_default();
+    if host_name.is_empty() || host_name.starts_with(':') {
+        return Err(format!("url {url:?} has no host name"));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(format!("url {url:?} contains spaces"));
+    }
+    Ok(())
+}
 
 /// A server as the settings form edits it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -1241,5 +1256,31 @@ mod tests {
         ConfigDocument::load(&path).unwrap().save(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn server_urls_need_a_scheme_and_a_host() {
+        assert!(check_server_url("https://ci.example.com/jenkins/").is_ok());
+        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
+        let no_scheme = check_server_url("ci.example.com").unwrap_err();
+        assert!(
+            no_scheme.contains("must start with http:// or https://"),
+            "{no_scheme}"
+        );
+        assert!(
+            check_server_url("https://")
+                .unwrap_err()
+                .contains("no host")
+        );
+        assert!(
+            check_server_url("http://:8080/")
+                .unwrap_err()
+                .contains("no host")
+        );
+        assert!(
+            check_server_url("http://ci example/")
+                .unwrap_err()
+                .contains("spaces")
+        );
     }
 }

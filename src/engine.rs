@@ -166,6 +166,14 @@ impl Engine {
         self.tx.send(Msg::Reload).ok();
     }
 
+    /// A handle another thread can keep to ask for [`Engine::reload_now`] (e.g. the config editor).
+    pub fn reloader(&self) -> impl Fn() + Send + Sync + 'static {
+        let tx = self.tx.clone();
+        move || {
+            tx.send(Msg::Reload).ok();
+        }
+    }
+
     /// Blinks LED `led` (white, about twice a second) for [`IDENTIFY_FOR`]; the mirror shows it too.
     pub fn identify(&self, led: usize) {
         self.tx.send(Msg::Overlay(Overlay::Identify { led })).ok();
@@ -468,7 +476,7 @@ fn draw_overlay(
             if elapsed >= IDENTIFY_FOR {
                 return false;
             }
-            let on = (elapsed.as_millis() / 250) % 2 == 0;
+            let on = (elapsed.as_millis() / 250).is_multiple_of(2);
             if let Some(px) = frame.get_mut(led) {
                 *px = if on {
                     correct(Rgb::new(255, 255, 255))
@@ -625,7 +633,7 @@ mod tests {
         );
         let end = TEST_STEP * 3 + TEST_RAINBOW;
         assert!(!draw_overlay(
-            &mut vec![RED; 3],
+            &mut [RED; 3],
             Overlay::TestPattern,
             end,
             |c| c

@@ -9,6 +9,8 @@ pub mod demo;
 pub mod device;
 pub mod engine;
 pub mod frame;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod jenkins;
 pub mod model;
 pub mod poller;

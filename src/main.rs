@@ -93,36 +93,57 @@ fn config_path(explicit: Option<PathBuf>) -> Result<PathBuf> {
     }
 }
 
-/// The long-running app. The desktop window arrives with the `gui` feature's shell; until then (and with
-/// `--headless`) it runs headless: poll, render, drive the strip, log transitions.
+/// The long-running app: the desktop window when built with `gui` and a display is there, else headless
+/// (poll, render, drive the strip, log transitions).
 fn run_app(args: &Cli) -> Result<()> {
-    // Keep the demo (its simulator) alive as long as the engine polls it.
-    let mut _demo = None;
-    let source = if args.demo {
+    #[cfg(feature = "gui")]
+    if !args.headless && !args.print_frames {
+        if desktop::has_display() {
+            return desktop::run(args);
+        }
+        tracing::warn!(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): running headless; pass --headless to say so"
+        );
+    }
+    run_headless(args)
+}
+
+/// Where the app's config comes from: the user's file, or the demo when there is none.
+enum Start {
+    File(PathBuf, Config),
+    /// The demo, and where the user's own config would go (the window says so).
+    Demo(Demo, #[cfg_attr(not(feature = "gui"), allow(dead_code))] PathBuf),
+}
+
+fn choose_start(args: &Cli) -> Result<Start> {
+    let path = config_path(args.config.clone())?;
+    if args.demo {
         let demo = Demo::start()?;
         tracing::info!("demo mode: simulated Jenkins at {}", demo.sim.url());
-        let source = ConfigSource::Fixed(demo.config.clone());
-        _demo = Some(demo);
-        source
-    } else {
-        let path = config_path(args.config.clone())?;
-        if path.exists() {
-            let initial = Config::load(&path)?;
-            tracing::info!("using {}", path.display());
-            ConfigSource::File { path, initial }
-        } else if args.config.is_some() {
-            bail!("{}: no such config file", path.display());
-        } else {
-            let demo = Demo::start()?;
-            tracing::info!(
-                "no config at {}: running the demo (simulated Jenkins at {}); see packaging/config.example.toml",
-                path.display(),
-                demo.sim.url()
-            );
-            let source = ConfigSource::Fixed(demo.config.clone());
-            _demo = Some(demo);
-            source
-        }
+        return Ok(Start::Demo(demo, path));
+    }
+    if path.exists() {
+        let initial = Config::load(&path)?;
+        tracing::info!("using {}", path.display());
+        return Ok(Start::File(path, initial));
+    }
+    if args.config.is_some() {
+        bail!("{}: no such config file", path.display());
+    }
+    let demo = Demo::start()?;
+    tracing::info!(
+        "no config at {}: running the demo (simulated Jenkins at {}); see packaging/config.example.toml",
+        path.display(),
+        demo.sim.url()
+    );
+    Ok(Start::Demo(demo, path))
+}
+
+fn run_headless(args: &Cli) -> Result<()> {
+    // Keep the demo (its simulator) alive as long as the engine polls it.
+    let (source, _demo) = match choose_start(args)? {
+        Start::File(path, initial) => (ConfigSource::File { path, initial }, None),
+        Start::Demo(demo, _) => (ConfigSource::Fixed(demo.config.clone()), Some(demo)),
     };
     let mut strips: Vec<Box<dyn Strip>> = Vec::new();
     if args.print_frames {
@@ -134,6 +155,50 @@ fn run_app(args: &Cli) -> Result<()> {
     tracing::info!("stopping");
     engine.stop();
     Ok(())
+}
+
+#[cfg(feature = "gui")]
+mod desktop {
+    //! The desktop start: window, tray, notifications and sounds around the same engine.
+
+    use super::{Cli, Start, choose_start};
+    use anyhow::{Context as _, Result};
+    use ledtogo::config::Config;
+    use ledtogo::demo::demo_config_text;
+    use ledtogo::engine::Observers;
+    use ledtogo::gui::{self, ConfigPlace, DemoScratch};
+
+    pub fn has_display() -> bool {
+        cfg!(not(target_os = "linux"))
+            || std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+    }
+
+    pub fn run(args: &Cli) -> Result<()> {
+        let (place, initial, _demo, _scratch) = match choose_start(args)? {
+            Start::File(path, initial) => (ConfigPlace::User(path), initial, None, None),
+            Start::Demo(demo, user) => {
+                let scratch = DemoScratch::write(&demo_config_text(demo.sim.url()))?;
+                let initial =
+                    Config::load(&scratch.path).context("the demo config does not load back")?;
+                let place = ConfigPlace::Demo {
+                    scratch: scratch.path.clone(),
+                    user,
+                };
+                (place, initial, Some(demo), Some(scratch))
+            }
+        };
+        let desk = gui::start_desk(
+            place,
+            initial,
+            Vec::new(),
+            Observers::default(),
+            Box::new(gui::desk::open_in_browser),
+        )?;
+        let result = gui::run_window(desk.clone());
+        tracing::info!("stopping");
+        result
+    }
 }
 
 fn wait_for_signal() -> Result<()> {

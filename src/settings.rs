@@ -14,12 +14,21 @@ use crate::config::{Config, ConfigDocument, ServerEntry, Target, write_secret};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Shows `target` on `led` (a tube LED stops being part of the tube).
-    SetSlot { led: usize, target: Target },
+    SetSlot {
+        led: usize,
+        target: Target,
+    },
     ClearSlot(usize),
     /// Moves the mapping of `from` to `to`; when `to` is mapped too, the two swap.
-    MoveSlot { from: usize, to: usize },
+    MoveSlot {
+        from: usize,
+        to: usize,
+    },
     /// Adds `led` to the aggregate "tube" (clearing its mapping) or removes it.
-    SetTube { led: usize, on: bool },
+    SetTube {
+        led: usize,
+        on: bool,
+    },
     /// Sets `key` in `[table]` (top level for `None`); `None` as value removes the key.
     SetValue {
         table: Option<String>,
@@ -134,9 +143,8 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
             let mut entry = entry.clone();
             if let Some(token) = token.as_deref().filter(|t| !t.trim().is_empty()) {
                 let file = config_dir.join(format!("{}.token", safe_file_name(&entry.name)));
-                write_secret(&file, token).map_err(|e| {
-                    format!("cannot store the token in {}: {e}", file.display())
-                })?;
+                write_secret(&file, token)
+                    .map_err(|e| format!("cannot store the token in {}: {e}", file.display()))?;
                 entry.token_file = Some(file);
             }
             doc.save_server(old_name.as_deref(), &entry);
@@ -203,10 +211,7 @@ pub struct Editor {
 impl Editor {
     /// Starts the worker for the file at `path`. `after` runs after each edit (saved or refused), on the
     /// worker: e.g. ask the engine to reload now and the window to repaint.
-    pub fn spawn(
-        path: PathBuf,
-        after: impl Fn(bool) + Send + 'static,
-    ) -> std::io::Result<Editor> {
+    pub fn spawn(path: PathBuf, after: impl Fn(bool) + Send + 'static) -> std::io::Result<Editor> {
         let (tx, rx) = mpsc::channel();
         let state = Arc::new(Mutex::new(EditorState::default()));
         let thread = {
@@ -305,10 +310,10 @@ mod tests {
                         [aggregate]\nleds = [6, 7]\n\n[[slots]]\nled = 0\njob = \"api\"\n\n\
                         [[slots]]\nled = 1\njob = \"web\"\n";
 
-    fn edited(edit: Edit) -> Result<Config, String> {
+    fn edited(edit: &Edit) -> Result<Config, String> {
         let mut doc = ConfigDocument::parse(BASE).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        apply(&mut doc, &edit, dir.path())?;
+        apply(&mut doc, edit, dir.path())?;
         Config::parse(&doc.text(), None).map_err(|e| e.to_string())
     }
 
@@ -322,28 +327,28 @@ mod tests {
 
     #[test]
     fn moving_onto_a_free_led_moves_the_mapping() {
-        let c = edited(Edit::MoveSlot { from: 0, to: 3 }).unwrap();
+        let c = edited(&Edit::MoveSlot { from: 0, to: 3 }).unwrap();
         assert_eq!(target_of(&c, 0), None);
         assert_eq!(target_of(&c, 3), Some(job("api")));
     }
 
     #[test]
     fn moving_onto_a_mapped_led_swaps_the_two() {
-        let c = edited(Edit::MoveSlot { from: 0, to: 1 }).unwrap();
+        let c = edited(&Edit::MoveSlot { from: 0, to: 1 }).unwrap();
         assert_eq!(target_of(&c, 0), Some(job("web")));
         assert_eq!(target_of(&c, 1), Some(job("api")));
     }
 
     #[test]
     fn moving_onto_a_tube_led_swaps_the_tube_led_too() {
-        let c = edited(Edit::MoveSlot { from: 0, to: 6 }).unwrap();
+        let c = edited(&Edit::MoveSlot { from: 0, to: 6 }).unwrap();
         assert_eq!(target_of(&c, 6), Some(job("api")));
         assert_eq!(c.aggregate.leds, [0, 7]);
     }
 
     #[test]
     fn assigning_a_tube_led_takes_it_out_of_the_tube() {
-        let c = edited(Edit::SetSlot {
+        let c = edited(&Edit::SetSlot {
             led: 7,
             target: Target::Folder {
                 server: "ci".into(),
@@ -357,16 +362,16 @@ mod tests {
 
     #[test]
     fn adding_a_mapped_led_to_the_tube_clears_its_mapping() {
-        let c = edited(Edit::SetTube { led: 1, on: true }).unwrap();
+        let c = edited(&Edit::SetTube { led: 1, on: true }).unwrap();
         assert_eq!(c.aggregate.leds, [1, 6, 7]);
         assert_eq!(target_of(&c, 1), None);
-        let c = edited(Edit::SetTube { led: 6, on: false }).unwrap();
+        let c = edited(&Edit::SetTube { led: 6, on: false }).unwrap();
         assert_eq!(c.aggregate.leds, [7]);
     }
 
     #[test]
     fn moving_an_empty_led_is_refused() {
-        let e = edited(Edit::MoveSlot { from: 4, to: 5 }).unwrap_err();
+        let e = edited(&Edit::MoveSlot { from: 4, to: 5 }).unwrap_err();
         assert!(e.contains("LED 4 shows nothing"), "{e}");
     }
 
@@ -410,7 +415,11 @@ mod tests {
         let err = state.last_error.unwrap();
         assert!(err.contains("LED 20 is beyond the strip"), "{err}");
         let saved = Config::load(&path).unwrap();
-        assert_eq!(saved.slots.len(), 1, "the first edit is saved, the second is not");
+        assert_eq!(
+            saved.slots.len(),
+            1,
+            "the first edit is saved, the second is not"
+        );
     }
 
     #[test]
@@ -420,6 +429,9 @@ mod tests {
         std::fs::write(&path, "[strip\nleds = 8\n").unwrap();
         let e = apply_to_file(&path, &Edit::ClearSlot(0)).unwrap_err();
         assert!(e.contains("fix the file first"), "{e}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[strip\nleds = 8\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[strip\nleds = 8\n"
+        );
     }
 }

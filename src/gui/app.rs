@@ -1,0 +1,378 @@
+//! The main window: the mirror on top, the job tree on the left, and tabs for the strip (drag jobs onto
+//! LEDs), servers, device and alerts. It reads the engine's published state each frame and turns user
+//! actions into config edits and engine calls; it never blocks and owns no settings of its own.
+
+use egui::{Color32, RichText, Ui};
+
+use crate::config::AggregateScope;
+use crate::engine::Published;
+use crate::model::{Aggregate, Severity};
+use crate::settings::{Edit, EditValue};
+
+use super::desk::{ConfigPlace, SharedDesk};
+use super::forms::{DeviceTab, ServersTab};
+use super::jobs::{Filter, JobTree};
+use super::look;
+use super::strip::{self, DragItem, StripAction};
+
+/// The tabs of the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Strip,
+    Servers,
+    Device,
+    Alerts,
+}
+
+/// The window's state: what the user is looking at, never settings (those live in the config file).
+#[derive(Debug)]
+pub struct App {
+    desk: SharedDesk,
+    published: Published,
+    tree: JobTree,
+    pub filter: Filter,
+    pub tab: Tab,
+    pub selected: Option<usize>,
+    servers: ServersTab,
+    device: DeviceTab,
+    alerts: super::alerts_tab::AlertsTab,
+    /// The compact always-on-top mirror window is open.
+    pub mirror_window: bool,
+}
+
+impl App {
+    pub fn new(ctx: &egui::Context, desk: SharedDesk) -> App {
+        desk.waker.set(ctx);
+        let published = desk.engine.published();
+        App {
+            desk,
+            published,
+            tree: JobTree::default(),
+            filter: Filter::default(),
+            tab: Tab::default(),
+            selected: None,
+            servers: ServersTab::default(),
+            device: DeviceTab::default(),
+            alerts: super::alerts_tab::AlertsTab::default(),
+            mirror_window: false,
+        }
+    }
+
+    pub fn desk(&self) -> &SharedDesk {
+        &self.desk
+    }
+
+    /// The state this frame draws (refreshed in `logic`).
+    pub fn published(&self) -> &Published {
+        &self.published
+    }
+
+    fn apply(&mut self, action: StripAction) {
+        let desk = &self.desk;
+        match action {
+            StripAction::Assign { led, target } => desk.edit(Edit::SetSlot { led, target }),
+            StripAction::Move { from, to } => {
+                desk.edit(Edit::MoveSlot { from, to });
+                self.selected = Some(to);
+            }
+            StripAction::Clear(led) => desk.edit(Edit::ClearSlot(led)),
+            StripAction::Tube { led, on } => desk.edit(Edit::SetTube { led, on }),
+            StripAction::Identify(led) => desk.engine.identify(led),
+            StripAction::Open(url) => desk.open_url(&url),
+        }
+    }
+
+    fn header(&mut self, ui: &mut Ui) {
+        let p = &self.published;
+        ui.horizontal(|ui| {
+            ui.heading("ledtogo");
+            let agg = overall(p);
+            let (text, color) = overall_text(agg, p);
+            look::dot(ui, color, 12.0);
+            ui.label(RichText::new(text).strong());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("Refresh")
+                    .on_hover_text("Poll every server now")
+                    .clicked()
+                {
+                    self.desk.engine.refresh();
+                }
+                ui.toggle_value(&mut self.mirror_window, "Mirror window")
+                    .on_hover_text("A small always-on-top window with the strip");
+                let device = &p.device;
+                let color = if device.is_connected() {
+                    Color32::from_rgb(0, 170, 60)
+                } else {
+                    ui.visuals().weak_text_color()
+                };
+                ui.label(RichText::new(short_device(device)).color(color))
+                    .on_hover_text(device.to_string());
+            });
+        });
+        strip::mirror(ui, &p.frame, 18.0);
+    }
+
+    fn banners(&mut self, ui: &mut Ui) {
+        let error = ui.visuals().error_fg_color;
+        if let Some(e) = &self.published.config_error {
+            ui.label(
+                RichText::new(format!(
+                    "The config file has an error; the last good settings stay in use.\n{e}"
+                ))
+                .color(error),
+            );
+        }
+        let state = self.desk.editor.state();
+        if let Some(e) = &state.last_error {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("Change not saved: {e}")).color(error));
+                if ui.small_button("Dismiss").clicked() {
+                    self.desk.editor.dismiss_error();
+                }
+            });
+        }
+        if let ConfigPlace::Demo { user, .. } = &self.desk.place {
+            ui.label(
+                RichText::new(format!(
+                    "Demo mode: a simulated Jenkins whose jobs break and get fixed. Try dragging jobs onto \
+                     LEDs. Your own setup goes to {} (add a server in the Servers tab).",
+                    user.display()
+                ))
+                .color(Color32::from_rgb(0, 140, 200)),
+            );
+        }
+    }
+
+    fn jobs_panel(&mut self, ui: &mut Ui) {
+        ui.heading("Jobs");
+        ui.horizontal(|ui| {
+            let l = ui.label("Filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.filter.text)
+                    .hint_text("name or folder")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+        });
+        ui.checkbox(&mut self.filter.failing_only, "Failing only");
+        ui.separator();
+        let snapshot = self.published.snapshot.clone();
+        let config = self.published.config.clone();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if let Some(url) = self.tree.show(ui, &snapshot, &config, &self.filter) {
+                    self.desk.open_url(&url);
+                }
+            });
+    }
+
+    fn strip_tab(&mut self, ui: &mut Ui) {
+        let config = self.published.config.clone();
+        let snapshot = self.published.snapshot.clone();
+        let frame = self.published.frame.clone();
+        ui.label(
+            "Drag a job, folder or server from the list onto an LED. Drag an LED onto another to move or \
+             swap, or out of the strip to clear it. Right-click an LED for more.",
+        );
+        ui.add_space(4.0);
+        let actions = strip::slots(ui, &config, &snapshot, &frame, &mut self.selected);
+        for a in actions {
+            self.apply(a);
+        }
+        ui.add_space(8.0);
+        if let Some(led) = self.selected.filter(|l| *l < config.strip.leds) {
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(format!("LED {led}")).strong());
+                ui.label(strip::slot_label(&config, &snapshot, led));
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Identify")
+                    .on_hover_text("Blink this LED on the strip")
+                    .clicked()
+                {
+                    self.desk.engine.identify(led);
+                }
+                if config.slot(led).is_some() && ui.button("Clear").clicked() {
+                    self.desk.edit(Edit::ClearSlot(led));
+                }
+                let mut tube = config.aggregate.leds.contains(&led);
+                if ui.checkbox(&mut tube, "Part of the tube").changed() {
+                    self.desk.edit(Edit::SetTube { led, on: tube });
+                }
+            });
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.label("The tube shows the worst state of");
+            let mut scope = config.aggregate.scope;
+            ui.radio_value(&mut scope, AggregateScope::Mapped, "the mapped jobs");
+            ui.radio_value(&mut scope, AggregateScope::All, "every job");
+            if scope != config.aggregate.scope {
+                let text = match scope {
+                    AggregateScope::Mapped => "mapped",
+                    AggregateScope::All => "all",
+                };
+                self.desk.edit(Edit::SetValue {
+                    table: Some("aggregate".into()),
+                    key: "scope".into(),
+                    value: Some(EditValue::Text(text.into())),
+                });
+            }
+        });
+    }
+
+    /// Draws the whole window into `ui`.
+    pub fn draw(&mut self, ui: &mut Ui) {
+        egui::Panel::top("header").show(ui, |ui| {
+            self.header(ui);
+            self.banners(ui);
+        });
+        egui::Panel::left("jobs")
+            .resizable(true)
+            .default_size(270.0)
+            .size_range(180.0..=600.0)
+            .show(ui, |ui| self.jobs_panel(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.tab, Tab::Strip, "Strip");
+                ui.selectable_value(&mut self.tab, Tab::Servers, "Servers");
+                ui.selectable_value(&mut self.tab, Tab::Device, "Device");
+                ui.selectable_value(&mut self.tab, Tab::Alerts, "Alerts");
+            });
+            ui.separator();
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    let config = self.published.config.clone();
+                    match self.tab {
+                        Tab::Strip => self.strip_tab(ui),
+                        Tab::Servers => {
+                            let snapshot = self.published.snapshot.clone();
+                            self.servers.show(ui, &self.desk, &config, &snapshot);
+                        }
+                        Tab::Device => {
+                            let device = self.published.device.clone();
+                            self.device.show(ui, &self.desk, &config, &device);
+                        }
+                        Tab::Alerts => self.alerts.show(ui, &self.desk, &config),
+                    }
+                });
+        });
+        // An LED dragged out of the strip and released anywhere else: clear it.
+        if ui.input(|i| i.pointer.any_released())
+            && let Some(item) = egui::DragAndDrop::take_payload::<DragItem>(ui.ctx())
+            && let DragItem::Led(led) = *item
+        {
+            self.apply(StripAction::Clear(led));
+        }
+    }
+
+    fn mirror_viewport(&mut self, ctx: &egui::Context) {
+        if !self.mirror_window {
+            return;
+        }
+        let frame = self.published.frame.clone();
+        let leds = frame.len().max(1) as f32;
+        let width = (leds * 23.0 + 24.0).clamp(160.0, 900.0);
+        let mut open = true;
+        ctx.show_viewport_immediate(
+            egui::ViewportId::from_hash_of("ledtogo-mirror"),
+            egui::ViewportBuilder::default()
+                .with_title("ledtogo mirror")
+                .with_inner_size([width, 48.0])
+                .with_always_on_top(),
+            |ui, _class| {
+                egui::CentralPanel::default().show(ui, |ui| strip::mirror(ui, &frame, 16.0));
+                if ui.input(|i| i.viewport().close_requested()) {
+                    open = false;
+                }
+            },
+        );
+        self.mirror_window = open;
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.published = self.desk.engine.published();
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.desk.is_quitting()
+            && self.desk.has_tray()
+        {
+            // Closing hides to the tray; "Quit" in the tray menu really quits.
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Visible(false));
+        }
+        let title = format!(
+            "ledtogo — {}",
+            overall_text(overall(&self.published), &self.published).0
+        );
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.draw(ui);
+        let ctx = ui.ctx().clone();
+        self.mirror_viewport(&ctx);
+    }
+}
+
+/// The worst state over what the tube summarises (the mapped jobs, or every job).
+fn overall(p: &Published) -> Aggregate {
+    let config = &p.config;
+    let snapshot = &p.snapshot;
+    match config.aggregate.scope {
+        AggregateScope::Mapped if !config.slots.is_empty() => Aggregate::of(
+            config
+                .slots
+                .iter()
+                .filter_map(|s| crate::frame::target_statuses(snapshot, &s.target))
+                .flatten(),
+        ),
+        _ => Aggregate::of(
+            snapshot
+                .servers
+                .keys()
+                .flat_map(|name| snapshot.statuses_under(name, &[])),
+        ),
+    }
+}
+
+fn overall_text(agg: Aggregate, p: &Published) -> (String, Color32) {
+    let c = &p.config.colors;
+    let text = match agg.severity {
+        Severity::NoJobs => return ("no jobs".into(), Color32::GRAY),
+        Severity::Failure => "failing",
+        Severity::Unstable => "unstable",
+        Severity::Stale => "server unreachable",
+        Severity::Unknown => "unknown",
+        Severity::Aborted => "aborted",
+        Severity::Success | Severity::NotBuilt | Severity::Disabled => "all passing",
+    };
+    let color = match agg.severity {
+        Severity::Failure => c.failure,
+        Severity::Unstable => c.unstable,
+        Severity::Stale => c.stale,
+        Severity::Unknown => c.unknown,
+        Severity::Aborted => c.aborted,
+        _ => c.success,
+    };
+    let building = if agg.building { ", building" } else { "" };
+    (format!("{text}{building}"), look::color(color))
+}
+
+fn short_device(d: &crate::device::DeviceStatus) -> String {
+    use crate::device::DeviceStatus as D;
+    match d {
+        D::Disabled => "no device (mirror only)".into(),
+        D::Searching => "looking for the device…".into(),
+        D::Connected { port, .. } => format!("strip on {port}"),
+        D::Legacy { port } => format!("Adalight strip on {port}"),
+        D::Error { .. } => "device error".into(),
+    }
+}

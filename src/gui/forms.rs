@@ -1,0 +1,501 @@
+//! The settings tabs: Jenkins servers (add, edit, remove, test the connection) and the LED device (port,
+//! LED count, brightness, status, test pattern). Network and port work runs on worker threads; each change
+//! becomes one [`Edit`] of the config file.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use egui::{Color32, RichText, Ui};
+
+use crate::config::{Config, PortChoice, ServerEntry, TokenSource, check_server_url};
+use crate::device::DeviceStatus;
+use crate::device::discovery::{self, PortReport};
+use crate::jenkins::client::{Client, Credentials, Source};
+use crate::model::Snapshot;
+use crate::settings::{Edit, EditValue};
+
+use super::desk::Desk;
+
+/// A result another thread fills in; the window only reads it.
+#[derive(Debug)]
+pub struct Pending<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Default for Pending<T> {
+    fn default() -> Self {
+        Pending(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl<T: Clone + Send + 'static> Pending<T> {
+    fn get(&self) -> Option<T> {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, value: Option<T>) {
+        match self.0.lock() {
+            Ok(mut g) => *g = value,
+            Err(p) => *p.into_inner() = value,
+        }
+    }
+
+    /// Runs `work` on a new thread; its result lands here and the window is woken.
+    fn run(
+        &self,
+        waker: super::desk::Waker,
+        running: T,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) {
+        self.set(Some(running));
+        let slot = self.0.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ui-task".into())
+            .spawn(move || {
+                let value = work();
+                match slot.lock() {
+                    Ok(mut g) => *g = Some(value),
+                    Err(p) => *p.into_inner() = Some(value),
+                }
+                waker.wake();
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a background task: {e}");
+        }
+    }
+}
+
+/// A server being added or edited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerDraft {
+    /// The name it had when editing began (`None`: a new server).
+    pub old_name: Option<String>,
+    pub name: String,
+    pub url: String,
+    pub user: String,
+    /// A new token; empty keeps the current one.
+    pub token: String,
+    pub has_token: bool,
+}
+
+impl ServerDraft {
+    /// What is wrong with the draft, if anything (shown under the form; Save is disabled meanwhile).
+    pub fn problem(&self, config: &Config) -> Option<String> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Some("give the server a name".into());
+        }
+        let taken = config
+            .servers
+            .iter()
+            .any(|s| s.name == name && self.old_name.as_deref() != Some(name));
+        if taken {
+            return Some(format!("a server named {name:?} already exists"));
+        }
+        if let Err(e) = check_server_url(&self.url) {
+            return Some(e);
+        }
+        if !self.token.trim().is_empty() && self.user.trim().is_empty() {
+            return Some("a token needs a user name".into());
+        }
+        None
+    }
+
+    fn source(&self, config: &Config) -> Result<Source, String> {
+        let existing = self
+            .old_name
+            .as_deref()
+            .and_then(|old| config.servers.iter().find(|s| s.name == old));
+        let mut source = match existing {
+            Some(s) if self.token.trim().is_empty() => {
+                let mut s = s.clone();
+                s.user = Some(self.user.trim().to_owned()).filter(|u| !u.is_empty());
+                s.source(config.timeout)?
+            }
+            _ => Source::new(self.name.trim(), &self.url),
+        };
+        source.base = crate::jenkins::tree::normalize_base(self.url.trim());
+        if !self.token.trim().is_empty() {
+            source.credentials = Some(Credentials {
+                user: self.user.trim().to_owned(),
+                token: self.token.trim().to_owned(),
+            });
+        }
+        source.request_timeout = config.timeout.min(Duration::from_secs(15));
+        Ok(source)
+    }
+}
+
+/// The Servers tab's state.
+#[derive(Debug, Default)]
+pub struct ServersTab {
+    pub draft: Option<ServerDraft>,
+    test: Pending<Result<String, String>>,
+    confirm_remove: Option<String>,
+}
+
+const TESTING: &str = "testing…";
+
+impl ServersTab {
+    pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, snapshot: &Snapshot) {
+        ui.heading("Jenkins servers");
+        if config.servers.is_empty() {
+            ui.label("No server yet.");
+        }
+        egui::Grid::new("servers")
+            .num_columns(3)
+            .striped(true)
+            .show(ui, |ui| {
+                for server in &config.servers {
+                    ui.label(RichText::new(&server.name).strong());
+                    let state = snapshot.servers.get(&server.name);
+                    let line = match state {
+                        Some(s) if s.state.is_ok() => format!(
+                            "{} · Jenkins {} · {} jobs",
+                            server.url,
+                            s.version.as_deref().unwrap_or("?"),
+                            s.jobs.len()
+                        ),
+                        Some(s) => format!("{} · {}", server.url, s.state),
+                        None => server.url.clone(),
+                    };
+                    ui.label(line);
+                    ui.horizontal(|ui| {
+                        if ui.button("Edit").clicked() {
+                            self.draft = Some(ServerDraft {
+                                old_name: Some(server.name.clone()),
+                                name: server.name.clone(),
+                                url: server.url.clone(),
+                                user: server.user.clone().unwrap_or_default(),
+                                token: String::new(),
+                                has_token: server.token != TokenSource::None,
+                            });
+                            self.test.set(None);
+                        }
+                        if self.confirm_remove.as_deref() == Some(&server.name) {
+                            let leds = config
+                                .slots
+                                .iter()
+                                .filter(|s| slot_server(&s.target) == server.name)
+                                .count();
+                            if ui
+                                .button(format!("Really remove (clears {leds} LEDs)"))
+                                .clicked()
+                            {
+                                desk.edit(Edit::RemoveServer(server.name.clone()));
+                                self.confirm_remove = None;
+                            }
+                            if ui.button("Keep").clicked() {
+                                self.confirm_remove = None;
+                            }
+                        } else if ui.button("Remove").clicked() {
+                            self.confirm_remove = Some(server.name.clone());
+                        }
+                    });
+                    ui.end_row();
+                }
+            });
+        if self.draft.is_none() && ui.button("Add a server").clicked() {
+            let mut n = 1;
+            let mut name = "jenkins".to_owned();
+            while config.servers.iter().any(|s| s.name == name) {
+                n += 1;
+                name = format!("jenkins-{n}");
+            }
+            self.draft = Some(ServerDraft {
+                name,
+                url: "https://".into(),
+                ..ServerDraft::default()
+            });
+            self.test.set(None);
+        }
+        if self.draft.is_some() {
+            ui.separator();
+            self.form(ui, desk, config);
+        }
+    }
+
+    fn form(&mut self, ui: &mut Ui, desk: &Desk, config: &Config) {
+        let Some(draft) = &mut self.draft else {
+            return;
+        };
+        ui.heading(if draft.old_name.is_some() {
+            "Edit server"
+        } else {
+            "New server"
+        });
+        egui::Grid::new("server-form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let l = ui.label("Name");
+                ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(320.0))
+                    .labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("URL");
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.url)
+                        .hint_text("https://ci.example.com/jenkins/")
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("User");
+                ui.add(egui::TextEdit::singleline(&mut draft.user).desired_width(320.0))
+                    .labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("API token");
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.token)
+                        .password(true)
+                        .hint_text(if draft.has_token {
+                            "leave empty to keep the current token"
+                        } else {
+                            "from Jenkins: your user > Security > API Token"
+                        })
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+                ui.end_row();
+            });
+        let problem = draft.problem(config);
+        if let Some(p) = &problem {
+            ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
+        }
+        let testing = matches!(self.test.get(), Some(Err(ref e)) if e == TESTING);
+        let mut save = false;
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            let url_ok = check_server_url(&draft.url).is_ok();
+            if ui
+                .add_enabled(url_ok && !testing, egui::Button::new("Test connection"))
+                .clicked()
+            {
+                match draft.source(config) {
+                    Ok(source) => {
+                        self.test
+                            .run(desk.waker.clone(), Err(TESTING.into()), move || {
+                                test_connection(source)
+                            });
+                    }
+                    Err(e) => self.test.set(Some(Err(e))),
+                }
+            }
+            save = ui
+                .add_enabled(problem.is_none(), egui::Button::new("Save"))
+                .clicked();
+            cancel = ui.button("Cancel").clicked();
+        });
+        match self.test.get() {
+            Some(Ok(line)) => {
+                ui.label(RichText::new(line).color(Color32::from_rgb(0, 170, 60)));
+            }
+            Some(Err(e)) if e == TESTING => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Testing the connection…");
+                });
+            }
+            Some(Err(e)) => {
+                ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+            }
+            None => {}
+        }
+        if save {
+            let entry = ServerEntry {
+                name: draft.name.trim().to_owned(),
+                url: draft.url.trim().to_owned(),
+                user: Some(draft.user.trim().to_owned()).filter(|u| !u.is_empty()),
+                token_file: None,
+            };
+            let token = Some(draft.token.trim().to_owned()).filter(|t| !t.is_empty());
+            desk.edit(Edit::SaveServer {
+                old_name: draft.old_name.clone(),
+                entry,
+                token,
+            });
+            self.draft = None;
+        } else if cancel {
+            self.draft = None;
+        }
+    }
+}
+
+fn slot_server(target: &crate::config::Target) -> &str {
+    match target {
+        crate::config::Target::Job(id) => &id.server,
+        crate::config::Target::Folder { server, .. } | crate::config::Target::Server(server) => {
+            server
+        }
+    }
+}
+
+/// One poll of `source`: "Jenkins 2.x, N jobs" or the exact error.
+fn test_connection(source: Source) -> Result<String, String> {
+    let base = source.base.clone();
+    let client = Client::new(source).map_err(|e| e.to_string())?;
+    let fetched = client.fetch().map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Connected to {base}: Jenkins {}, {} jobs",
+        fetched.version.as_deref().unwrap_or("(version not sent)"),
+        fetched.jobs.len()
+    ))
+}
+
+/// The Device tab's state.
+#[derive(Debug, Default)]
+pub struct DeviceTab {
+    ports: Pending<Result<Vec<PortReport>, String>>,
+    custom: String,
+    leds: Option<usize>,
+    brightness: Option<f64>,
+}
+
+impl DeviceTab {
+    pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, status: &DeviceStatus) {
+        ui.heading("LED device");
+        let color = match status {
+            s if s.is_connected() => Color32::from_rgb(0, 170, 60),
+            DeviceStatus::Error { .. } => ui.visuals().error_fg_color,
+            _ => ui.visuals().weak_text_color(),
+        };
+        ui.label(RichText::new(status.to_string()).color(color));
+        if let DeviceStatus::Connected {
+            firmware,
+            leds,
+            device_id,
+            ..
+        } = status
+        {
+            ui.label(format!(
+                "Firmware {firmware} · {leds} LEDs · device id {device_id:08x}"
+            ));
+        }
+        ui.add_space(6.0);
+        if self.ports.get().is_none() {
+            self.scan(desk);
+        }
+        let set_port = |value: &str| Edit::SetValue {
+            table: Some("strip".into()),
+            key: "port".into(),
+            value: Some(EditValue::Text(value.to_owned())),
+        };
+        egui::Grid::new("device-form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let l = ui.label("Port");
+                ui.horizontal(|ui| {
+                    let current = port_text(&config.strip.port);
+                    egui::ComboBox::from_id_salt("port")
+                        .selected_text(current.clone())
+                        .width(260.0)
+                        .show_ui(ui, |ui| {
+                            if ui
+                                .selectable_label(current == "auto", "auto (find the device)")
+                                .clicked()
+                            {
+                                desk.edit(set_port("auto"));
+                            }
+                            if ui
+                                .selectable_label(current == "none", "none (mirror only)")
+                                .clicked()
+                            {
+                                desk.edit(set_port("none"));
+                            }
+                            if let Some(Ok(ports)) = self.ports.get() {
+                                for p in ports {
+                                    let text = format!("{} · {}", p.path, p.kind.label());
+                                    if ui.selectable_label(current == p.path, text).clicked() {
+                                        desk.edit(set_port(&p.path));
+                                    }
+                                }
+                            }
+                        })
+                        .response
+                        .labelled_by(l.id);
+                    if ui.button("Rescan").clicked() {
+                        self.scan(desk);
+                    }
+                });
+                ui.end_row();
+                let l = ui.label("Other port");
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.custom)
+                            .hint_text("/dev/ttyUSB0")
+                            .desired_width(200.0),
+                    )
+                    .labelled_by(l.id);
+                    if ui
+                        .add_enabled(!self.custom.trim().is_empty(), egui::Button::new("Use"))
+                        .clicked()
+                    {
+                        desk.edit(set_port(self.custom.trim()));
+                    }
+                });
+                ui.end_row();
+                let l = ui.label("LEDs");
+                let leds = self.leds.get_or_insert(config.strip.leds);
+                let r = ui
+                    .add(egui::DragValue::new(leds).range(1..=crate::config::MAX_LEDS))
+                    .labelled_by(l.id);
+                if settled(&r) && *leds != config.strip.leds {
+                    desk.edit(Edit::SetValue {
+                        table: Some("strip".into()),
+                        key: "leds".into(),
+                        value: Some(EditValue::Int(i64::try_from(*leds).unwrap_or(16))),
+                    });
+                }
+                if !r.has_focus() && !r.dragged() && !r.changed() {
+                    self.leds = None;
+                }
+                ui.end_row();
+                let l = ui.label("Brightness");
+                let brightness = self.brightness.get_or_insert(config.strip.brightness);
+                let r = ui
+                    .add(egui::Slider::new(brightness, 0.0..=1.0).fixed_decimals(2))
+                    .labelled_by(l.id);
+                if settled(&r) && (*brightness - config.strip.brightness).abs() > 1e-6 {
+                    desk.edit(Edit::SetValue {
+                        table: Some("strip".into()),
+                        key: "brightness".into(),
+                        value: Some(EditValue::Float((*brightness * 100.0).round() / 100.0)),
+                    });
+                }
+                if !r.has_focus() && !r.dragged() && !r.changed() {
+                    self.brightness = None;
+                }
+                ui.end_row();
+            });
+        if let Some(Err(e)) = self.ports.get() {
+            ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+        }
+        ui.add_space(6.0);
+        if ui
+            .button("Test pattern")
+            .on_hover_text("Each LED in turn, then a rainbow; the mirror shows it too")
+            .clicked()
+        {
+            desk.engine.test_pattern();
+        }
+    }
+
+    fn scan(&self, desk: &Desk) {
+        self.ports.run(desk.waker.clone(), Ok(Vec::new()), || {
+            discovery::list_ports().map_err(|e| e.to_string())
+        });
+    }
+}
+
+/// A value widget's change is final: typed and confirmed, or a drag released.
+fn settled(r: &egui::Response) -> bool {
+    r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged() && !r.has_focus())
+}
+
+fn port_text(port: &PortChoice) -> String {
+    match port {
+        PortChoice::Auto => "auto".into(),
+        PortChoice::None => "none".into(),
+        PortChoice::Path(p) => p.display().to_string(),
+    }
+}

@@ -1,0 +1,224 @@
+//! The job tree: every job of every server, grouped by folder, with its state colour, a text filter and a
+//! "failing only" switch. Jobs, folders and whole servers are drag sources for the strip's LED slots.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use egui::{Color32, RichText, Sense, Ui};
+
+use crate::config::{Config, Target};
+use crate::model::{Job, ServerState, Snapshot};
+
+use super::look;
+use super::strip::{self, DragItem};
+
+/// A folder level of one server's jobs.
+#[derive(Debug, Default)]
+struct Node {
+    folders: BTreeMap<String, Node>,
+    jobs: Vec<Job>,
+}
+
+impl Node {
+    fn insert(&mut self, job: &Job) {
+        let mut node = self;
+        let path = &job.id.path;
+        for segment in path.iter().take(path.len().saturating_sub(1)) {
+            node = node.folders.entry(segment.clone()).or_default();
+        }
+        node.jobs.push(job.clone());
+    }
+
+    /// Whether anything under this node passes the filter.
+    fn any(&self, keep: &dyn Fn(&Job) -> bool) -> bool {
+        self.jobs.iter().any(keep) || self.folders.values().any(|f| f.any(keep))
+    }
+}
+
+/// The tree of every server, rebuilt only when the snapshot changes.
+#[derive(Debug, Default)]
+pub struct JobTree {
+    built_from: Option<Arc<Snapshot>>,
+    servers: BTreeMap<String, Node>,
+}
+
+/// The filter the user set.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub text: String,
+    pub failing_only: bool,
+}
+
+impl Filter {
+    pub fn keeps(&self, job: &Job) -> bool {
+        if self.failing_only && !job.state.is_broken() {
+            return false;
+        }
+        let needle = self.text.trim().to_lowercase();
+        needle.is_empty()
+            || job.display_name.to_lowercase().contains(&needle)
+            || job.id.full_name().to_lowercase().contains(&needle)
+    }
+
+    fn active(&self) -> bool {
+        self.failing_only || !self.text.trim().is_empty()
+    }
+}
+
+impl JobTree {
+    fn rebuild(&mut self, snapshot: &Arc<Snapshot>) {
+        if self
+            .built_from
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, snapshot))
+        {
+            return;
+        }
+        self.servers.clear();
+        for (name, server) in &snapshot.servers {
+            let node = self.servers.entry(name.clone()).or_default();
+            for job in server.jobs.values() {
+                node.insert(job);
+            }
+        }
+        self.built_from = Some(snapshot.clone());
+    }
+
+    /// Draws the tree; returns the page a double-clicked job asked to open.
+    pub fn show(
+        &mut self,
+        ui: &mut Ui,
+        snapshot: &Arc<Snapshot>,
+        config: &Config,
+        filter: &Filter,
+    ) -> Option<String> {
+        self.rebuild(snapshot);
+        let mut open = None;
+        if snapshot.servers.is_empty() {
+            ui.label("No Jenkins server yet: add one in the Servers tab.");
+        }
+        let keep = |j: &Job| filter.keeps(j);
+        for (name, node) in &self.servers {
+            let Some(server) = snapshot.servers.get(name) else {
+                continue;
+            };
+            let header = format!("{name} — {}", server_line(&server.state, node));
+            let id = ui.scope_id().with(("server", name));
+            egui::CollapsingHeader::new(RichText::new(header).strong())
+                .id_salt(id)
+                .default_open(true)
+                .open(filter.active().then_some(true))
+                .show(ui, |ui| {
+                    drag_row(
+                        ui,
+                        DragItem::Target(Target::Server(name.clone())),
+                        &format!("All of {name}"),
+                        Color32::GRAY,
+                        &format!("Drag onto an LED to show the worst state of every job of {name}"),
+                    );
+                    open = open
+                        .take()
+                        .or(show_node(ui, name, &[], node, &keep, filter, config));
+                });
+        }
+        if filter.active() && !self.servers.values().any(|n| n.any(&keep)) {
+            ui.label(RichText::new("No job matches the filter.").italics());
+        }
+        open
+    }
+}
+
+fn server_line(state: &ServerState, node: &Node) -> String {
+    fn count(n: &Node) -> usize {
+        n.jobs.len() + n.folders.values().map(count).sum::<usize>()
+    }
+    match state {
+        ServerState::Ok => format!("{} jobs", count(node)),
+        other => other.to_string(),
+    }
+}
+
+fn show_node(
+    ui: &mut Ui,
+    server: &str,
+    path: &[String],
+    node: &Node,
+    keep: &dyn Fn(&Job) -> bool,
+    filter: &Filter,
+    config: &Config,
+) -> Option<String> {
+    let mut open = None;
+    for (name, folder) in &node.folders {
+        if !folder.any(keep) {
+            continue;
+        }
+        let mut sub = path.to_vec();
+        sub.push(name.clone());
+        egui::CollapsingHeader::new(format!("{name}/"))
+            .id_salt(ui.scope_id().with(("folder", server, &sub)))
+            .default_open(path.is_empty())
+            .open(filter.active().then_some(true))
+            .show(ui, |ui| {
+                drag_row(
+                    ui,
+                    DragItem::Target(Target::Folder {
+                        server: server.to_owned(),
+                        path: sub.clone(),
+                    }),
+                    &format!("All of {name}/"),
+                    Color32::GRAY,
+                    &format!("Drag onto an LED to show the worst state of every job under {name}/"),
+                );
+                if let Some(url) = show_node(ui, server, &sub, folder, keep, filter, config) {
+                    open = Some(url);
+                }
+            });
+    }
+    for job in node.jobs.iter().filter(|j| keep(j)) {
+        let color = look::state_color(job.state, config);
+        let mut text = job.display_name.clone();
+        if job.building {
+            text.push_str("  (building)");
+        }
+        let response = drag_row(
+            ui,
+            DragItem::Target(Target::Job(job.id.clone())),
+            &text,
+            color,
+            &look::job_details(job),
+        );
+        if response.double_clicked() {
+            open = Some(job.url.clone());
+        }
+    }
+    open
+}
+
+/// A draggable row: a state dot and a name. Returns the row's response (for double clicks).
+fn drag_row(
+    ui: &mut Ui,
+    item: DragItem,
+    text: &str,
+    color: Color32,
+    hover: &str,
+) -> egui::Response {
+    let row = ui.horizontal(|ui| {
+        look::dot(ui, color, 10.0);
+        ui.add(egui::Label::new(text).selectable(false));
+    });
+    let id = egui::Id::unique(("drag-row", &item));
+    let response = ui.interact(row.response.rect, id, Sense::click_and_drag());
+    let label = text.to_owned();
+    let response = strip::drag_source(ui, &response, item, |painter, at| {
+        let galley =
+            painter.layout_no_wrap(label, egui::FontId::proportional(14.0), Color32::WHITE);
+        let rect = egui::Rect::from_min_size(at + egui::vec2(12.0, 4.0), galley.size()).expand(4.0);
+        painter.rect_filled(rect, 4.0, Color32::from_rgba_unmultiplied(30, 30, 40, 230));
+        painter.circle_filled(rect.left_center() - egui::vec2(8.0, 0.0), 5.0, color);
+        painter.galley(rect.min + egui::vec2(4.0, 4.0), galley, Color32::WHITE);
+    });
+    if response.hovered() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
+    }
+    response.on_hover_text(hover)
+}

@@ -1,0 +1,256 @@
+//! The strip views: the LED slots the user maps jobs onto (drop targets, drag sources, context menus) and
+//! the mirror, which paints the engine's frame exactly as the device receives it.
+
+use egui::{Color32, CornerRadius, Frame, Key, RichText, Sense, Stroke, Ui, Vec2};
+
+use crate::config::{Config, Target};
+use crate::frame::Rgb;
+use crate::model::Snapshot;
+
+use super::look;
+
+/// What is being dragged: something from the job tree, or an LED slot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DragItem {
+    Target(Target),
+    Led(usize),
+}
+
+/// What the user did on the strip; the app turns it into config edits or engine calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StripAction {
+    Assign { led: usize, target: Target },
+    Move { from: usize, to: usize },
+    Clear(usize),
+    Tube { led: usize, on: bool },
+    Identify(usize),
+    Open(String),
+}
+
+const SLOT: Vec2 = Vec2::new(78.0, 84.0);
+
+/// The short label of what an LED shows.
+pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
+    if config.aggregate.leds.contains(&led) {
+        return "tube".to_owned();
+    }
+    match config.slot(led).map(|s| &s.target) {
+        None => "—".to_owned(),
+        Some(Target::Job(id)) => snapshot.job(id).map_or_else(
+            || id.path.last().cloned().unwrap_or_default(),
+            |j| j.display_name.clone(),
+        ),
+        Some(Target::Folder { path, .. }) => format!("{}/", path.join("/")),
+        Some(Target::Server(s)) => format!("all of {s}"),
+    }
+}
+
+/// The hover text of an LED slot.
+fn slot_details(config: &Config, snapshot: &Snapshot, led: usize, shown: Rgb) -> String {
+    let mut text = format!("LED {led} ({shown})\n");
+    if config.aggregate.leds.contains(&led) {
+        text.push_str("Part of the tube: the worst state of ");
+        text.push_str(match config.aggregate.scope {
+            crate::config::AggregateScope::Mapped => "the mapped jobs",
+            crate::config::AggregateScope::All => "every job",
+        });
+        return text;
+    }
+    match config.slot(led).map(|s| &s.target) {
+        None => text.push_str("Free: drag a job, folder or server here"),
+        Some(Target::Job(id)) => match snapshot.job(id) {
+            Some(job) => text.push_str(&look::job_details(job)),
+            None => text.push_str(&format!("{id}: not listed by the server (yet)")),
+        },
+        Some(target) => text.push_str(&target.to_string()),
+    }
+    text
+}
+
+/// The URL a slot opens on double-click.
+fn slot_url(config: &Config, snapshot: &Snapshot, led: usize) -> Option<String> {
+    match &config.slot(led)?.target {
+        Target::Job(id) => snapshot.job(id).map(|j| j.url.clone()),
+        _ => None,
+    }
+}
+
+/// Draws the LED slots, wrapped to the width. `frame` is the engine's frame (one colour per LED).
+pub fn slots(
+    ui: &mut Ui,
+    config: &Config,
+    snapshot: &Snapshot,
+    frame: &[Rgb],
+    selected: &mut Option<usize>,
+) -> Vec<StripAction> {
+    let mut actions = Vec::new();
+    // Rows of as many slots as fit (nested frames cannot be wrapped by egui's own wrapping layout).
+    let gap = 6.0;
+    let per_row = (((ui.available_width() + gap) / (SLOT.x + 8.0 + gap)).floor() as usize).max(1);
+    ui.spacing_mut().item_spacing = Vec2::new(gap, gap);
+    let leds: Vec<usize> = (0..config.strip.leds).collect();
+    for row in leds.chunks(per_row) {
+        ui.horizontal(|ui| {
+            for &led in row {
+                slot(ui, config, snapshot, frame, led, selected, &mut actions);
+            }
+        });
+    }
+    if let Some(led) = *selected
+        && !ui.ctx().egui_wants_keyboard_input()
+        && ui.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
+        && config.slot(led).is_some()
+    {
+        actions.push(StripAction::Clear(led));
+    }
+    actions
+}
+
+fn slot(
+    ui: &mut Ui,
+    config: &Config,
+    snapshot: &Snapshot,
+    frame: &[Rgb],
+    led: usize,
+    selected: &mut Option<usize>,
+    actions: &mut Vec<StripAction>,
+) {
+    let shown = frame.get(led).copied().unwrap_or(Rgb::OFF);
+    let label = slot_label(config, snapshot, led);
+    let mapped = config.slot(led).is_some();
+    let tube = config.aggregate.leds.contains(&led);
+    let is_selected = *selected == Some(led);
+    let zone = Frame::default()
+        .inner_margin(4.0)
+        .corner_radius(CornerRadius::same(6))
+        .stroke(if is_selected {
+            Stroke::new(2.0, ui.visuals().selection.stroke.color)
+        } else {
+            Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color)
+        });
+    let (inner, dropped) = ui.dnd_drop_zone::<DragItem, _>(zone, |ui| {
+        ui.set_min_size(SLOT);
+        ui.set_max_width(SLOT.x);
+        ui.vertical_centered(|ui| {
+            ui.label(RichText::new(format!("LED {led}")).small());
+            look::dot(ui, look::color(shown), 28.0);
+            let text = if tube {
+                RichText::new(label.clone()).italics()
+            } else {
+                RichText::new(label.clone())
+            };
+            ui.add(egui::Label::new(text.small()).truncate().selectable(false));
+        });
+    });
+    if let Some(item) = dropped {
+        match &*item {
+            DragItem::Target(target) => actions.push(StripAction::Assign {
+                led,
+                target: target.clone(),
+            }),
+            DragItem::Led(from) if *from != led => actions.push(StripAction::Move {
+                from: *from,
+                to: led,
+            }),
+            DragItem::Led(_) => {}
+        }
+        *selected = Some(led);
+    }
+    let sense = if mapped {
+        Sense::click_and_drag()
+    } else {
+        Sense::click()
+    };
+    let response = ui.interact(
+        inner.response.rect,
+        egui::Id::unique(("led-slot", led)),
+        sense,
+    );
+    let response = drag_source(ui, &response, DragItem::Led(led), |painter, at| {
+        painter.circle_filled(at, 14.0, look::color(shown));
+        painter.circle_stroke(at, 14.0, Stroke::new(2.0, Color32::WHITE));
+    })
+    .on_hover_text(slot_details(config, snapshot, led, shown));
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("LED {led}: {label}"))
+    });
+    if response.clicked() {
+        *selected = Some(led);
+    }
+    if response.double_clicked()
+        && let Some(url) = slot_url(config, snapshot, led)
+    {
+        actions.push(StripAction::Open(url));
+    }
+    response.context_menu(|ui| {
+        if ui.button("Identify on the strip").clicked() {
+            actions.push(StripAction::Identify(led));
+            ui.close();
+        }
+        if let Some(url) = slot_url(config, snapshot, led)
+            && ui.button("Open the job page").clicked()
+        {
+            actions.push(StripAction::Open(url));
+            ui.close();
+        }
+        let mut in_tube = tube;
+        if ui.checkbox(&mut in_tube, "Part of the tube").changed() {
+            actions.push(StripAction::Tube { led, on: in_tube });
+            ui.close();
+        }
+        if mapped && ui.button("Clear").clicked() {
+            actions.push(StripAction::Clear(led));
+            ui.close();
+        }
+    });
+}
+
+/// Makes `response` (sensing drags) a drag-and-drop source of `item`; while dragged, `ghost` paints a
+/// preview under the pointer. Unlike `Ui::dnd_drag_source`, the widget keeps its clicks and double-clicks.
+pub fn drag_source(
+    ui: &Ui,
+    response: &egui::Response,
+    item: DragItem,
+    ghost: impl FnOnce(&egui::Painter, egui::Pos2),
+) -> egui::Response {
+    if response.drag_started() {
+        egui::DragAndDrop::set_payload(ui.ctx(), item);
+    }
+    if response.dragged()
+        && let Some(at) = ui.ctx().pointer_interact_pos()
+    {
+        let layer = egui::LayerId::new(egui::Order::Tooltip, response.id.with("ghost"));
+        ghost(&ui.ctx().layer_painter(layer), at);
+        ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+    }
+    response.clone()
+}
+
+/// Paints the frame as the strip shows it: one round LED per colour on a dark strip, wrapped to the width.
+pub fn mirror(ui: &mut Ui, frame: &[Rgb], diameter: f32) {
+    Frame::default()
+        .fill(Color32::from_rgb(18, 18, 22))
+        .corner_radius(CornerRadius::same(4))
+        .inner_margin(4.0)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.spacing_mut().item_spacing = Vec2::new(diameter * 0.3, 4.0);
+                for (i, rgb) in frame.iter().enumerate() {
+                    let (rect, response) =
+                        ui.allocate_exact_size(Vec2::splat(diameter), Sense::hover());
+                    ui.painter()
+                        .circle_filled(rect.center(), diameter / 2.0, look::color(*rgb));
+                    response.widget_info(|| {
+                        egui::WidgetInfo::labeled(
+                            egui::Role::Image,
+                            true,
+                            format!("mirror LED {i} {rgb}"),
+                        )
+                    });
+                }
+                if frame.is_empty() {
+                    ui.label(RichText::new("no LEDs").color(Color32::GRAY));
+                }
+            });
+        });
+}

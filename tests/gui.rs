@@ -1,0 +1,387 @@
+//! The window, headless (egui_kittest): a real engine polling a simulated Jenkins on loopback and a real
+//! config file; drags, clicks and keys go through egui's input like a user's. Checks what the file holds
+//! after each gesture, and what the mirror paints.
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use egui::{Pos2, Rect, Vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use ledtogo::config::{Config, Target};
+use ledtogo::engine::Observers;
+use ledtogo::gui::{App, ConfigPlace, start_desk};
+use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
+use ledtogo::model::{JobId, JobState};
+
+mod support;
+use support::wait_until;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+struct Setup {
+    _sim: SimJenkins,
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    opened: Arc<Mutex<Vec<String>>>,
+    harness: Harness<'static, App>,
+}
+
+fn jobs() -> Vec<SimItem> {
+    vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimJob::new("web", Some(JobState::Failure)).into(),
+        SimItem::folder(
+            "team",
+            vec![SimJob::new("deploy", Some(JobState::Unstable)).into()],
+        ),
+    ]
+}
+
+fn setup(slots: &str) -> Setup {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let text = format!(
+        "poll_seconds = 1\n\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n\n[strip]\nport = \"none\"\nleds = 6\n\
+         brightness = 1.0\ngamma = 1.0\n{slots}",
+        sim.url()
+    );
+    std::fs::write(&path, text).unwrap();
+    let initial = Config::load(&path).unwrap();
+    let opened = Arc::new(Mutex::new(Vec::new()));
+    let record = opened.clone();
+    let desk = start_desk(
+        ConfigPlace::User(path.clone()),
+        initial,
+        Vec::new(),
+        Observers::default(),
+        Box::new(move |url| record.lock().unwrap().push(url.to_owned())),
+    )
+    .unwrap();
+    let harness = Harness::builder()
+        .with_size(Vec2::new(1000.0, 700.0))
+        .with_step_dt(0.05)
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
+    let mut s = Setup {
+        _sim: sim,
+        _dir: dir,
+        path,
+        opened,
+        harness,
+    };
+    // The first poll: the tree lists the jobs.
+    assert!(s.pump_until(|h| h.query_by_label("deploy").is_some()));
+    s
+}
+
+impl Setup {
+    /// Steps the window until `cond` holds (the engine and the editor work on their own threads).
+    fn pump_until(&mut self, mut cond: impl FnMut(&Harness<'static, App>) -> bool) -> bool {
+        let h = &mut self.harness;
+        wait_until(LIMIT, || {
+            h.step();
+            cond(h)
+        })
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.path).unwrap()
+    }
+
+    /// Waits until the saved file satisfies `cond` and the window shows that config.
+    fn saved(&mut self, cond: impl Fn(&Config) -> bool) -> Config {
+        let path = self.path.clone();
+        let ok = self.pump_until(|h| {
+            Config::load(&path).is_ok_and(|c| cond(&c)) && cond(&h.state().published().config)
+        });
+        let config = self.config();
+        assert!(
+            ok,
+            "the file never got there: {config:#?}\n{}",
+            self.harness
+                .state()
+                .desk()
+                .editor
+                .state()
+                .last_error
+                .unwrap_or_default()
+        );
+        config
+    }
+
+    /// Where a widget labelled `label` is; `left` picks the one in the job tree when the strip shows it too.
+    fn center(&self, label: &str, left: bool) -> Pos2 {
+        let rects: Vec<Rect> = self
+            .harness
+            .query_all_by_label(label)
+            .map(|n| n.rect())
+            .collect();
+        let rect = rects
+            .iter()
+            .copied()
+            .find(|r| (r.center().x < 280.0) == left)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {label:?} on the {} side: {rects:?}",
+                    if left { "left" } else { "right" }
+                )
+            });
+        rect.center()
+    }
+
+    /// A mouse drag from `from` to `to`, in small moves like a hand.
+    fn drag(&mut self, from: Pos2, to: Pos2) {
+        let h = &mut self.harness;
+        h.hover_at(from);
+        h.step();
+        h.drag_at(from);
+        h.step();
+        for i in 1..=6 {
+            let t = i as f32 / 6.0;
+            h.hover_at(from + (to - from) * t);
+            h.step();
+        }
+        h.drop_at(to);
+        h.step();
+        h.step();
+    }
+
+    /// Replaces the text of the field labelled `label`, as select-all and typing would.
+    fn replace_text(&mut self, label: &str, text: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        self.harness.step();
+        self.harness.get_by_label(label).type_text(text);
+        self.harness.step();
+        self.harness.step();
+    }
+
+    fn slot_center(&self, led: usize) -> Pos2 {
+        let prefix = format!("LED {led}: ");
+        let node = self
+            .harness
+            .query_all(
+                egui_kittest::kittest::By::new()
+                    .predicate(move |n| n.label().is_some_and(|l| l.starts_with(&prefix))),
+            )
+            .next()
+            .unwrap_or_else(|| panic!("no slot for LED {led}"));
+        node.rect().center()
+    }
+}
+
+fn job(path: &str) -> Target {
+    Target::Job(JobId::new("ci", path))
+}
+
+fn target_of(config: &Config, led: usize) -> Option<Target> {
+    config.slot(led).map(|s| s.target.clone())
+}
+
+fn file_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn dragging_a_job_onto_an_led_maps_it_in_the_config_file() {
+    let mut s = setup("");
+    let from = s.center("web", true);
+    let to = s.slot_center(3);
+    s.drag(from, to);
+    let config = s.saved(|c| c.slot(3).is_some());
+    assert_eq!(target_of(&config, 3), Some(job("web")));
+    assert!(file_text(&s.path).contains("job = \"web\""));
+    // The slot now shows the job's name and its live colour.
+    assert!(s.pump_until(|h| h.query_by_label("LED 3: web").is_some()));
+}
+
+#[test]
+fn dropping_a_folder_makes_an_aggregate_led() {
+    let mut s = setup("");
+    let from = s.center("All of team/", true);
+    let to = s.slot_center(1);
+    s.drag(from, to);
+    let config = s.saved(|c| c.slot(1).is_some());
+    assert_eq!(
+        target_of(&config, 1),
+        Some(Target::Folder {
+            server: "ci".into(),
+            path: vec!["team".into()]
+        })
+    );
+}
+
+#[test]
+fn dragging_an_led_onto_a_free_one_moves_it_and_onto_a_mapped_one_swaps() {
+    let mut s = setup("\n[[slots]]\nled = 0\njob = \"api\"\n\n[[slots]]\nled = 1\njob = \"web\"\n");
+    let (from, to) = (s.slot_center(0), s.slot_center(4));
+    s.drag(from, to);
+    let config = s.saved(|c| c.slot(4).is_some());
+    assert_eq!(target_of(&config, 0), None);
+    assert_eq!(target_of(&config, 4), Some(job("api")));
+
+    let (from, to) = (s.slot_center(4), s.slot_center(1));
+    s.drag(from, to);
+    let config = s.saved(|c| c.slot(4).is_some_and(|x| x.target == job("web")));
+    assert_eq!(target_of(&config, 1), Some(job("api")));
+}
+
+#[test]
+fn an_led_dragged_out_of_the_strip_is_cleared() {
+    let mut s = setup("\n[[slots]]\nled = 2\njob = \"api\"\n");
+    let from = s.slot_center(2);
+    s.drag(from, Pos2::new(150.0, 650.0));
+    let config = s.saved(|c| c.slot(2).is_none());
+    assert!(config.slots.is_empty());
+}
+
+#[test]
+fn the_delete_key_clears_the_selected_led() {
+    let mut s = setup("\n[[slots]]\nled = 5\njob = \"api\"\n");
+    s.harness.get_by_label("LED 5: api").click();
+    s.harness.step();
+    s.harness.key_press(egui::Key::Delete);
+    s.harness.step();
+    let config = s.saved(|c| c.slot(5).is_none());
+    assert!(config.slots.is_empty());
+}
+
+#[test]
+fn double_clicking_a_mapped_led_opens_the_job_page() {
+    let mut s = setup("\n[[slots]]\nled = 0\njob = \"web\"\n");
+    assert!(s.pump_until(|h| h.query_by_label("LED 0: web").is_some()));
+    let at = s.slot_center(0);
+    s.harness.hover_at(at);
+    s.harness.step();
+    // Two clicks 50 ms apart (one harness step).
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            s.harness.event(egui::Event::PointerButton {
+                pos: at,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: egui::Modifiers::NONE,
+            });
+        }
+        s.harness.step();
+    }
+    let opened = s.opened.lock().unwrap().clone();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(opened[0].ends_with("/job/web/"), "{opened:?}");
+}
+
+#[test]
+fn the_mirror_paints_the_engines_frame() {
+    let mut s = setup(
+        "\n[[slots]]\nled = 0\njob = \"api\"\n\n[[slots]]\nled = 1\njob = \"web\"\n\n\
+         [[slots]]\nled = 2\nfolder = \"team\"\n",
+    );
+    // Wait until the frame shows the three states (green, red, amber) and the mirror says so.
+    assert!(s.pump_until(|h| {
+        let frame = h.state().published().frame.clone();
+        let colors = &h.state().published().config.colors;
+        frame[..3] == [colors.success, colors.failure, colors.unstable]
+            && h.query_by_label(&format!("mirror LED 1 {}", frame[1]))
+                .is_some()
+    }));
+    s.harness.step();
+    let frame = s.harness.state().published().frame.clone();
+    let image = s
+        .harness
+        .render()
+        .expect("a software wgpu adapter renders the window");
+    let scale = image.width() as f32 / 1000.0;
+    for (i, want) in frame.iter().enumerate() {
+        let label = format!("mirror LED {i} {want}");
+        let center = s.harness.get_by_label(&label).rect().center();
+        let px = image.get_pixel((center.x * scale) as u32, (center.y * scale) as u32);
+        let got = [px[0], px[1], px[2]];
+        let close = got
+            .iter()
+            .zip([want.r, want.g, want.b])
+            .all(|(g, w)| g.abs_diff(w) <= 2);
+        assert!(close, "mirror LED {i}: painted {got:?}, frame says {want}");
+    }
+}
+
+#[test]
+fn the_server_form_checks_the_url_and_tests_the_connection() {
+    let mut s = setup("");
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    s.harness.get_by_label("Add a server").click();
+    s.harness.step();
+    s.replace_text("URL", "ci.example.com");
+    assert!(
+        s.harness
+            .query_by_label_contains("must start with http:// or https://")
+            .is_some(),
+        "the form explains what is wrong with the URL"
+    );
+    assert!(
+        s.harness
+            .get_by_label("Save")
+            .accesskit_node()
+            .is_disabled(),
+        "an invalid URL cannot be saved"
+    );
+
+    // A valid URL: the connection test shows the Jenkins version and the job count.
+    let url = s._sim.url().to_owned();
+    s.replace_text("URL", &url);
+    assert!(
+        !s.harness
+            .get_by_label("Save")
+            .accesskit_node()
+            .is_disabled(),
+        "a valid URL can be saved"
+    );
+    s.harness.get_by_label("Test connection").click();
+    assert!(s.pump_until(|h| {
+        h.query_by_label_contains("Jenkins 2.500-sim, 3 jobs")
+            .is_some()
+    }));
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    let config = s.saved(|c| c.servers.len() == 2);
+    assert_eq!(config.servers[1].name, "jenkins");
+    assert_eq!(config.servers[1].url, url);
+}
+
+#[test]
+fn closing_the_window_hides_it_when_there_is_a_tray_and_quits_without_one() {
+    let mut s = setup("");
+    let close = |h: &mut Harness<'static, App>| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        h.step();
+        h.output().viewport_output[&egui::ViewportId::ROOT]
+            .commands
+            .clone()
+    };
+    let commands = close(&mut s.harness);
+    assert!(
+        !commands.contains(&egui::ViewportCommand::CancelClose),
+        "without a tray, closing quits: {commands:?}"
+    );
+    s.harness.state().desk().set_tray(true);
+    let commands = close(&mut s.harness);
+    assert!(
+        commands.contains(&egui::ViewportCommand::CancelClose),
+        "{commands:?}"
+    );
+    assert!(
+        commands.contains(&egui::ViewportCommand::Visible(false)),
+        "{commands:?}"
+    );
+}
