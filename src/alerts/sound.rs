@@ -29,11 +29,7 @@ const RATE: NonZero<u32> = match NonZero::new(synth::SAMPLE_RATE) {
 
 /// A built-in sound as a rodio source.
 pub fn builtin(kind: SoundKind) -> SamplesBuffer {
-    let samples: Vec<rodio::Sample> = synth::samples(kind)
-        .into_iter()
-        .map(rodio::Sample::from)
-        .collect();
-    SamplesBuffer::new(MONO, RATE, samples)
+    SamplesBuffer::new(MONO, RATE, synth::samples(kind))
 }
 
 /// Decodes a user's sound file (wav, ogg, flac, mp3), at most [`MAX_FILE_SECONDS`] of it.

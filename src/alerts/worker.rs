@@ -457,8 +457,10 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let (shown_tx, shown) = mpsc::channel();
         let (played_tx, played) = mpsc::channel();
-        let mut settings = Alerts::default();
-        settings.sound_fixed = Some(PathBuf::from("/sounds/fixed.wav"));
+        let settings = Alerts {
+            sound_fixed: Some(PathBuf::from("/sounds/fixed.wav")),
+            ..Alerts::default()
+        };
         let handle = AlertWorker::spawn(
             rx,
             settings,
@@ -543,9 +545,11 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let (shown_tx, _shown) = mpsc::channel();
         let (played_tx, played) = mpsc::channel();
-        let mut settings = Alerts::default();
-        settings.notifications = false;
-        settings.sound_broke = Some(PathBuf::from("/sounds/bad.ogg"));
+        let settings = Alerts {
+            notifications: false,
+            sound_broke: Some(PathBuf::from("/sounds/bad.ogg")),
+            ..Alerts::default()
+        };
         let handle = AlertWorker::spawn(
             rx,
             settings,
