@@ -107,6 +107,9 @@ impl AlertWorker {
                             match &e {
                                 // Each bad file once (until it plays); the device works meanwhile.
                                 SoundError::BadFile { path, .. } => {
+                                    if let Report::Recovered { .. } = log.succeeded() {
+                                        tracing::info!("sound works again");
+                                    }
                                     if bad_files.insert(path.clone()) {
                                         s.stats.warnings.fetch_add(1, Ordering::Relaxed);
                                         tracing::warn!("{e}");
