@@ -111,12 +111,31 @@ struct RawColors {
 // ---------------------------------------------------------------------------------------------------
 // The validated configuration.
 
-/// Notification and sound switches.
+/// The `[alerts]` section: desktop notifications and sounds for job and server changes.
+///
+/// `notifications` and `sounds` switch the two channels; `broke`, `fixed`, `still_failing` and
+/// `server_outages` pick which changes alert at all (through both channels). `quiet_hours` silences both.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Alerts {
+    /// Master switch for desktop notifications.
     pub notifications: bool,
+    /// Master switch for sounds (the tray's mute toggles it).
     pub sounds: bool,
+    /// A job went from fine to failing or unstable.
+    pub broke: bool,
+    /// A broken job succeeded again.
+    pub fixed: bool,
+    /// Another build of a broken job failed (off by default: noisy).
+    pub still_failing: bool,
+    /// A server stopped answering, and when it is back.
+    pub server_outages: bool,
+    /// Local time range with no notifications and no sounds, e.g. `"22:00-07:00"` (may wrap midnight).
+    pub quiet_hours: Option<QuietHours>,
+    /// A sound file (wav, ogg, flac, mp3) played instead of the built-in "broke" sound.
+    pub sound_broke: Option<PathBuf>,
+    /// A sound file played instead of the built-in "fixed" sound.
+    pub sound_fixed: Option<PathBuf>,
 }
 
 impl Default for Alerts {
@@ -124,7 +143,199 @@ impl Default for Alerts {
         Self {
             notifications: true,
             sounds: true,
+            broke: true,
+            fixed: true,
+            still_failing: false,
+            server_outages: true,
+            quiet_hours: None,
+            sound_broke: None,
+            sound_fixed: None,
         }
+    }
+}
+
+impl Alerts {
+    /// Resolves the sound paths like other paths in the file: `~/` is the home folder and relative
+    /// paths are relative to the config file's folder.
+    fn resolved(mut self, base: Option<&Path>) -> Self {
+        for p in [&mut self.sound_broke, &mut self.sound_fixed]
+            .into_iter()
+            .flatten()
+        {
+            *p = resolve_path(&p.to_string_lossy(), base);
+        }
+        self
+    }
+}
+
+/// A daily time range in local time, `"HH:MM-HH:MM"`; the end is exclusive and may be before the start
+/// (the range then wraps midnight: `"22:00-07:00"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct QuietHours {
+    /// Minutes after midnight, 0–1439.
+    pub start: u16,
+    /// Minutes after midnight, 0–1439; exclusive.
+    pub end: u16,
+}
+
+impl QuietHours {
+    /// Whether `minute_of_day` (0–1439, local time) falls in the range.
+    pub fn contains(self, minute_of_day: u16) -> bool {
+        if self.start <= self.end {
+            (self.start..self.end).contains(&minute_of_day)
+        } else {
+            minute_of_day >= self.start || minute_of_day < self.end
+        }
+    }
+}
+
+impl std::str::FromStr for QuietHours {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "quiet_hours {text:?} is not a time range like \"22:00-07:00\" (24-hour HH:MM-HH:MM, local time)"
+            )
+        };
+        let minutes = |hm: &str| -> Option<u16> {
+            let (h, m) = hm.trim().split_once(':')?;
+            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+            (h < 24 && m < 60 && !hm.contains('+')).then_some(h * 60 + m)
+        };
+        let (start, end) = text.split_once('-').ok_or_else(bad)?;
+        let (start, end) = (
+            minutes(start).ok_or_else(bad)?,
+            minutes(end).ok_or_else(bad)?,
+        );
+        if start == end {
+            return Err(format!(
+                "quiet_hours {text:?} starts and ends at the same time (leave it out for no quiet hours)"
+            ));
+        }
+        Ok(Self { start, end })
+    }
+}
+
+impl TryFrom<String> for QuietHours {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl fmt::Display for QuietHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:02}:{:02}-{:02}:{:02}",
+            self.start / 60,
+            self.start % 60,
+            self.end / 60,
+            self.end % 60
+        )
+    }
+}
+
+#[cfg(test)]
+mod alerts_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn alerts(text: &str) -> Alerts {
+        Config::parse(text, Some(Path::new("/etc/ledtogo/config.toml")))
+            .unwrap()
+            .alerts
+    }
+
+    #[test]
+    fn alerts_default_to_broke_fixed_and_outages_with_sound() {
+        let a = alerts("");
+        assert_eq!(a, Alerts::default());
+        assert!(a.notifications && a.sounds && a.broke && a.fixed && a.server_outages);
+        assert!(!a.still_failing);
+        assert_eq!(a.quiet_hours, None);
+        assert_eq!(alerts("[alerts]\n"), Alerts::default());
+    }
+
+    #[test]
+    fn every_alerts_field_is_read_and_sound_paths_are_resolved() {
+        let a = alerts(
+            "[alerts]\nnotifications = false\nsounds = false\nbroke = false\nfixed = false\n\
+             still_failing = true\nserver_outages = false\nquiet_hours = \"22:30-07:00\"\n\
+             sound_broke = \"sounds/broke.ogg\"\nsound_fixed = \"/usr/share/fixed.wav\"\n",
+        );
+        assert_eq!(
+            a,
+            Alerts {
+                notifications: false,
+                sounds: false,
+                broke: false,
+                fixed: false,
+                still_failing: true,
+                server_outages: false,
+                quiet_hours: Some(QuietHours {
+                    start: 22 * 60 + 30,
+                    end: 7 * 60
+                }),
+                sound_broke: Some(PathBuf::from("/etc/ledtogo/sounds/broke.ogg")),
+                sound_fixed: Some(PathBuf::from("/usr/share/fixed.wav")),
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_quiet_hours_value_is_reported_at_its_line() {
+        for bad in [
+            "\"22-7\"",
+            "\"25:00-07:00\"",
+            "\"22:00\"",
+            "\"22:00-07:60\"",
+            "\"08:00-08:00\"",
+            "\"\"",
+        ] {
+            let text = format!("[alerts]\nsounds = true\nquiet_hours = {bad}\n");
+            match Config::parse(&text, Some(Path::new("/etc/ledtogo.toml"))) {
+                Err(ConfigError::Invalid {
+                    line,
+                    column,
+                    message,
+                    ..
+                }) => {
+                    assert_eq!((line, column), (3, 15), "{bad}: {message}");
+                    assert!(message.contains("quiet_hours"), "{message}");
+                }
+                other => panic!("{bad}: expected an invalid-config error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_alerts_keys_are_refused() {
+        let e = Config::parse("[alerts]\nsound = true\n", None).unwrap_err();
+        assert!(e.to_string().contains("<config>:2:1"), "{e}");
+    }
+
+    #[test]
+    fn quiet_hours_may_wrap_midnight() {
+        let night: QuietHours = "22:00-07:00".parse().unwrap();
+        assert_eq!(night.to_string(), "22:00-07:00");
+        assert!(night.contains(22 * 60));
+        assert!(night.contains(23 * 60 + 59));
+        assert!(night.contains(0));
+        assert!(night.contains(6 * 60 + 59));
+        assert!(!night.contains(7 * 60), "the end is exclusive");
+        assert!(!night.contains(12 * 60));
+        assert!(!night.contains(21 * 60 + 59));
+        let lunch: QuietHours = "12:00-13:30".parse().unwrap();
+        assert!(lunch.contains(12 * 60) && lunch.contains(13 * 60 + 29));
+        assert!(!lunch.contains(13 * 60 + 30) && !lunch.contains(11 * 60 + 59));
+        assert_eq!(
+            " 7:05 - 9:00".parse::<QuietHours>().unwrap().to_string(),
+            "07:05-09:00"
+        );
     }
 }
 
@@ -567,7 +778,7 @@ impl Config {
             slots,
             aggregate,
             colors,
-            alerts: raw.alerts.unwrap_or_default(),
+            alerts: raw.alerts.unwrap_or_default().resolved(base_dir.as_deref()),
             path: path.map(Path::to_path_buf),
         })
     }

@@ -3,6 +3,7 @@
 //! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] / [`device`] (and the mirror);
 //! alerts hang off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -326,12 +326,16 @@ pub enum Transition {
         display_name: String,
         state: JobState,
         build: Option<u64>,
+        /// The build's page (the job's page when the build number is unknown).
+        url: Option<String>,
     },
     /// A build finished fine after the job was broken.
     Fixed {
         job: JobId,
         display_name: String,
         build: Option<u64>,
+        /// The build's page (the job's page when the build number is unknown).
+        url: Option<String>,
     },
     /// A new build finished and the job is still broken.
     StillFailing {
@@ -339,6 +343,8 @@ pub enum Transition {
         display_name: String,
         state: JobState,
         build: Option<u64>,
+        /// The build's page (the job's page when the build number is unknown).
+        url: Option<String>,
     },
     StartedBuilding {
         job: JobId,
@@ -434,6 +440,7 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
     } else {
         now_number
     };
+    let url = build_url(&now.url, build);
     match (prev.state.is_broken(), now.state.is_broken()) {
         (false, true) => {
             out.push(Transition::Broke {
@@ -441,21 +448,36 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
                 display_name: display_name(),
                 state: now.state,
                 build,
+                url,
             });
         }
         (true, false) if now.state == JobState::Success => out.push(Transition::Fixed {
             job: now.id.clone(),
             display_name: display_name(),
             build,
+            url,
         }),
         (true, true) => out.push(Transition::StillFailing {
             job: now.id.clone(),
             display_name: display_name(),
             state: now.state,
             build,
+            url,
         }),
         _ => {}
     }
+}
+
+/// A build's page: `{job_url}{number}/`; the job's page without a number; `None` without a job URL.
+pub fn build_url(job_url: &str, build: Option<u64>) -> Option<String> {
+    if job_url.is_empty() {
+        return None;
+    }
+    let slash = if job_url.ends_with('/') { "" } else { "/" };
+    Some(match build {
+        Some(n) => format!("{job_url}{slash}{n}/"),
+        None => job_url.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -607,7 +629,8 @@ mod tests {
                 job: JobId::new("ci", "a"),
                 display_name: "a".into(),
                 state: JobState::Failure,
-                build: Some(2)
+                build: Some(2),
+                url: Some("http://ci/job/a/2/".into())
             }]
         );
         let c = ok(vec![job("a", JobState::Success, false, 3)]);
@@ -616,7 +639,8 @@ mod tests {
             vec![Transition::Fixed {
                 job: JobId::new("ci", "a"),
                 display_name: "a".into(),
-                build: Some(3)
+                build: Some(3),
+                url: Some("http://ci/job/a/3/".into())
             }]
         );
     }
@@ -645,7 +669,8 @@ mod tests {
                 job: JobId::new("ci", "a"),
                 display_name: "a".into(),
                 state: JobState::Failure,
-                build: Some(6)
+                build: Some(6),
+                url: Some("http://ci/job/a/6/".into())
             }]
         );
         // The same build number and state again: nothing happened.
@@ -681,7 +706,8 @@ mod tests {
             job: JobId::new("ci", "a"),
             display_name: "a".into(),
             state: JobState::Failure,
-            build: Some(2)
+            build: Some(2),
+            url: Some("http://ci/job/a/2/".into())
         }));
         assert!(
             t.iter()
@@ -731,6 +757,23 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn build_urls_join_the_job_url_and_the_number() {
+        assert_eq!(
+            build_url("http://ci/job/a/", Some(7)).as_deref(),
+            Some("http://ci/job/a/7/")
+        );
+        assert_eq!(
+            build_url("http://ci/job/a", Some(7)).as_deref(),
+            Some("http://ci/job/a/7/")
+        );
+        assert_eq!(
+            build_url("http://ci/job/a/", None).as_deref(),
+            Some("http://ci/job/a/")
+        );
+        assert_eq!(build_url("", Some(7)), None);
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! Alerts end to end, in process: a simulated Jenkins → the engine → transition batches → the alert
+//! worker → recording notifier and sound sink.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ledtogo::alerts::{
+    Alert, AlertKind, AlertWorker, Notifier, NotifyError, SoundError, SoundKind, SoundSink,
+};
+use ledtogo::config::{Alerts, Config};
+use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::jenkins::sim::{SimJenkins, SimJob};
+use ledtogo::model::{JobState, Transition};
+
+mod support;
+use support::wait_until;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+struct Recorder(mpsc::Sender<Alert>);
+
+impl Notifier for Recorder {
+    fn show(&mut self, alert: &Alert) -> Result<(), NotifyError> {
+        self.0.send(alert.clone()).ok();
+        Ok(())
+    }
+}
+
+struct Speaker(mpsc::Sender<SoundKind>);
+
+impl SoundSink for Speaker {
+    fn play(&mut self, kind: SoundKind, _: Option<&Path>) -> Result<(), SoundError> {
+        self.0.send(kind).ok();
+        Ok(())
+    }
+}
+
+#[test]
+fn jobs_breaking_and_getting_fixed_notify_once_per_poll_and_kind() {
+    let sim = SimJenkins::start(vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+        SimJob::new("docs", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let text = format!(
+        "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n",
+        sim.url()
+    );
+    let config = Config::parse(&text, None).unwrap();
+
+    // The engine's batches go through the test (to see how they were cut) on to the worker.
+    let (engine_tx, engine_rx) = mpsc::channel::<Vec<Transition>>();
+    let (worker_tx, worker_rx) = mpsc::channel();
+    let (batches_tx, batches) = mpsc::channel();
+    std::thread::spawn(move || {
+        for batch in engine_rx {
+            batches_tx.send(batch.clone()).ok();
+            worker_tx.send(batch).ok();
+        }
+    });
+    let (shown_tx, shown) = mpsc::channel();
+    let (played_tx, played) = mpsc::channel();
+    let handle = AlertWorker::spawn(
+        worker_rx,
+        Alerts::default(),
+        Box::new(Recorder(shown_tx)),
+        Box::new(Speaker(played_tx)),
+    )
+    .unwrap();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![],
+        Observers {
+            transitions: Some(engine_tx),
+            ..Observers::default()
+        },
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
+
+    for job in ["api", "web", "docs"] {
+        sim.finish_build(job, JobState::Failure);
+    }
+    // Collect until all three breaks were seen (normally one poll; two if a poll fell in between).
+    let mut broke_batches = 0;
+    let mut broke_jobs = 0;
+    while broke_jobs < 3 {
+        let batch = batches.recv_timeout(LIMIT).unwrap();
+        let n = batch
+            .iter()
+            .filter(|t| matches!(t, Transition::Broke { .. }))
+            .count();
+        broke_jobs += n;
+        broke_batches += usize::from(n > 0);
+    }
+    let mut alerts = Vec::new();
+    for _ in 0..broke_batches {
+        alerts.push(shown.recv_timeout(LIMIT).unwrap());
+    }
+    assert!(alerts.iter().all(|a| a.kind == AlertKind::Broke));
+    let text: String = alerts
+        .iter()
+        .map(|a| format!("{} {}\n", a.title, a.body))
+        .collect();
+    for job in ["api", "web", "docs"] {
+        assert!(text.contains(job), "{text}");
+    }
+    if broke_batches == 1 {
+        assert_eq!(alerts[0].title, "3 jobs broke", "{text}");
+        assert!(
+            alerts[0].body.contains(" #2"),
+            "build numbers named: {text}"
+        );
+    }
+    let url = alerts[0].url.clone().unwrap();
+    assert!(url.starts_with(sim.url()) && url.ends_with("/2/"), "{url}");
+    assert_eq!(played.recv_timeout(LIMIT).unwrap(), SoundKind::Broke);
+
+    sim.finish_build("web", JobState::Success);
+    let fixed = shown.recv_timeout(LIMIT).unwrap();
+    assert_eq!(fixed.title, "web is fixed");
+    assert!(fixed.body.contains("#3"), "{}", fixed.body);
+    assert!(wait_until(LIMIT, || played
+        .try_iter()
+        .any(|k| k == SoundKind::Fixed)));
+    assert_eq!(handle.stats().warnings, 0);
+    drop(engine);
+}
