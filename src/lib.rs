@@ -13,3 +13,4 @@ pub mod jenkins;
 pub mod model;
 pub mod poller;
 pub mod strip;
+pub mod tray;
