@@ -522,6 +522,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_handle_can_go_to_any_thread() {
+        fn send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        send_sync::<Tray>();
+    }
+
+    #[test]
     fn a_display_is_needed() {
         assert!(!display_present(None, None));
         assert!(!display_present(Some(OsStr::new("")), None));
