@@ -17,3 +17,4 @@ pub mod model;
 pub mod poller;
 pub mod settings;
 pub mod strip;
+pub mod tray;
