@@ -26,6 +26,9 @@ pub struct Cli {
     /// Print each new frame on stdout as one line of hex colours (`ff0000 00ff00 …`).
     #[arg(long)]
     pub print_frames: bool,
+    /// No tray icon: closing the window quits.
+    #[arg(long)]
+    pub no_tray: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -61,6 +61,22 @@ pub struct Published {
     pub device: DeviceStatus,
 }
 
+/// See [`Engine::published_handle`].
+#[derive(Debug, Clone)]
+pub struct PublishedHandle(std::sync::Weak<Mutex<Published>>);
+
+impl PublishedHandle {
+    /// The config in use, or `None` when the engine has stopped.
+    pub fn config(&self) -> Option<Arc<Config>> {
+        let published = self.0.upgrade()?;
+        let config = match published.lock() {
+            Ok(g) => g.config.clone(),
+            Err(p) => p.into_inner().config.clone(),
+        };
+        Some(config)
+    }
+}
+
 enum Msg {
     Polled(Polled),
     Refresh,
@@ -164,6 +180,11 @@ impl Engine {
     /// Checks the config file now (after a save) instead of at the next periodic check.
     pub fn reload_now(&self) {
         self.tx.send(Msg::Reload).ok();
+    }
+
+    /// A weak view of the published state for another thread; it reads `None` once the engine stopped.
+    pub fn published_handle(&self) -> PublishedHandle {
+        PublishedHandle(Arc::downgrade(&self.published))
     }
 
     /// A handle another thread can keep to ask for [`Engine::reload_now`] (e.g. the config editor).

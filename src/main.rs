@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use anyhow::{Context as _, Result, bail};
 use clap::Parser as _;
 
+use ledtogo::alerts::{AlertHandle, AlertWorker, default_notifier, default_sound};
 use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
@@ -112,7 +113,10 @@ fn run_app(args: &Cli) -> Result<()> {
 enum Start {
     File(PathBuf, Config),
     /// The demo, and where the user's own config would go (the window says so).
-    Demo(Demo, #[cfg_attr(not(feature = "gui"), allow(dead_code))] PathBuf),
+    Demo(
+        Demo,
+        #[cfg_attr(not(feature = "gui"), allow(dead_code))] PathBuf,
+    ),
 }
 
 fn choose_start(args: &Cli) -> Result<Start> {
@@ -149,8 +153,24 @@ fn run_headless(args: &Cli) -> Result<()> {
     if args.print_frames {
         strips.push(Box::new(PrintStrip::new(std::io::stdout())));
     }
-    let engine = Engine::start(source, strips, Observers::default())
-        .context("cannot start the engine threads")?;
+    // Sounds (and notifications, where there is a desktop) on break and fix, headless too.
+    let (tx, rx) = mpsc::channel();
+    let initial_alerts = match &source {
+        ConfigSource::File { initial, .. } => initial.alerts.clone(),
+        ConfigSource::Fixed(c) => c.alerts.clone(),
+    };
+    let alerts = AlertWorker::spawn(rx, initial_alerts, default_notifier(), default_sound())
+        .context("cannot start the alert threads")?;
+    let engine = Engine::start(
+        source,
+        strips,
+        Observers {
+            on_change: None,
+            transitions: Some(tx),
+        },
+    )
+    .context("cannot start the engine threads")?;
+    follow_alert_settings(&engine, &alerts);
     wait_for_signal()?;
     tracing::info!("stopping");
     engine.stop();
@@ -163,9 +183,9 @@ mod desktop {
 
     use super::{Cli, Start, choose_start};
     use anyhow::{Context as _, Result};
+    use ledtogo::alerts;
     use ledtogo::config::Config;
     use ledtogo::demo::demo_config_text;
-    use ledtogo::engine::Observers;
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
 
     pub fn has_display() -> bool {
@@ -192,12 +212,38 @@ mod desktop {
             place,
             initial,
             Vec::new(),
-            Observers::default(),
             Box::new(gui::desk::open_in_browser),
+            Some((alerts::default_notifier(), alerts::default_sound())),
         )?;
+        if args.no_tray {
+            tracing::info!("--no-tray: closing the window quits ledtogo");
+        } else {
+            gui::start_tray(&desk);
+        }
         let result = gui::run_window(desk.clone());
+        if let Some(tray) = desk.tray() {
+            tray.stop();
+        }
         tracing::info!("stopping");
         result
+    }
+}
+
+/// Keeps the alert worker's settings equal to the (reloaded) config's `[alerts]`, checked once a second.
+fn follow_alert_settings(engine: &Engine, alerts: &AlertHandle) {
+    let (alerts, published) = (alerts.clone(), engine.published_handle());
+    let spawned = std::thread::Builder::new()
+        .name("alert-settings".into())
+        .spawn(move || {
+            while let Some(config) = published.config() {
+                if alerts.settings() != config.alerts {
+                    alerts.set_settings(config.alerts.clone());
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("alert settings will not follow config edits: no thread: {e}");
     }
 }
 

@@ -12,7 +12,6 @@ use egui::{Pos2, Rect, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use ledtogo::config::{Config, Target};
-use ledtogo::engine::Observers;
 use ledtogo::gui::{App, ConfigPlace, start_desk};
 use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
 use ledtogo::model::{JobId, JobState};
@@ -58,8 +57,8 @@ fn setup(slots: &str) -> Setup {
         ConfigPlace::User(path.clone()),
         initial,
         Vec::new(),
-        Observers::default(),
         Box::new(move |url| record.lock().unwrap().push(url.to_owned())),
+        None,
     )
     .unwrap();
     let harness = Harness::builder()
@@ -374,7 +373,7 @@ fn closing_the_window_hides_it_when_there_is_a_tray_and_quits_without_one() {
         !commands.contains(&egui::ViewportCommand::CancelClose),
         "without a tray, closing quits: {commands:?}"
     );
-    s.harness.state().desk().set_tray(true);
+    s.harness.state().desk().pretend_tray(true);
     let commands = close(&mut s.harness);
     assert!(
         commands.contains(&egui::ViewportCommand::CancelClose),
@@ -383,5 +382,36 @@ fn closing_the_window_hides_it_when_there_is_a_tray_and_quits_without_one() {
     assert!(
         commands.contains(&egui::ViewportCommand::Visible(false)),
         "{commands:?}"
+    );
+}
+
+#[test]
+fn alert_switches_and_quiet_hours_are_written_to_the_file() {
+    let mut s = setup("");
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    s.harness
+        .get_by_label("Play a sound on break and fix")
+        .click();
+    s.harness.step();
+    let config = s.saved(|c| !c.alerts.sounds);
+    assert!(config.alerts.notifications, "only the sound switch changed");
+
+    s.replace_text("Time range", "25:00-07:00");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness.query_by_label_contains("25:00").is_some(),
+        "a bad range is explained, not saved"
+    );
+    assert!(s.config().alerts.quiet_hours.is_none());
+    s.replace_text("Time range", "22:30-07:00");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    let config = s.saved(|c| c.alerts.quiet_hours.is_some());
+    assert_eq!(
+        config.alerts.quiet_hours.unwrap().to_string(),
+        "22:30-07:00"
     );
 }

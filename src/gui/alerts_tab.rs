@@ -1,38 +1,195 @@
-//! The Alerts tab: desktop notifications and sounds, written to the `[alerts]` table of the config file.
+//! The Alerts tab: desktop notifications and sounds, per kind, custom sound files and quiet hours — all
+//! written to the `[alerts]` table of the config file — plus the runtime "pause notifications".
 
-use egui::Ui;
+use egui::{RichText, Ui};
 
-use crate::config::Config;
+use crate::config::{Config, QuietHours};
 use crate::settings::{Edit, EditValue};
 
 use super::desk::Desk;
 
-/// The Alerts tab's state (none yet beyond the config itself).
+/// Text fields being typed in (applied when confirmed).
 #[derive(Debug, Default)]
-pub struct AlertsTab {}
+pub struct AlertsTab {
+    sound_broke: Option<String>,
+    sound_fixed: Option<String>,
+    quiet: Option<String>,
+    /// Why the last typed value was refused.
+    problem: Option<String>,
+}
 
-fn set_bool(desk: &Desk, key: &str, value: bool) {
+fn set(desk: &Desk, key: &str, value: Option<EditValue>) {
     desk.edit(Edit::SetValue {
         table: Some("alerts".into()),
         key: key.into(),
-        value: Some(EditValue::Bool(value)),
+        value,
     });
+}
+
+fn switch(ui: &mut Ui, desk: &Desk, key: &str, current: bool, text: &str) {
+    let mut on = current;
+    if ui.checkbox(&mut on, text).changed() {
+        set(desk, key, Some(EditValue::Bool(on)));
+    }
+}
+
+/// A text field bound to a config value: shows the saved value until edited; Enter or leaving the field
+/// applies it through `apply`, which may refuse with a message. Returns what applying gave, if it ran.
+fn field(
+    ui: &mut Ui,
+    label: &str,
+    hint: &str,
+    draft: &mut Option<String>,
+    saved: &str,
+    apply: impl FnOnce(&str) -> Result<(), String>,
+) -> Option<Result<(), String>> {
+    let mut outcome = None;
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        let text = draft.get_or_insert_with(|| saved.to_owned());
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .hint_text(hint)
+                    .desired_width(300.0),
+            )
+            .labelled_by(l.id);
+        if r.lost_focus() {
+            if text.trim() != saved {
+                let result = apply(text.trim());
+                let refused = result.is_err();
+                outcome = Some(result);
+                if refused {
+                    return;
+                }
+            }
+            *draft = None;
+        }
+    });
+    outcome
 }
 
 impl AlertsTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config) {
-        ui.heading("Alerts");
-        let alerts = &config.alerts;
-        let mut notifications = alerts.notifications;
-        if ui
-            .checkbox(&mut notifications, "Desktop notifications")
-            .changed()
-        {
-            set_bool(desk, "notifications", notifications);
+        let a = &config.alerts;
+        ui.heading("Notifications");
+        switch(
+            ui,
+            desk,
+            "notifications",
+            a.notifications,
+            "Desktop notifications",
+        );
+        ui.add_enabled_ui(a.notifications || a.sounds, |ui| {
+            ui.label("Alert when");
+            ui.indent("kinds", |ui| {
+                switch(
+                    ui,
+                    desk,
+                    "broke",
+                    a.broke,
+                    "a job breaks (failure or unstable)",
+                );
+                switch(ui, desk, "fixed", a.fixed, "a broken job is fixed");
+                switch(
+                    ui,
+                    desk,
+                    "still_failing",
+                    a.still_failing,
+                    "another build of a broken job fails",
+                );
+                switch(
+                    ui,
+                    desk,
+                    "server_outages",
+                    a.server_outages,
+                    "a server stops answering, and when it is back",
+                );
+            });
+        });
+        if desk.alerts.is_some() {
+            let paused = desk.notifications_paused();
+            let text = if paused {
+                "Resume notifications (paused for up to an hour)"
+            } else {
+                "Pause notifications for 1 hour"
+            };
+            if ui.button(text).clicked() {
+                desk.toggle_pause();
+            }
         }
-        let mut sounds = alerts.sounds;
-        if ui.checkbox(&mut sounds, "Sounds").changed() {
-            set_bool(desk, "sounds", sounds);
+
+        ui.add_space(8.0);
+        ui.heading("Sounds");
+        switch(
+            ui,
+            desk,
+            "sounds",
+            a.sounds,
+            "Play a sound on break and fix",
+        );
+        let path_of = |p: &Option<std::path::PathBuf>| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        let apply_path = |key: &'static str| {
+            move |text: &str| {
+                if text.is_empty() {
+                    set(desk, key, None);
+                } else if !std::path::Path::new(text).is_file() {
+                    return Err(format!("{text}: no such file"));
+                } else {
+                    set(desk, key, Some(EditValue::Text(text.to_owned())));
+                }
+                Ok(())
+            }
+        };
+        let hint = "built-in sound (or a .wav/.ogg/.flac/.mp3 path)";
+        let p1 = field(
+            ui,
+            "Broke sound",
+            hint,
+            &mut self.sound_broke,
+            &path_of(&a.sound_broke),
+            apply_path("sound_broke"),
+        );
+        let p2 = field(
+            ui,
+            "Fixed sound",
+            hint,
+            &mut self.sound_fixed,
+            &path_of(&a.sound_fixed),
+            apply_path("sound_fixed"),
+        );
+
+        ui.add_space(8.0);
+        ui.heading("Quiet hours");
+        ui.label(
+            "No notifications and no sounds in this time range (local time; may span midnight).",
+        );
+        let saved = a.quiet_hours.map(|q| q.to_string()).unwrap_or_default();
+        let p3 = field(
+            ui,
+            "Time range",
+            "22:00-07:00",
+            &mut self.quiet,
+            &saved,
+            |text| {
+                if text.is_empty() {
+                    set(desk, "quiet_hours", None);
+                    return Ok(());
+                }
+                let q: QuietHours = text.parse().map_err(|e| format!("{e}"))?;
+                set(desk, "quiet_hours", Some(EditValue::Text(q.to_string())));
+                Ok(())
+            },
+        );
+        for outcome in [p1, p2, p3].into_iter().flatten() {
+            self.problem = outcome.err();
+        }
+        if let Some(p) = &self.problem {
+            ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
         }
     }
 }

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::alerts::AlertHandle;
 use crate::engine::Engine;
 use crate::settings::{Edit, Editor};
+use crate::tray::Tray;
 
 /// How web pages are opened (the system browser; a recorder in tests).
 pub type Opener = Box<dyn Fn(&str) + Send + Sync>;
@@ -36,6 +38,9 @@ impl Waker {
     }
 }
 
+/// How long "Pause notifications" lasts.
+pub const PAUSE_FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Where the app's config lives and whether it is the demo's scratch file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigPlace {
@@ -60,9 +65,15 @@ pub struct Desk {
     pub editor: Editor,
     pub place: ConfigPlace,
     pub waker: Waker,
+    /// Notifications and sounds (`None` when the app runs without them, e.g. in UI tests).
+    pub alerts: Option<AlertHandle>,
     opener: Opener,
     quitting: AtomicBool,
-    tray: AtomicBool,
+    tray: OnceLock<Tray>,
+    /// Set while tests pretend a tray is there.
+    tray_override: AtomicBool,
+    /// Nudges the desktop feeder (tray and alert settings) to look at the state now.
+    feed: std::sync::mpsc::SyncSender<()>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -81,16 +92,66 @@ impl Desk {
         place: ConfigPlace,
         waker: Waker,
         opener: Opener,
+        alerts: Option<AlertHandle>,
+        feed: std::sync::mpsc::SyncSender<()>,
     ) -> Self {
         Desk {
             engine,
             editor,
             place,
             waker,
+            alerts,
             opener,
             quitting: AtomicBool::new(false),
-            tray: AtomicBool::new(false),
+            tray: OnceLock::new(),
+            tray_override: AtomicBool::new(false),
+            feed,
         }
+    }
+
+    /// Asks the feeder to update the tray and the alert settings now (never blocks).
+    pub fn feed(&self) {
+        self.feed.try_send(()).ok();
+    }
+
+    /// Keeps the tray icon (first call wins).
+    pub fn attach_tray(&self, tray: Tray) {
+        self.tray.set(tray).ok();
+        self.feed();
+    }
+
+    pub fn tray(&self) -> Option<&Tray> {
+        self.tray.get()
+    }
+
+    /// Whether notifications are paused (the tray's "Pause notifications for 1 hour").
+    pub fn notifications_paused(&self) -> bool {
+        self.alerts
+            .as_ref()
+            .is_some_and(|a| a.paused_until().is_some())
+    }
+
+    /// Pauses notifications for an hour, or resumes them when paused.
+    pub fn toggle_pause(&self) {
+        if let Some(a) = &self.alerts {
+            if a.paused_until().is_some() {
+                a.resume_notifications();
+            } else {
+                a.pause_notifications_until(std::time::Instant::now() + PAUSE_FOR);
+            }
+        }
+        self.feed();
+        self.waker.wake();
+    }
+
+    /// Flips the `sounds` switch in the config file.
+    pub fn toggle_mute(&self) {
+        let sounds = self.engine.published().config.alerts.sounds;
+        self.edit(Edit::SetValue {
+            table: Some("alerts".into()),
+            key: "sounds".into(),
+            value: Some(crate::settings::EditValue::Bool(!sounds)),
+        });
     }
 
     pub fn open_url(&self, url: &str) {
@@ -116,11 +177,12 @@ impl Desk {
 
     /// Whether a tray icon is up (closing the window then hides it instead of quitting).
     pub fn has_tray(&self) -> bool {
-        self.tray.load(Ordering::SeqCst)
+        self.tray_override.load(Ordering::SeqCst) || self.tray.get().is_some_and(Tray::available)
     }
 
-    pub fn set_tray(&self, up: bool) {
-        self.tray.store(up, Ordering::SeqCst);
+    /// For tests: behave as if a tray icon were up.
+    pub fn pretend_tray(&self, up: bool) {
+        self.tray_override.store(up, Ordering::SeqCst);
     }
 
     pub fn is_quitting(&self) -> bool {

@@ -10,37 +10,52 @@ pub mod look;
 pub mod strip;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak, mpsc};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
+use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
 use crate::engine::{ConfigSource, Engine, Observers};
 use crate::settings::Editor;
 use crate::strip::Strip;
+use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
 pub use desk::{ConfigPlace, Desk, Opener, SharedDesk, Waker};
 
-/// Starts the engine and the config editor for a file, wired to wake the window.
+/// What plays notifications and sounds (`None`: no alerts, as in the UI tests).
+pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
+
+/// Starts the engine, the config editor, the alert worker and the desktop feeder for a file, wired to
+/// wake the window.
 pub fn start_desk(
     place: ConfigPlace,
     initial: Config,
     strips: Vec<Box<dyn Strip>>,
-    observers: Observers,
     opener: Opener,
+    outputs: AlertOutputs,
 ) -> Result<SharedDesk> {
     let waker = Waker::default();
-    let on_change = observers.on_change;
+    let (feed_tx, feed_rx) = mpsc::sync_channel::<()>(1);
+    let (alerts, transitions) = match outputs {
+        Some((notifier, sound)) => {
+            let (tx, rx) = mpsc::channel();
+            let handle = AlertWorker::spawn(rx, initial.alerts.clone(), notifier, sound)
+                .context("cannot start the alert threads")?;
+            (Some(handle), Some(tx))
+        }
+        None => (None, None),
+    };
     let wake = waker.clone();
+    let feed = feed_tx.clone();
     let observers = Observers {
         on_change: Some(Box::new(move || {
             wake.wake();
-            if let Some(f) = &on_change {
-                f();
-            }
+            feed.try_send(()).ok();
         })),
-        transitions: observers.transitions,
+        transitions,
     };
     let path = place.path().clone();
     let engine = Engine::start(
@@ -61,7 +76,79 @@ pub fn start_desk(
         wake.wake();
     })
     .context("cannot start the config editor thread")?;
-    Ok(Arc::new(Desk::new(engine, editor, place, waker, opener)))
+    let desk = Arc::new(Desk::new(
+        engine, editor, place, waker, opener, alerts, feed_tx,
+    ));
+    spawn_feeder(Arc::downgrade(&desk), feed_rx)?;
+    Ok(desk)
+}
+
+/// The tray's state for what the engine publishes now.
+pub fn tray_model(desk: &Desk) -> TrayModel {
+    let p = desk.engine.published();
+    TrayModel {
+        view: tray::tray_view(&p.snapshot, &p.config),
+        muted: !p.config.alerts.sounds,
+        paused: desk.notifications_paused(),
+    }
+}
+
+/// Keeps the tray icon and the alert settings in step with the engine, whether or not the window is
+/// drawn. Woken by the engine's changes (coalesced, at most 10 updates a second) and once a second
+/// (a pause running out).
+fn spawn_feeder(desk: Weak<Desk>, wake: mpsc::Receiver<()>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("desk-feeder".into())
+        .spawn(move || {
+            loop {
+                match wake.recv_timeout(Duration::from_secs(1)) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+                let Some(desk) = desk.upgrade() else {
+                    return;
+                };
+                if let Some(alerts) = &desk.alerts {
+                    let wanted = desk.engine.published().config.alerts.clone();
+                    if alerts.settings() != wanted {
+                        alerts.set_settings(wanted);
+                    }
+                }
+                if let Some(tray) = desk.tray() {
+                    tray.update(tray_model(&desk));
+                }
+                drop(desk);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+        .context("cannot start the desktop feeder thread")?;
+    Ok(())
+}
+
+/// What a tray menu click does.
+pub fn on_tray_action(desk: &Desk, action: TrayAction) {
+    match action {
+        TrayAction::Open => desk.show_window(),
+        TrayAction::OpenUrl(url) => desk.open_url(&url),
+        TrayAction::ToggleMute => desk.toggle_mute(),
+        TrayAction::PauseNotifications => desk.toggle_pause(),
+        TrayAction::Refresh => desk.engine.refresh(),
+        TrayAction::Quit => desk.quit(),
+    }
+}
+
+/// Shows the tray icon for `desk` (a no-op stand-in when the desktop has none).
+pub fn start_tray(desk: &SharedDesk) {
+    let weak = Arc::downgrade(desk);
+    let tray = Tray::spawn(move |action| {
+        if let Some(desk) = weak.upgrade() {
+            on_tray_action(&desk, action);
+        }
+    });
+    if !tray.available() {
+        tracing::info!("no tray icon: closing the window quits ledtogo");
+    }
+    desk.attach_tray(tray);
 }
 
 /// The demo's config, written to a scratch file so the window can edit it like a real one.
@@ -95,7 +182,12 @@ pub fn native_options() -> eframe::NativeOptions {
             .with_title("ledtogo")
             .with_app_id("ledtogo")
             .with_inner_size([1000.0, 640.0])
-            .with_min_inner_size([640.0, 400.0]),
+            .with_min_inner_size([640.0, 400.0])
+            .with_icon(egui::IconData {
+                rgba: tray::render_icon(tray::TrayState::Success, 64),
+                width: 64,
+                height: 64,
+            }),
         ..eframe::NativeOptions::default()
     }
 }
