@@ -220,6 +220,15 @@ mod desktop {
         } else {
             gui::start_tray(&desk);
         }
+        // Ctrl-C / SIGTERM quit like the tray's "Quit": the window closes and everything stops in order.
+        let weak = std::sync::Arc::downgrade(&desk);
+        ctrlc::set_handler(move || {
+            if let Some(desk) = weak.upgrade() {
+                tracing::info!("signal received: quitting");
+                desk.quit();
+            }
+        })
+        .context("cannot install the Ctrl-C/SIGTERM handler")?;
         let result = gui::run_window(desk.clone());
         if let Some(tray) = desk.tray() {
             tray.stop();

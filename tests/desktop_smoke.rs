@@ -1,0 +1,177 @@
+//! The real desktop app on a real (virtual) X display: `ledtogo` with no config starts the demo, opens its
+//! window, draws it (checked on a screenshot), takes a real mouse drag of a job onto an LED into the config
+//! file, and quits cleanly on SIGTERM. Needs `Xvfb`, ImageMagick's `import`/`convert` and `xdotool`
+//! (`./dev test` installs them); without them the test says why and passes.
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+mod support;
+use support::{KillOnDrop, ledtogo, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A private X server on a free display number, killed with the test.
+struct Display {
+    name: String,
+    _server: KillOnDrop,
+}
+
+fn start_xvfb() -> Display {
+    let n = (140..400)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free X display number");
+    let name = format!(":{n}");
+    let server = Command::new("Xvfb")
+        .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb starts");
+    let server = KillOnDrop(server);
+    assert!(
+        wait_until(Duration::from_secs(10), || Path::new(&format!(
+            "/tmp/.X11-unix/X{n}"
+        ))
+        .exists()),
+        "Xvfb {name} did not come up"
+    );
+    Display {
+        name,
+        _server: server,
+    }
+}
+
+fn x(display: &Display, tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .env("DISPLAY", &display.name)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Unique colours in the screenshot of the window area (1 for a blank screen).
+fn colours_on_screen(display: &Display, shot: &Path) -> usize {
+    x(display, "import", &["-window", "root", shot.to_str().unwrap()]);
+    x(
+        display,
+        "convert",
+        &[shot.to_str().unwrap(), "-crop", "1000x640+0+0", "-format", "%k", "info:"],
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+/// The mean colour (0..1 per channel) of a region of the last screenshot.
+fn mean_rgb(display: &Display, shot: &Path, geometry: &str) -> [f64; 3] {
+    let text = x(
+        display,
+        "convert",
+        &[
+            shot.to_str().unwrap(),
+            "-crop",
+            geometry,
+            "-format",
+            "%[fx:mean.r] %[fx:mean.g] %[fx:mean.b]",
+            "info:",
+        ],
+    );
+    let v: Vec<f64> = text.split(' ').filter_map(|t| t.parse().ok()).collect();
+    [v[0], v[1], v[2]]
+}
+
+fn demo_config_of(pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("ledtogo-demo-{pid}/config.toml"))
+}
+
+#[test]
+fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
+    let missing: Vec<_> = ["Xvfb", "import", "convert", "xdotool"]
+        .into_iter()
+        .filter(|t| !have(t))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("SKIPPED: {missing:?} not installed (./dev test installs them)");
+        return;
+    }
+    let display = start_xvfb();
+    let runtime = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("ledtogo.log");
+    let mut cmd = ledtogo();
+    cmd.env("DISPLAY", &display.name)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut app = KillOnDrop(cmd.spawn().unwrap());
+    let pid = app.0.id();
+
+    // The window appears, with the demo's title, and gets drawn.
+    let shot = home.path().join("shot.png");
+    let drawn = wait_until(LIMIT, || {
+        !x(&display, "xdotool", &["search", "--name", "^ledtogo"]).is_empty()
+            && colours_on_screen(&display, &shot) > 200
+    });
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(drawn, "the window never drew; log:\n{text}");
+    assert!(text.contains("running the demo"), "{text}");
+    // The mirror (top left) shows lit LEDs: the demo always has green jobs.
+    assert!(
+        wait_until(LIMIT, || {
+            colours_on_screen(&display, &shot);
+            let [r, g, b] = mean_rgb(&display, &shot, "370x20+10+30");
+            g > r && g > b && g > 0.08
+        }),
+        "the mirror shows no green LED"
+    );
+
+    // A real drag: the job "api" (backend/api, in the tree on the left) onto LED 7, moving like a hand.
+    let config = demo_config_of(pid);
+    let before = std::fs::read_to_string(&config).unwrap();
+    assert!(!before.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""));
+    x(&display, "xdotool", &["mousemove", "70", "273", "sleep", "0.3", "mousedown", "1", "sleep", "0.3"]);
+    for i in 1..=10 {
+        let (px, py) = (70 + (321 - 70) * i / 10, 273 + (313 - 273) * i / 10);
+        x(&display, "xdotool", &["mousemove", &px.to_string(), &py.to_string(), "sleep", "0.05"]);
+    }
+    x(&display, "xdotool", &["sleep", "0.3", "mouseup", "1"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&config)
+            .is_ok_and(|t| t.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""))),
+        "LED 7 was not mapped to backend/api in {}:\n{}",
+        config.display(),
+        std::fs::read_to_string(&config).unwrap_or_default()
+    );
+
+    // SIGTERM quits cleanly: exit status 0 and the demo's scratch config is removed.
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let exited = wait_until(Duration::from_secs(15), || {
+        app.0.try_wait().unwrap().is_some()
+    });
+    assert!(exited, "ledtogo did not quit on SIGTERM");
+    let status = app.0.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "exit status {status}; log:\n{text}");
+    assert!(!config.exists(), "the demo scratch config is left behind");
+}
