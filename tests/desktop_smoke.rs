@@ -67,11 +67,22 @@ fn x(display: &Display, tool: &str, args: &[&str]) -> String {
 
 /// Unique colours in the screenshot of the window area (1 for a blank screen).
 fn colours_on_screen(display: &Display, shot: &Path) -> usize {
-    x(display, "import", &["-window", "root", shot.to_str().unwrap()]);
+    x(
+        display,
+        "import",
+        &["-window", "root", shot.to_str().unwrap()],
+    );
     x(
         display,
         "convert",
-        &[shot.to_str().unwrap(), "-crop", "1000x640+0+0", "-format", "%k", "info:"],
+        &[
+            shot.to_str().unwrap(),
+            "-crop",
+            "1000x640+0+0",
+            "-format",
+            "%k",
+            "info:",
+        ],
     )
     .parse()
     .unwrap_or(0)
@@ -147,15 +158,41 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
     let config = demo_config_of(pid);
     let before = std::fs::read_to_string(&config).unwrap();
     assert!(!before.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""));
-    x(&display, "xdotool", &["mousemove", "70", "273", "sleep", "0.3", "mousedown", "1", "sleep", "0.3"]);
+    x(
+        &display,
+        "xdotool",
+        &[
+            "mousemove",
+            "70",
+            "273",
+            "sleep",
+            "0.3",
+            "mousedown",
+            "1",
+            "sleep",
+            "0.3",
+        ],
+    );
     for i in 1..=10 {
         let (px, py) = (70 + (321 - 70) * i / 10, 273 + (313 - 273) * i / 10);
-        x(&display, "xdotool", &["mousemove", &px.to_string(), &py.to_string(), "sleep", "0.05"]);
+        x(
+            &display,
+            "xdotool",
+            &[
+                "mousemove",
+                &px.to_string(),
+                &py.to_string(),
+                "sleep",
+                "0.05",
+            ],
+        );
     }
     x(&display, "xdotool", &["sleep", "0.3", "mouseup", "1"]);
     assert!(
         wait_until(Duration::from_secs(10), || std::fs::read_to_string(&config)
-            .is_ok_and(|t| t.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""))),
+            .is_ok_and(
+                |t| t.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\"")
+            )),
         "LED 7 was not mapped to backend/api in {}:\n{}",
         config.display(),
         std::fs::read_to_string(&config).unwrap_or_default()

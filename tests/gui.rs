@@ -41,6 +41,10 @@ fn jobs() -> Vec<SimItem> {
 }
 
 fn setup(slots: &str) -> Setup {
+    setup_sized(slots, Vec2::new(1000.0, 700.0))
+}
+
+fn setup_sized(slots: &str, size: Vec2) -> Setup {
     let sim = SimJenkins::start(jobs()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
@@ -62,7 +66,7 @@ fn setup(slots: &str) -> Setup {
     )
     .unwrap();
     let harness = Harness::builder()
-        .with_size(Vec2::new(1000.0, 700.0))
+        .with_size(size)
         .with_step_dt(0.05)
         .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
     let mut s = Setup {
@@ -414,4 +418,23 @@ fn alert_switches_and_quiet_hours_are_written_to_the_file() {
         config.alerts.quiet_hours.unwrap().to_string(),
         "22:30-07:00"
     );
+}
+
+#[test]
+fn at_800_by_500_every_led_slot_and_the_job_tree_fit_in_the_window() {
+    let mut s = setup_sized("", Vec2::new(800.0, 500.0));
+    s.harness.step();
+    for led in 0..6 {
+        let rect = s.harness.get_by_label(&format!("LED {led}: —")).rect();
+        assert!(
+            rect.right() <= 800.0 && rect.bottom() <= 500.0,
+            "LED {led} at {rect:?}"
+        );
+        assert!(
+            rect.left() >= 180.0,
+            "LED {led} overlaps the job tree: {rect:?}"
+        );
+    }
+    let api = s.center("api", true);
+    assert!(api.y < 500.0, "the job tree shows the jobs: {api:?}");
 }

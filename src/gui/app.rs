@@ -39,6 +39,8 @@ pub struct App {
     alerts: super::alerts_tab::AlertsTab,
     /// The compact always-on-top mirror window is open.
     pub mirror_window: bool,
+    /// The window title last sent (sent again only when it changes).
+    title: String,
 }
 
 impl App {
@@ -56,6 +58,7 @@ impl App {
             device: DeviceTab::default(),
             alerts: super::alerts_tab::AlertsTab::default(),
             mirror_window: false,
+            title: String::new(),
         }
     }
 
@@ -312,7 +315,10 @@ impl eframe::App for App {
             "ledtogo — {}",
             overall_text(overall(&self.published), &self.published).0
         );
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
