@@ -180,7 +180,7 @@ impl AlertsTab {
                     set(desk, "quiet_hours", None);
                     return Ok(());
                 }
-                let q: QuietHours = text.parse().map_err(|e| format!("{e}"))?;
+                let q: QuietHours = text.parse()?;
                 set(desk, "quiet_hours", Some(EditValue::Text(q.to_string())));
                 Ok(())
             },
