@@ -1181,6 +1181,24 @@ pub fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     write_atomic(path, text.as_bytes())
 }
 
+/// A new user's first config: no server yet (the window's Servers tab adds one), a 16-LED strip found
+/// automatically.
+pub const STARTER: &str = "\
+# ledtogo configuration. Every key is explained in packaging/config.example.toml.
+# The ledtogo window edits this file and keeps your comments; ledtogo reloads it when you edit it.
+
+poll_seconds = 10
+
+[strip]
+port = \"auto\"      # a device path (/dev/ttyACM0), \"auto\", or \"none\" (mirror only)
+leds = 16
+brightness = 0.5
+
+[alerts]
+notifications = true
+sounds = true
+";
+
 /// The documented example config (also in `packaging/config.example.toml`).
 pub const EXAMPLE: &str = include_str!("../packaging/config.example.toml");
 
@@ -1493,5 +1511,13 @@ mod tests {
                 .unwrap_err()
                 .contains("spaces")
         );
+    }
+
+    #[test]
+    fn the_starter_config_is_valid_and_has_no_server() {
+        let config = Config::parse(STARTER, None).unwrap();
+        assert!(config.servers.is_empty() && config.slots.is_empty());
+        assert_eq!(config.strip.leds, 16);
+        assert_eq!(config.strip.port, PortChoice::Auto);
     }
 }

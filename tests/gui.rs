@@ -438,3 +438,44 @@ fn at_800_by_500_every_led_slot_and_the_job_tree_fit_in_the_window() {
     let api = s.center("api", true);
     assert!(api.y < 500.0, "the job tree shows the jobs: {api:?}");
 }
+
+#[test]
+fn tray_menu_actions_reach_the_config_and_the_window() {
+    use ledtogo::gui::on_tray_action;
+    use ledtogo::tray::TrayAction;
+    let mut s = setup("");
+    let desk = s.harness.state().desk().clone();
+
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    let config = s.saved(|c| !c.alerts.sounds);
+    assert!(
+        !config.alerts.sounds,
+        "Mute sounds is the `sounds` switch in the file"
+    );
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    s.saved(|c| c.alerts.sounds);
+
+    on_tray_action(&desk, TrayAction::OpenUrl("http://ci/job/api/".into()));
+    assert_eq!(*s.opened.lock().unwrap(), ["http://ci/job/api/"]);
+
+    // The tray's model follows the engine: the failing job is in the menu, with its page.
+    let model = ledtogo::gui::tray_model(&desk);
+    assert_eq!(model.view.state, ledtogo::tray::TrayState::Failure);
+    assert!(
+        model
+            .view
+            .problems
+            .iter()
+            .any(|p| p.url.ends_with("/job/web/")),
+        "{model:?}"
+    );
+
+    on_tray_action(&desk, TrayAction::Quit);
+    assert!(desk.is_quitting());
+    s.harness.step();
+    let commands = &s.harness.output().viewport_output[&egui::ViewportId::ROOT].commands;
+    assert!(
+        commands.contains(&egui::ViewportCommand::Close),
+        "{commands:?}"
+    );
+}

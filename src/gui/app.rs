@@ -41,6 +41,8 @@ pub struct App {
     pub mirror_window: bool,
     /// The window title last sent (sent again only when it changes).
     title: String,
+    /// Why leaving the demo failed.
+    demo_error: Option<String>,
 }
 
 impl App {
@@ -59,6 +61,7 @@ impl App {
             alerts: super::alerts_tab::AlertsTab::default(),
             mirror_window: false,
             title: String::new(),
+            demo_error: None,
         }
     }
 
@@ -137,14 +140,36 @@ impl App {
             });
         }
         if let ConfigPlace::Demo { user, .. } = &self.desk.place {
-            ui.label(
-                RichText::new(format!(
-                    "Demo mode: a simulated Jenkins whose jobs break and get fixed. Try dragging jobs onto \
-                     LEDs. Your own setup goes to {} (add a server in the Servers tab).",
-                    user.display()
-                ))
-                .color(Color32::from_rgb(0, 140, 200)),
-            );
+            let blue = Color32::from_rgb(0, 140, 200);
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    RichText::new(
+                        "Demo mode: a simulated Jenkins whose jobs break and get fixed; try dragging jobs \
+                         onto LEDs. Changes here go to a scratch copy.",
+                    )
+                    .color(blue),
+                );
+                let exists = user.exists();
+                let text = if exists {
+                    "Use my config"
+                } else {
+                    "Create my config"
+                };
+                if ui
+                    .button(text)
+                    .on_hover_text(format!(
+                        "{} {} and restart ledtogo on it",
+                        if exists { "Use" } else { "Create" },
+                        user.display()
+                    ))
+                    .clicked()
+                {
+                    self.demo_error = self.desk.leave_demo().err();
+                }
+            });
+            if let Some(e) = &self.demo_error {
+                ui.label(RichText::new(e).color(error));
+            }
         }
     }
 

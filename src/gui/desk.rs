@@ -169,6 +169,38 @@ impl Desk {
         self.waker.command(egui::ViewportCommand::Focus);
     }
 
+    /// Leaves the demo: creates the user's config (unless it appeared meanwhile) and restarts ledtogo on it.
+    pub fn leave_demo(&self) -> Result<PathBuf, String> {
+        let ConfigPlace::Demo { user, .. } = &self.place else {
+            return Err("not in the demo".into());
+        };
+        if !user.exists() {
+            crate::config::write_atomic(user, crate::config::STARTER.as_bytes())
+                .map_err(|e| format!("cannot create {}: {e}", user.display()))?;
+        }
+        let exe = std::env::current_exe().map_err(|e| {
+            format!(
+                "created {}, but cannot restart ledtogo: {e}",
+                user.display()
+            )
+        })?;
+        let args: Vec<std::ffi::OsString> = std::env::args_os()
+            .skip(1)
+            .filter(|a| a != "--demo")
+            .collect();
+        std::process::Command::new(exe)
+            .args(args)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "created {}, but cannot restart ledtogo: {e}",
+                    user.display()
+                )
+            })?;
+        self.quit();
+        Ok(user.clone())
+    }
+
     /// Quits the app (the window's close then really closes).
     pub fn quit(&self) {
         self.quitting.store(true, Ordering::SeqCst);
