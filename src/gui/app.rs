@@ -2,12 +2,14 @@
 //! LEDs), servers, device and alerts. It reads the engine's published state each frame and turns user
 //! actions into config edits and engine calls; it never blocks and owns no settings of its own.
 
+use std::sync::Arc;
+
 use egui::{Color32, RichText, Ui};
 
 use crate::config::AggregateScope;
 use crate::engine::Published;
-use crate::model::{Aggregate, Severity};
 use crate::settings::{Edit, EditValue};
+use crate::tray;
 
 use super::desk::{ConfigPlace, SharedDesk};
 use super::forms::{DeviceTab, ServersTab};
@@ -39,6 +41,8 @@ pub struct App {
     alerts: super::alerts_tab::AlertsTab,
     /// The compact always-on-top mirror window is open.
     pub mirror_window: bool,
+    /// The overall state (as the tray shows it), recomputed when the snapshot or config changes.
+    view: tray::TrayView,
     /// The window title last sent (sent again only when it changes).
     title: String,
     /// Why leaving the demo failed.
@@ -60,6 +64,7 @@ impl App {
             device: DeviceTab::default(),
             alerts: super::alerts_tab::AlertsTab::default(),
             mirror_window: false,
+            view: tray::TrayView::default(),
             title: String::new(),
             demo_error: None,
         }
@@ -93,10 +98,9 @@ impl App {
         let p = &self.published;
         ui.horizontal(|ui| {
             ui.heading("ledtogo");
-            let agg = overall(p);
-            let (text, color) = overall_text(agg, p);
-            look::dot(ui, color, 12.0);
-            ui.label(RichText::new(text).strong());
+            let [r, g, b] = self.view.state.color();
+            look::dot(ui, Color32::from_rgb(r, g, b), 12.0);
+            ui.label(RichText::new(&self.view.tooltip).strong());
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
                     .button("Refresh")
@@ -327,7 +331,14 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.published = self.desk.engine.published();
+        let published = self.desk.engine.published();
+        let same = Arc::ptr_eq(&published.snapshot, &self.published.snapshot)
+            && Arc::ptr_eq(&published.config, &self.published.config);
+        self.published = published;
+        if !same || self.title.is_empty() {
+            let p = &self.published;
+            self.view = tray::tray_view(&p.snapshot, &p.config);
+        }
         if ctx.input(|i| i.viewport().close_requested())
             && !self.desk.is_quitting()
             && self.desk.has_tray()
@@ -336,10 +347,7 @@ impl eframe::App for App {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             ctx.send_viewport_cmd(egui::ViewportCommand::Visible(false));
         }
-        let title = format!(
-            "ledtogo — {}",
-            overall_text(overall(&self.published), &self.published).0
-        );
+        let title = format!("ledtogo — {}", self.view.tooltip);
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
@@ -351,50 +359,6 @@ impl eframe::App for App {
         let ctx = ui.ctx().clone();
         self.mirror_viewport(&ctx);
     }
-}
-
-/// The worst state over what the tube summarises (the mapped jobs, or every job).
-fn overall(p: &Published) -> Aggregate {
-    let config = &p.config;
-    let snapshot = &p.snapshot;
-    match config.aggregate.scope {
-        AggregateScope::Mapped if !config.slots.is_empty() => Aggregate::of(
-            config
-                .slots
-                .iter()
-                .filter_map(|s| crate::frame::target_statuses(snapshot, &s.target))
-                .flatten(),
-        ),
-        _ => Aggregate::of(
-            snapshot
-                .servers
-                .keys()
-                .flat_map(|name| snapshot.statuses_under(name, &[])),
-        ),
-    }
-}
-
-fn overall_text(agg: Aggregate, p: &Published) -> (String, Color32) {
-    let c = &p.config.colors;
-    let text = match agg.severity {
-        Severity::NoJobs => return ("no jobs".into(), Color32::GRAY),
-        Severity::Failure => "failing",
-        Severity::Unstable => "unstable",
-        Severity::Stale => "server unreachable",
-        Severity::Unknown => "unknown",
-        Severity::Aborted => "aborted",
-        Severity::Success | Severity::NotBuilt | Severity::Disabled => "all passing",
-    };
-    let color = match agg.severity {
-        Severity::Failure => c.failure,
-        Severity::Unstable => c.unstable,
-        Severity::Stale => c.stale,
-        Severity::Unknown => c.unknown,
-        Severity::Aborted => c.aborted,
-        _ => c.success,
-    };
-    let building = if agg.building { ", building" } else { "" };
-    (format!("{text}{building}"), look::color(color))
 }
 
 fn short_device(d: &crate::device::DeviceStatus) -> String {

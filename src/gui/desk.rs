@@ -227,23 +227,7 @@ pub fn open_in_browser(url: &str) {
     let url = url.to_owned();
     let spawned = std::thread::Builder::new()
         .name("open-url".into())
-        .spawn(move || {
-            #[cfg(target_os = "macos")]
-            let mut cmd = std::process::Command::new("open");
-            #[cfg(target_os = "windows")]
-            let mut cmd = {
-                let mut c = std::process::Command::new("cmd");
-                c.args(["/C", "start", ""]);
-                c
-            };
-            #[cfg(not(any(target_os = "macos", target_os = "windows")))]
-            let mut cmd = std::process::Command::new("xdg-open");
-            match cmd.arg(&url).status() {
-                Ok(s) if s.success() => {}
-                Ok(s) => tracing::warn!("cannot open {url}: the browser launcher exited with {s}"),
-                Err(e) => tracing::warn!("cannot open {url}: cannot run the browser launcher: {e}"),
-            }
-        });
+        .spawn(move || crate::alerts::notify::open_url(&url));
     if let Err(e) = spawned {
         tracing::warn!("cannot open a page: no thread for the browser launcher: {e}");
     }
