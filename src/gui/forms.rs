@@ -16,9 +16,16 @@ use crate::settings::{Edit, EditValue};
 
 use super::desk::Desk;
 
+/// Background work whose result the window shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task<T> {
+    Running,
+    Done(T),
+}
+
 /// A result another thread fills in; the window only reads it.
 #[derive(Debug)]
-pub struct Pending<T>(Arc<Mutex<Option<T>>>);
+pub struct Pending<T>(Arc<Mutex<Option<Task<T>>>>);
 
 impl<T> Default for Pending<T> {
     fn default() -> Self {
@@ -27,14 +34,22 @@ impl<T> Default for Pending<T> {
 }
 
 impl<T: Clone + Send + 'static> Pending<T> {
-    fn get(&self) -> Option<T> {
+    fn get(&self) -> Option<Task<T>> {
         match self.0.lock() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }
 
-    fn set(&self, value: Option<T>) {
+    /// The finished result, if there is one.
+    fn done(&self) -> Option<T> {
+        match self.get() {
+            Some(Task::Done(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn set(&self, value: Option<Task<T>>) {
         match self.0.lock() {
             Ok(mut g) => *g = value,
             Err(p) => *p.into_inner() = value,
@@ -42,26 +57,22 @@ impl<T: Clone + Send + 'static> Pending<T> {
     }
 
     /// Runs `work` on a new thread; its result lands here and the window is woken.
-    fn run(
-        &self,
-        waker: super::desk::Waker,
-        running: T,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) {
-        self.set(Some(running));
+    fn run(&self, waker: super::desk::Waker, work: impl FnOnce() -> T + Send + 'static) {
+        self.set(Some(Task::Running));
         let slot = self.0.clone();
         let spawned = std::thread::Builder::new()
             .name("ui-task".into())
             .spawn(move || {
-                let value = work();
+                let value = Some(Task::Done(work()));
                 match slot.lock() {
-                    Ok(mut g) => *g = Some(value),
-                    Err(p) => *p.into_inner() = Some(value),
+                    Ok(mut g) => *g = value,
+                    Err(p) => *p.into_inner() = value,
                 }
                 waker.wake();
             });
         if let Err(e) = spawned {
             tracing::error!("cannot start a background task: {e}");
+            self.set(None);
         }
     }
 }
@@ -134,8 +145,6 @@ pub struct ServersTab {
     test: Pending<Result<String, String>>,
     confirm_remove: Option<String>,
 }
-
-const TESTING: &str = "testing…";
 
 impl ServersTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, snapshot: &Snapshot) {
@@ -262,7 +271,7 @@ impl ServersTab {
         if let Some(p) = &problem {
             ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
         }
-        let testing = matches!(self.test.get(), Some(Err(ref e)) if e == TESTING);
+        let testing = self.test.get() == Some(Task::Running);
         let mut save = false;
         let mut cancel = false;
         ui.horizontal(|ui| {
@@ -274,11 +283,9 @@ impl ServersTab {
                 match draft.source(config) {
                     Ok(source) => {
                         self.test
-                            .run(desk.waker.clone(), Err(TESTING.into()), move || {
-                                test_connection(source)
-                            });
+                            .run(desk.waker.clone(), move || test_connection(source));
                     }
-                    Err(e) => self.test.set(Some(Err(e))),
+                    Err(e) => self.test.set(Some(Task::Done(Err(e)))),
                 }
             }
             save = ui
@@ -287,16 +294,16 @@ impl ServersTab {
             cancel = ui.button("Cancel").clicked();
         });
         match self.test.get() {
-            Some(Ok(line)) => {
+            Some(Task::Done(Ok(line))) => {
                 ui.label(RichText::new(line).color(Color32::from_rgb(0, 170, 60)));
             }
-            Some(Err(e)) if e == TESTING => {
+            Some(Task::Running) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Testing the connection…");
                 });
             }
-            Some(Err(e)) => {
+            Some(Task::Done(Err(e))) => {
                 ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
             }
             None => {}
@@ -402,7 +409,7 @@ impl DeviceTab {
                             {
                                 desk.edit(set_port("none"));
                             }
-                            if let Some(Ok(ports)) = self.ports.get() {
+                            if let Some(Ok(ports)) = self.ports.done() {
                                 for p in ports {
                                     let text = format!("{} · {}", p.path, p.kind.label());
                                     if ui.selectable_label(current == p.path, text).clicked() {
@@ -467,7 +474,7 @@ impl DeviceTab {
                 }
                 ui.end_row();
             });
-        if let Some(Err(e)) = self.ports.get() {
+        if let Some(Err(e)) = self.ports.done() {
             ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
         }
         ui.add_space(6.0);
@@ -481,7 +488,7 @@ impl DeviceTab {
     }
 
     fn scan(&self, desk: &Desk) {
-        self.ports.run(desk.waker.clone(), Ok(Vec::new()), || {
+        self.ports.run(desk.waker.clone(), || {
             discovery::list_ports().map_err(|e| e.to_string())
         });
     }
