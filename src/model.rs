@@ -94,6 +94,19 @@ impl JobId {
     pub fn full_name(&self) -> String {
         self.path.join("/")
     }
+
+    /// The full name for people: segments percent-decoded (`repo/feature%2Fx` → `repo/feature/x`).
+    pub fn readable_name(&self) -> String {
+        self.path
+            .iter()
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
 }
 
 impl fmt::Display for JobId {
@@ -484,6 +497,13 @@ pub fn build_url(job_url: &str, build: Option<u64>) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_readable_name_decodes_branch_names() {
+        let id = JobId::new("ci", "repo/feature%2Flogin");
+        assert_eq!(id.full_name(), "repo/feature%2Flogin");
+        assert_eq!(id.readable_name(), "repo/feature/login");
+    }
 
     fn job(path: &str, state: JobState, building: bool, number: u64) -> Job {
         Job {

@@ -273,7 +273,7 @@ fn job_entry(
     state: JobState,
 ) -> Entry {
     let name = if display_name.is_empty() {
-        job.full_name()
+        job.readable_name()
     } else {
         display_name.to_owned()
     };
@@ -282,7 +282,7 @@ fn job_entry(
         name,
         detail: format!(
             "Build{number} of {} on {}: {state}",
-            job.full_name(),
+            job.readable_name(),
             job.server
         ),
         url: url.cloned(),

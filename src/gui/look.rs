@@ -46,7 +46,7 @@ pub fn ago(epoch_ms: i64) -> String {
 
 /// The hover text of a job: name, state, last build and when it started.
 pub fn job_details(job: &Job) -> String {
-    let mut text = format!("{}\n{}", job.id.full_name(), job.state.label());
+    let mut text = format!("{}\n{}", job.id.readable_name(), job.state.label());
     if job.building {
         text.push_str(", building now");
     }

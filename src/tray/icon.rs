@@ -304,16 +304,7 @@ fn short_names(jobs: &[&Counted], several_servers: bool) -> Vec<String> {
 
 /// `team/api` (segments percent-decoded: `feature%2Fx` → `feature/x`), with `server: ` when useful.
 fn full_label(id: &JobId, with_server: bool) -> String {
-    let name = id
-        .path
-        .iter()
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect::<Vec<_>>()
-        .join("/");
+    let name = id.readable_name();
     if with_server {
         format!("{}: {name}", id.server)
     } else {
