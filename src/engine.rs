@@ -144,6 +144,14 @@ impl Engine {
             overlay: None,
         };
         worker.file_text = worker.read_file();
+        // The file may already be invalid (the caller fell back to defaults, or it changed since it was
+        // read): say so from the start, as a later bad edit would be reported.
+        if let (ConfigSource::File { path, .. }, Some(text)) = (&worker.source, &worker.file_text)
+            && let Err(e) = Config::parse(text, Some(path))
+        {
+            let msg = e.to_string();
+            worker.update_published(|p| p.config_error = Some(msg));
+        }
         worker.sync_pollers();
         worker.sync_device();
         let thread = std::thread::Builder::new()

@@ -184,7 +184,7 @@ mod desktop {
     use super::{Cli, Start, choose_start};
     use anyhow::{Context as _, Result};
     use ledtogo::alerts;
-    use ledtogo::config::Config;
+    use ledtogo::config::{Config, ConfigError};
     use ledtogo::demo::demo_config_text;
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
 
@@ -195,7 +195,23 @@ mod desktop {
     }
 
     pub fn run(args: &Cli) -> Result<()> {
-        let (place, initial, _demo, _scratch) = match choose_start(args)? {
+        // An invalid config still opens the window (started from a menu, nobody reads stderr): it shows
+        // the error and runs on defaults until the file is fixed; the file is left as it is.
+        let start = match choose_start(args) {
+            Err(e) => match e.downcast_ref::<ConfigError>() {
+                Some(ConfigError::Invalid { path, .. }) => {
+                    tracing::error!(
+                        "{e}; opening the window with default settings until it is fixed"
+                    );
+                    let path = std::path::PathBuf::from(path);
+                    let defaults = Config::parse("", Some(&path))?;
+                    Start::File(path, defaults)
+                }
+                _ => return Err(e),
+            },
+            Ok(start) => start,
+        };
+        let (place, initial, _demo, _scratch) = match start {
             Start::File(path, initial) => (ConfigPlace::User(path), initial, None, None),
             Start::Demo(demo, user) => {
                 let scratch = DemoScratch::write(&demo_config_text(demo.sim.url()))?;

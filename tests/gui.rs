@@ -479,3 +479,37 @@ fn tray_menu_actions_reach_the_config_and_the_window() {
         "{commands:?}"
     );
 }
+
+#[test]
+fn an_invalid_config_file_is_shown_with_its_position_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let broken = "[strip]\nleds = \"many\"\n";
+    std::fs::write(&path, broken).unwrap();
+    let defaults = Config::parse("", Some(&path)).unwrap();
+    let desk = start_desk(
+        ConfigPlace::User(path.clone()),
+        defaults,
+        Vec::new(),
+        Box::new(|_| {}),
+        None,
+    )
+    .unwrap();
+    let mut h = Harness::builder()
+        .with_size(Vec2::new(1000.0, 700.0))
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
+    h.step();
+    h.step();
+    let where_ = format!("{}:2:8", path.display());
+    assert!(
+        h.query_by_label_contains(&where_).is_some(),
+        "the window names the file, line and column"
+    );
+    // An edit is refused rather than overwriting the user's file.
+    h.state().desk().edit(ledtogo::settings::Edit::ClearSlot(0));
+    assert!(wait_until(LIMIT, || {
+        h.step();
+        h.state().desk().editor.state().last_error.is_some()
+    }));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+}

@@ -129,7 +129,8 @@ impl App {
         if let Some(e) = &self.published.config_error {
             ui.label(
                 RichText::new(format!(
-                    "The config file has an error; the last good settings stay in use.\n{e}"
+                    "The config file has an error; ledtogo keeps the last settings that loaded (the defaults if \
+                     none did) until it is fixed; changes made here are refused until then.\n{e}"
                 ))
                 .color(error),
             );
