@@ -387,6 +387,21 @@ fn closing_the_window_hides_it_when_there_is_a_tray_and_quits_without_one() {
         commands.contains(&egui::ViewportCommand::Visible(false)),
         "{commands:?}"
     );
+    let desk = s.harness.state().desk().clone();
+    assert!(
+        desk.waker.is_hidden(),
+        "a hidden window is not redrawn for every frame"
+    );
+
+    // "Open ledtogo" in the tray brings it back.
+    ledtogo::gui::on_tray_action(&desk, ledtogo::tray::TrayAction::Open);
+    s.harness.step();
+    let commands = &s.harness.output().viewport_output[&egui::ViewportId::ROOT].commands;
+    assert!(
+        commands.contains(&egui::ViewportCommand::Visible(true)),
+        "{commands:?}"
+    );
+    assert!(!desk.waker.is_hidden());
 }
 
 #[test]

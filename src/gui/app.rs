@@ -53,6 +53,7 @@ impl App {
     pub fn new(ctx: &egui::Context, desk: SharedDesk) -> App {
         desk.waker.set(ctx);
         let published = desk.engine.published();
+        let view = tray::tray_view(&published.snapshot, &published.config);
         App {
             desk,
             published,
@@ -64,7 +65,7 @@ impl App {
             device: DeviceTab::default(),
             alerts: super::alerts_tab::AlertsTab::default(),
             mirror_window: false,
-            view: tray::TrayView::default(),
+            view,
             title: String::new(),
             demo_error: None,
         }
@@ -336,7 +337,7 @@ impl eframe::App for App {
         let same = Arc::ptr_eq(&published.snapshot, &self.published.snapshot)
             && Arc::ptr_eq(&published.config, &self.published.config);
         self.published = published;
-        if !same || self.title.is_empty() {
+        if !same {
             let p = &self.published;
             self.view = tray::tray_view(&p.snapshot, &p.config);
         }
@@ -347,6 +348,7 @@ impl eframe::App for App {
             // Closing hides to the tray; "Quit" in the tray menu really quits.
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             ctx.send_viewport_cmd(egui::ViewportCommand::Visible(false));
+            self.desk.waker.set_hidden(true);
         }
         let title = format!("ledtogo — {}", self.view.tooltip);
         if title != self.title {

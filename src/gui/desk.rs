@@ -13,28 +13,45 @@ use crate::tray::Tray;
 /// How web pages are opened (the system browser; a recorder in tests).
 pub type Opener = Box<dyn Fn(&str) + Send + Sync>;
 
-/// Wakes the window from any thread once it exists.
+/// Wakes the window from any thread once it exists. While the window is hidden in the tray, state changes
+/// do not wake it (nothing to draw); commands (show, quit) always do.
 #[derive(Debug, Clone, Default)]
-pub struct Waker(Arc<OnceLock<egui::Context>>);
+pub struct Waker {
+    ctx: Arc<OnceLock<egui::Context>>,
+    hidden: Arc<AtomicBool>,
+}
 
 impl Waker {
     /// Remembers the window's context (first call wins).
     pub fn set(&self, ctx: &egui::Context) {
-        self.0.set(ctx.clone()).ok();
+        self.ctx.set(ctx.clone()).ok();
     }
 
+    /// Asks for a redraw because something shown changed.
     pub fn wake(&self) {
-        if let Some(ctx) = self.0.get() {
+        if self.hidden.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(ctx) = self.ctx.get() {
             ctx.request_repaint();
         }
     }
 
     /// Sends a command to the main window and wakes it.
     pub fn command(&self, cmd: egui::ViewportCommand) {
-        if let Some(ctx) = self.0.get() {
+        if let Some(ctx) = self.ctx.get() {
             ctx.send_viewport_cmd_to(egui::ViewportId::ROOT, cmd);
             ctx.request_repaint();
         }
+    }
+
+    /// The window went to the tray (`true`) or came back.
+    pub fn set_hidden(&self, hidden: bool) {
+        self.hidden.store(hidden, Ordering::SeqCst);
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        self.hidden.load(Ordering::SeqCst)
     }
 }
 
@@ -164,6 +181,7 @@ impl Desk {
 
     /// Shows the main window and brings it to the front.
     pub fn show_window(&self) {
+        self.waker.set_hidden(false);
         self.waker.command(egui::ViewportCommand::Visible(true));
         self.waker.command(egui::ViewportCommand::Minimized(false));
         self.waker.command(egui::ViewportCommand::Focus);
