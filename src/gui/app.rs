@@ -12,7 +12,7 @@ use crate::settings::{Edit, EditValue};
 use crate::tray;
 
 use super::desk::{ConfigPlace, SharedDesk};
-use super::forms::{DeviceTab, ServersTab};
+use super::forms::{DeviceTab, Pending, ServersTab};
 use super::jobs::{Filter, JobTree};
 use super::look;
 use super::strip::{self, DragItem, StripAction};
@@ -45,8 +45,8 @@ pub struct App {
     view: tray::TrayView,
     /// The window title last sent (sent again only when it changes).
     title: String,
-    /// Why leaving the demo failed.
-    demo_error: Option<String>,
+    /// Leaving the demo (creating the user's config, restarting), done off the UI thread.
+    leaving: Pending<Result<std::path::PathBuf, String>>,
 }
 
 impl App {
@@ -67,7 +67,7 @@ impl App {
             mirror_window: false,
             view,
             title: String::new(),
-            demo_error: None,
+            leaving: Pending::default(),
         }
     }
 
@@ -161,8 +161,11 @@ impl App {
                 } else {
                     "Create my config"
                 };
+                // Once: a second click must not start a second ledtogo.
+                let idle = self.leaving.get().is_none()
+                    || matches!(self.leaving.done(), Some(Err(_)));
                 if ui
-                    .button(text)
+                    .add_enabled(idle, egui::Button::new(text))
                     .on_hover_text(format!(
                         "{} {} and restart ledtogo on it",
                         if exists { "Use" } else { "Create" },
@@ -170,10 +173,11 @@ impl App {
                     ))
                     .clicked()
                 {
-                    self.demo_error = self.desk.leave_demo().err();
+                    let desk = self.desk.clone();
+                    self.leaving.run(self.desk.waker.clone(), move || desk.leave_demo());
                 }
             });
-            if let Some(e) = &self.demo_error {
+            if let Some(Err(e)) = &self.leaving.done() {
                 ui.label(RichText::new(e).color(error));
             }
         }

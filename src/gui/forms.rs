@@ -34,7 +34,7 @@ impl<T> Default for Pending<T> {
 }
 
 impl<T: Clone + Send + 'static> Pending<T> {
-    fn get(&self) -> Option<Task<T>> {
+    pub fn get(&self) -> Option<Task<T>> {
         match self.0.lock() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
@@ -42,7 +42,7 @@ impl<T: Clone + Send + 'static> Pending<T> {
     }
 
     /// The finished result, if there is one.
-    fn done(&self) -> Option<T> {
+    pub fn done(&self) -> Option<T> {
         match self.get() {
             Some(Task::Done(v)) => Some(v),
             _ => None,
@@ -57,7 +57,7 @@ impl<T: Clone + Send + 'static> Pending<T> {
     }
 
     /// Runs `work` on a new thread; its result lands here and the window is woken.
-    fn run(&self, waker: super::desk::Waker, work: impl FnOnce() -> T + Send + 'static) {
+    pub fn run(&self, waker: super::desk::Waker, work: impl FnOnce() -> T + Send + 'static) {
         self.set(Some(Task::Running));
         let slot = self.0.clone();
         let spawned = std::thread::Builder::new()
