@@ -127,6 +127,7 @@ fn spawn_feeder(desk: Weak<Desk>, wake: mpsc::Receiver<()>) -> Result<()> {
 
 /// What a tray menu click does.
 pub fn on_tray_action(desk: &Desk, action: TrayAction) {
+    tracing::debug!("tray menu: {action:?}");
     match action {
         TrayAction::Open => desk.show_window(),
         TrayAction::OpenUrl(url) => desk.open_url(&url),

@@ -16,7 +16,7 @@
 //!   shows nothing and cannot be detected; the window stays reachable either way.
 //! - The libappindicator backend ignores tooltips, so the summary is also the first (disabled) menu line.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -286,8 +286,12 @@ struct Shown {
     icon: TrayIcon,
     on_action: ActionFn,
     model: TrayModel,
+    /// The lines the menu on screen was built from (may lag `model` while the menu is open).
     entries: Vec<MenuEntry>,
     routes: HashMap<MenuId, TrayAction>,
+    /// The menu is popped up: it is not replaced until it closes (a replaced menu would vanish under
+    /// the user's pointer and the click would be lost).
+    open: Rc<Cell<bool>>,
 }
 
 thread_local! {
@@ -328,6 +332,12 @@ fn gtk_thread(rx: Receiver<Command>, ready: &SyncSender<Result<(), TrayError>>) 
                     }
                 }
             }
+            // Menus that changed while they were open.
+            ICONS.with(|icons| {
+                for (id, shown) in icons.borrow_mut().iter_mut() {
+                    refresh_menu(*id, shown);
+                }
+            });
             if no_icons() {
                 gtk::main_quit();
                 glib::ControlFlow::Break
@@ -370,6 +380,8 @@ fn apply(cmd: Command) {
 fn create(id: u64, on_action: ActionFn, model: TrayModel) -> Result<(), TrayError> {
     let entries = menu_entries(&model);
     let (menu, routes) = build_menu(id, &entries);
+    let open = Rc::new(Cell::new(false));
+    watch_open(&menu, &open);
     let icon = state_icon(model.view.state, ICON_SIZE)?;
     let tooltip = model.view.tooltip.clone();
     let built = catch_unwind(AssertUnwindSafe(move || {
@@ -394,6 +406,7 @@ fn create(id: u64, on_action: ActionFn, model: TrayModel) -> Result<(), TrayErro
                 model,
                 entries,
                 routes,
+                open,
             },
         )
     });
@@ -415,14 +428,35 @@ fn show(id: u64, shown: &mut Shown, model: TrayModel) {
     if model.view.tooltip != shown.model.view.tooltip {
         let _ = shown.icon.set_tooltip(Some(&model.view.tooltip));
     }
-    let entries = menu_entries(&model);
+    shown.model = model;
+    refresh_menu(id, shown);
+}
+
+/// Rebuilds the menu when its lines changed, unless it is open (then on a later tick, once closed).
+fn refresh_menu(id: u64, shown: &mut Shown) {
+    if shown.open.get() {
+        return;
+    }
+    let entries = menu_entries(&shown.model);
     if entries != shown.entries {
         let (menu, routes) = build_menu(id, &entries);
+        shown.open = Rc::new(Cell::new(false));
+        watch_open(&menu, &shown.open);
         shown.icon.set_menu(Some(Box::new(menu)));
         shown.routes = routes;
         shown.entries = entries;
     }
-    shown.model = model;
+}
+
+/// Tracks whether `menu` is popped up. muda keeps one GTK menu per muda menu, the one the tray shows.
+fn watch_open(menu: &Menu, open: &Rc<Cell<bool>>) {
+    use gtk::prelude::WidgetExt as _;
+    use tray_icon::menu::ContextMenu as _;
+    let gtk_menu = menu.gtk_context_menu();
+    let shown = Rc::clone(open);
+    gtk_menu.connect_show(move |_| shown.set(true));
+    let hidden = Rc::clone(open);
+    gtk_menu.connect_hide(move |_| hidden.set(false));
 }
 
 fn state_icon(state: TrayState, size: u32) -> Result<Icon, TrayError> {
