@@ -528,3 +528,19 @@ fn an_invalid_config_file_is_shown_with_its_position_and_left_untouched() {
     }));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 }
+
+#[test]
+fn the_window_icon_follows_the_overall_state() {
+    let mut s = setup("\n[[slots]]\nled = 0\njob = \"api\"\n");
+    // Only "api" is mapped; when it breaks, the window icon becomes the tray's failure icon.
+    s._sim.finish_build("api", JobState::Failure);
+    let want = ledtogo::gui::window_icon(ledtogo::tray::TrayState::Failure);
+    let mut seen = false;
+    assert!(s.pump_until(|h| {
+        seen |= h.output().viewport_output[&egui::ViewportId::ROOT]
+            .commands
+            .iter()
+            .any(|c| matches!(c, egui::ViewportCommand::Icon(Some(i)) if **i == want));
+        seen
+    }));
+}

@@ -343,7 +343,14 @@ impl eframe::App for App {
         self.published = published;
         if !same {
             let p = &self.published;
-            self.view = tray::tray_view(&p.snapshot, &p.config);
+            let view = tray::tray_view(&p.snapshot, &p.config);
+            if view.state != self.view.state {
+                // The task bar shows the state too: the window icon is the tray icon.
+                ctx.send_viewport_cmd(egui::ViewportCommand::Icon(Some(Arc::new(
+                    super::window_icon(view.state),
+                ))));
+            }
+            self.view = view;
         }
         if ctx.input(|i| i.viewport().close_requested())
             && !self.desk.is_quitting()

@@ -184,12 +184,18 @@ pub fn native_options() -> eframe::NativeOptions {
             .with_app_id("ledtogo")
             .with_inner_size([1000.0, 640.0])
             .with_min_inner_size([640.0, 400.0])
-            .with_icon(egui::IconData {
-                rgba: tray::render_icon(tray::TrayState::Success, 64),
-                width: 64,
-                height: 64,
-            }),
+            .with_icon(window_icon(tray::TrayState::NoJobs)),
         ..eframe::NativeOptions::default()
+    }
+}
+
+/// The window icon for a state: the tray's icon.
+pub fn window_icon(state: tray::TrayState) -> egui::IconData {
+    const SIZE: u32 = 64;
+    egui::IconData {
+        rgba: tray::render_icon(state, SIZE),
+        width: SIZE,
+        height: SIZE,
     }
 }
 
