@@ -59,6 +59,7 @@ impl AlertWorker {
         });
         let (notify_tx, notify_rx) = std::sync::mpsc::sync_channel::<Alert>(NOTIFY_QUEUE);
         let (sound_tx, sound_rx) = std::sync::mpsc::sync_channel::<SoundRequest>(SOUND_QUEUE);
+        let preview = sound_tx.clone();
 
         let s = Arc::clone(&shared);
         std::thread::Builder::new()
@@ -191,7 +192,7 @@ impl AlertWorker {
                     }
                 }
             })?;
-        Ok(AlertHandle { shared })
+        Ok(AlertHandle { shared, preview })
     }
 }
 
@@ -199,6 +200,8 @@ impl AlertWorker {
 #[derive(Debug, Clone)]
 pub struct AlertHandle {
     shared: Arc<Shared>,
+    /// The sound thread's queue, for [`AlertHandle::play_now`].
+    preview: std::sync::mpsc::SyncSender<SoundRequest>,
 }
 
 impl AlertHandle {
@@ -226,6 +229,26 @@ impl AlertHandle {
     pub fn paused_until(&self) -> Option<Instant> {
         let now = Instant::now();
         self.shared.lock().paused_until.filter(|until| now < *until)
+    }
+
+    /// Plays the sound of `kind` now, as configured (the user's file or the built-in one), whatever the
+    /// switches say: the Alerts tab's "Play" button. Never blocks; dropped when sounds are already queued.
+    pub fn play_now(&self, kind: SoundKind) {
+        let settings = self.settings();
+        let custom = match kind {
+            SoundKind::Broke => settings.sound_broke,
+            SoundKind::Fixed => settings.sound_fixed,
+        };
+        if self
+            .preview
+            .try_send(SoundRequest { kind, custom })
+            .is_err()
+        {
+            self.shared
+                .stats
+                .sounds_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn stats(&self) -> AlertStats {
@@ -567,6 +590,35 @@ mod tests {
         let s = wait_for(&handle, |s| s.sound_failures == 3);
         assert_eq!(s.warnings, 1);
         assert_eq!(s.notifications_shown, 0);
+    }
+
+    #[test]
+    fn play_now_plays_the_configured_sound_even_when_muted() {
+        let (_tx, rx) = mpsc::channel();
+        let (shown_tx, _shown) = mpsc::channel();
+        let (played_tx, played) = mpsc::channel();
+        let settings = Alerts {
+            sounds: false,
+            sound_fixed: Some(PathBuf::from("/sounds/fixed.wav")),
+            ..Alerts::default()
+        };
+        let handle = AlertWorker::spawn(
+            rx,
+            settings,
+            Box::new(Recorder(shown_tx)),
+            Box::new(Speaker(played_tx)),
+        )
+        .unwrap();
+        handle.play_now(SoundKind::Fixed);
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Fixed, Some(PathBuf::from("/sounds/fixed.wav")))
+        );
+        handle.play_now(SoundKind::Broke);
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Broke, None)
+        );
     }
 
     #[test]

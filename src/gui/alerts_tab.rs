@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use crate::alerts::SoundKind;
 use crate::config::{Config, QuietHours};
 use crate::settings::{Edit, EditValue};
 
@@ -162,6 +163,17 @@ impl AlertsTab {
             &path_of(&a.sound_fixed),
             apply_path("sound_fixed"),
         );
+        if let Some(alerts) = &desk.alerts {
+            ui.horizontal(|ui| {
+                ui.label("Listen:");
+                if ui.button("Broke").clicked() {
+                    alerts.play_now(SoundKind::Broke);
+                }
+                if ui.button("Fixed").clicked() {
+                    alerts.play_now(SoundKind::Fixed);
+                }
+            });
+        }
 
         ui.add_space(8.0);
         ui.heading("Quiet hours");
