@@ -405,6 +405,16 @@ pub enum Target {
     Server(String),
 }
 
+impl Target {
+    /// The server the target belongs to.
+    pub fn server(&self) -> &str {
+        match self {
+            Target::Job(id) => &id.server,
+            Target::Folder { server, .. } | Target::Server(server) => server,
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -186,7 +186,7 @@ impl ServersTab {
                             let leds = config
                                 .slots
                                 .iter()
-                                .filter(|s| slot_server(&s.target) == server.name)
+                                .filter(|s| s.target.server() == server.name)
                                 .count();
                             if ui
                                 .button(format!("Really remove (clears {leds} LEDs)"))
@@ -324,15 +324,6 @@ impl ServersTab {
             self.draft = None;
         } else if cancel {
             self.draft = None;
-        }
-    }
-}
-
-fn slot_server(target: &crate::config::Target) -> &str {
-    match target {
-        crate::config::Target::Job(id) => &id.server,
-        crate::config::Target::Folder { server, .. } | crate::config::Target::Server(server) => {
-            server
         }
     }
 }
