@@ -478,15 +478,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn batches_become_notifications_and_sounds() {
+    /// A worker with a recording notifier and speaker, and the ends to drive and watch it.
+    struct Rig {
+        tx: mpsc::Sender<Vec<Transition>>,
+        shown: mpsc::Receiver<String>,
+        played: mpsc::Receiver<(SoundKind, Option<PathBuf>)>,
+        handle: AlertHandle,
+    }
+
+    fn rig(settings: Alerts) -> Rig {
         let (tx, rx) = mpsc::channel();
         let (shown_tx, shown) = mpsc::channel();
         let (played_tx, played) = mpsc::channel();
-        let settings = Alerts {
-            sound_fixed: Some(PathBuf::from("/sounds/fixed.wav")),
-            ..Alerts::default()
-        };
         let handle = AlertWorker::spawn(
             rx,
             settings,
@@ -494,6 +497,26 @@ mod tests {
             Box::new(Speaker(played_tx)),
         )
         .unwrap();
+        Rig {
+            tx,
+            shown,
+            played,
+            handle,
+        }
+    }
+
+    #[test]
+    fn batches_become_notifications_and_sounds() {
+        let settings = Alerts {
+            sound_fixed: Some(PathBuf::from("/sounds/fixed.wav")),
+            ..Alerts::default()
+        };
+        let Rig {
+            tx,
+            shown,
+            played,
+            handle,
+        } = rig(settings);
         tx.send(vec![]).unwrap();
         tx.send(broke("api", 3)).unwrap();
         let t = shown.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -568,21 +591,17 @@ mod tests {
 
     #[test]
     fn a_bad_sound_file_is_reported_once_per_file() {
-        let (tx, rx) = mpsc::channel();
-        let (shown_tx, _shown) = mpsc::channel();
-        let (played_tx, played) = mpsc::channel();
         let settings = Alerts {
             notifications: false,
             sound_broke: Some(PathBuf::from("/sounds/bad.ogg")),
             ..Alerts::default()
         };
-        let handle = AlertWorker::spawn(
-            rx,
-            settings,
-            Box::new(Recorder(shown_tx)),
-            Box::new(Speaker(played_tx)),
-        )
-        .unwrap();
+        let Rig {
+            tx,
+            shown: _shown,
+            played,
+            handle,
+        } = rig(settings);
         for i in 0..3 {
             tx.send(broke(&format!("job{i}"), 1)).unwrap();
             played.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -594,21 +613,17 @@ mod tests {
 
     #[test]
     fn play_now_plays_the_configured_sound_even_when_muted() {
-        let (_tx, rx) = mpsc::channel();
-        let (shown_tx, _shown) = mpsc::channel();
-        let (played_tx, played) = mpsc::channel();
         let settings = Alerts {
             sounds: false,
             sound_fixed: Some(PathBuf::from("/sounds/fixed.wav")),
             ..Alerts::default()
         };
-        let handle = AlertWorker::spawn(
-            rx,
-            settings,
-            Box::new(Recorder(shown_tx)),
-            Box::new(Speaker(played_tx)),
-        )
-        .unwrap();
+        let Rig {
+            tx: _tx,
+            shown: _shown,
+            played,
+            handle,
+        } = rig(settings);
         handle.play_now(SoundKind::Fixed);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),
