@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::config::{AggregateScope, Config, PortChoice, TokenSource};
-use crate::jenkins::{Client, Credentials, Root, Source};
-use crate::model::{Job, split_full_name};
+use crate::config::{AggregateScope, Config, PortChoice, Root, ServerConfig, TokenSource};
+use crate::model::Job;
+use crate::outputs::serial::{self, DeviceSettings};
 
 /// ledtogo — Jenkins job states on a USB LED strip, a tray icon and a window.
 #[derive(Debug, Parser)]
@@ -69,14 +69,14 @@ pub enum Command {
         /// Only list; do not open any port.
         #[arg(long)]
         no_probe: bool,
-        #[arg(long, default_value_t = crate::device::worker::DEFAULT_BAUD)]
+        #[arg(long, default_value_t = serial::DEFAULT_BAUD)]
         baud: u32,
     },
     /// Light each LED in turn, then a rainbow, to check the wiring and the LED count.
     TestPattern {
-        /// The port (default: the config's `[strip] port`, else auto).
+        /// The port: a device path or `auto` (default: the config's `[strip] port`, else auto).
         #[arg(long)]
-        port: Option<String>,
+        port: Option<PortChoice>,
         /// LED count (default: the config's, else the device's own).
         #[arg(long)]
         leds: Option<usize>,
@@ -88,7 +88,7 @@ pub enum Command {
 /// `ledtogo ports`: one line per port; probed ports get what answered.
 pub fn ports(extra: &[String], probe: bool, baud: u32) -> Result<String> {
     let mut out = String::new();
-    let listed = crate::device::list_ports()?;
+    let listed = serial::list_ports()?;
     if listed.is_empty() && extra.is_empty() {
         out.push_str("no serial ports found\n");
     }
@@ -106,7 +106,7 @@ pub fn ports(extra: &[String], probe: bool, baud: u32) -> Result<String> {
 }
 
 fn probe_line(path: &str, baud: u32) -> String {
-    match crate::device::probe(path, baud) {
+    match serial::probe(path, baud) {
         Ok(outcome) => outcome.to_string(),
         Err(e) => format!("cannot probe: {e}"),
     }
@@ -115,25 +115,28 @@ fn probe_line(path: &str, baud: u32) -> String {
 /// `ledtogo test-pattern`: settings from the flags, then the config file (if any), then defaults.
 pub fn test_pattern(
     config: Option<&Config>,
-    port: Option<&str>,
+    port: Option<PortChoice>,
     leds: Option<usize>,
     baud: Option<u32>,
 ) -> Result<String> {
-    let mut settings = config.map_or_else(
-        || crate::device::DeviceSettings {
+    let strip = config.map(|c| c.strip.clone()).unwrap_or_default();
+    let mut settings = match config {
+        Some(c) => DeviceSettings::from(&c.strip),
+        // No config: the device's own LED count.
+        None => DeviceSettings {
             leds: 0,
-            ..crate::device::DeviceSettings::default()
+            ..DeviceSettings::default()
         },
-        |c| c.strip.device_settings(),
-    );
-    if let Some(port) = port {
-        settings.port = match port {
-            "auto" => PortChoice::Auto,
-            p => PortChoice::Path(PathBuf::from(p)),
-        };
-    }
-    if settings.port == PortChoice::None {
-        bail!("the config says `port = \"none\"`: pass --port PATH (or --port auto)");
+    };
+    match port {
+        Some(PortChoice::None) => {
+            bail!("--port none: nothing to test; pass --port PATH or --port auto")
+        }
+        Some(port) => settings.port = port,
+        None if settings.port == PortChoice::None => {
+            bail!("the config says `port = \"none\"`: pass --port PATH (or --port auto)")
+        }
+        None => {}
     }
     if let Some(n) = leds {
         if !(1..=crate::config::MAX_LEDS).contains(&n) {
@@ -144,8 +147,9 @@ pub fn test_pattern(
     if let Some(b) = baud {
         settings.baud = b;
     }
-    let status =
-        crate::device::test_pattern(settings, |step| tracing::info!("test pattern: {step}"))?;
+    let status = serial::test_pattern(settings, strip.correction(), |step| {
+        tracing::info!("test pattern: {step}");
+    })?;
     Ok(format!("test pattern done on {status}\n"))
 }
 
@@ -158,42 +162,38 @@ pub fn jobs(
     timeout: f64,
     json: bool,
 ) -> Result<String> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!("{url:?} is not an http:// or https:// URL");
-    }
+    crate::weburl::check_server_url(url).map_err(anyhow::Error::msg)?;
     if !(0.1..=3600.0).contains(&timeout) {
         bail!("--timeout must be between 0.1 and 3600 seconds");
     }
-    let credentials = match (user, token_env) {
-        (Some(user), Some(var)) => {
-            let token = std::env::var(&var)
-                .with_context(|| format!("environment variable {var} (--token-env) is not set"))?;
-            Some(Credentials {
-                user,
-                token: token.trim().to_owned(),
-            })
-        }
+    let token = match (&user, token_env) {
+        (Some(_), Some(var)) => TokenSource::Env(var),
         (None, Some(_)) => bail!("--token-env needs --user"),
         (Some(_), None) => bail!("--user needs --token-env (the variable holding the API token)"),
-        (None, None) => None,
+        (None, None) => TokenSource::None,
     };
-    let mut source = Source::new("cli", url);
-    source.credentials = credentials;
-    source.root = root;
-    source.request_timeout = std::time::Duration::from_secs_f64(timeout);
-    let client = Client::new(source)?;
-    let fetched = client.fetch()?;
+    let server = ServerConfig {
+        name: "cli".to_owned(),
+        url: url.trim().to_owned(),
+        user,
+        token,
+        ca_file: None,
+        root,
+        poll: None,
+    };
+    let source = crate::sources::open(&server, std::time::Duration::from_secs_f64(timeout))?;
+    let listing = source.fetch()?;
     tracing::info!(
         "{} jobs in {} request{}",
-        fetched.jobs.len(),
-        fetched.requests,
-        if fetched.requests == 1 { "" } else { "s" }
+        listing.jobs.len(),
+        listing.requests,
+        if listing.requests == 1 { "" } else { "s" }
     );
     if json {
-        let list: Vec<serde_json::Value> = fetched.jobs.iter().map(job_json).collect();
+        let list: Vec<serde_json::Value> = listing.jobs.iter().map(job_json).collect();
         return Ok(serde_json::to_string_pretty(&list)? + "\n");
     }
-    Ok(job_table(&fetched.jobs))
+    Ok(job_table(&listing.jobs))
 }
 
 fn job_json(job: &Job) -> serde_json::Value {
@@ -272,11 +272,7 @@ pub fn check(path: &Path) -> Result<String> {
         };
         writeln!(out, "server {}: {} ({auth}{root})", s.name, s.url).ok();
     }
-    let port = match &config.strip.port {
-        PortChoice::Auto => "auto".to_owned(),
-        PortChoice::None => "none".to_owned(),
-        PortChoice::Path(p) => p.display().to_string(),
-    };
+    let port = &config.strip.port;
     writeln!(
         out,
         "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
@@ -298,13 +294,4 @@ pub fn check(path: &Path) -> Result<String> {
         writeln!(out, "LED {led:>3}  {what}").ok();
     }
     Ok(out)
-}
-
-/// Root selection for `jobs`.
-pub fn root_of(folder: Option<&str>, view: Option<&str>) -> Root {
-    match (folder, view) {
-        (Some(f), _) => Root::Folder(split_full_name(f)),
-        (None, Some(v)) => Root::View(split_full_name(v)),
-        (None, None) => Root::All,
-    }
 }

@@ -1,7 +1,7 @@
 //! Demo mode: the embedded simulated Jenkins with animated jobs, and a config that maps them to a strip.
 
 use crate::config::{Config, ConfigError};
-use crate::jenkins::sim::SimJenkins;
+use crate::sim::SimJenkins;
 
 /// The demo's jobs, one per LED from LED 0; LEDs 12–15 are the aggregate tube.
 pub const DEMO_JOBS: [&str; 12] = [

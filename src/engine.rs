@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, PortChoice};
-use crate::device::{Device, DeviceSettings, DeviceStatus};
-use crate::frame::{self, Rgb};
+use crate::color::Rgb;
+use crate::config::Config;
+use crate::frame::{self, Overlay};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
+use crate::outputs::Output;
+use crate::outputs::serial::{DeviceStatus, SerialOutput};
 use crate::poller::{Polled, Poller};
-use crate::strip::Strip;
 
 /// Frames per second while something animates (a building job pulses).
 pub const ANIMATION_FPS: u32 = 25;
@@ -85,21 +86,6 @@ enum Msg {
     Stop,
 }
 
-/// A short animation drawn over the frame, on the device and the mirror alike.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Overlay {
-    /// One LED blinks white so the user can find it on the strip.
-    Identify { led: usize },
-    /// Each LED lights in turn, then a rainbow runs over the strip.
-    TestPattern,
-}
-
-/// How long "Identify" blinks an LED.
-pub const IDENTIFY_FOR: Duration = Duration::from_secs(4);
-/// One LED step of the test pattern's chase; the rainbow after it lasts [`TEST_RAINBOW`].
-pub const TEST_STEP: Duration = Duration::from_millis(120);
-pub const TEST_RAINBOW: Duration = Duration::from_secs(2);
-
 /// A running engine. Stops (and joins its thread) when dropped.
 #[derive(Debug)]
 pub struct Engine {
@@ -109,9 +95,11 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Starts the engine with `outputs` besides the serial strip (which it runs for `[strip]` itself,
+    /// publishing its status).
     pub fn start(
         source: ConfigSource,
-        strips: Vec<Box<dyn Strip>>,
+        outputs: Vec<Box<dyn Output>>,
         observers: Observers,
     ) -> std::io::Result<Engine> {
         let config = match &source {
@@ -133,8 +121,7 @@ impl Engine {
             pollers: BTreeMap::new(),
             generation: 0,
             inbox: tx.clone(),
-            strips,
-            device: None,
+            outputs,
             transitions: observers.transitions,
             on_change: observers.on_change.map(Arc::from),
             published: published.clone(),
@@ -152,8 +139,17 @@ impl Engine {
             let msg = e.to_string();
             worker.update_published(|p| p.config_error = Some(msg));
         }
+        let on_change: Option<OnChange> = worker.on_change.clone();
+        let weak = Arc::downgrade(&published);
+        worker
+            .outputs
+            .push(Box::new(SerialOutput::new(Arc::new(move |status| {
+                if let Some(published) = weak.upgrade() {
+                    publish(&published, on_change.as_ref(), |p| p.device = status);
+                }
+            }))));
         worker.sync_pollers();
-        worker.sync_device();
+        worker.configure_outputs();
         let thread = std::thread::Builder::new()
             .name("engine".into())
             .spawn(move || worker.run(&rx))?;
@@ -203,7 +199,7 @@ impl Engine {
         }
     }
 
-    /// Blinks LED `led` (white, about twice a second) for [`IDENTIFY_FOR`]; the mirror shows it too.
+    /// Blinks LED `led` (white, about twice a second) for [`frame::IDENTIFY_FOR`]; the mirror shows it too.
     pub fn identify(&self, led: usize) {
         self.tx.send(Msg::Overlay(Overlay::Identify { led })).ok();
     }
@@ -251,9 +247,7 @@ struct Worker {
     generation: u64,
     /// The engine's own inbox, for the pollers to report into.
     inbox: Sender<Msg>,
-    strips: Vec<Box<dyn Strip>>,
-    /// The serial device and the settings it was started with.
-    device: Option<(DeviceSettings, Device)>,
+    outputs: Vec<Box<dyn Output>>,
     transitions: Option<Sender<Vec<Transition>>>,
     on_change: Option<OnChange>,
     published: Arc<Mutex<Published>>,
@@ -323,7 +317,7 @@ impl Worker {
             self.generation += 1;
             self.snapshot.servers.entry(name.clone()).or_default();
             match Poller::spawn(
-                key.server.source(key.timeout),
+                crate::sources::open(&key.server, key.timeout),
                 name.clone(),
                 key.interval,
                 self.generation,
@@ -396,48 +390,25 @@ impl Worker {
         publish(&self.published, self.on_change.as_ref(), f);
     }
 
-    /// Starts, restarts or stops the serial device to match `[strip]`.
-    fn sync_device(&mut self) {
-        let wanted = self.config.strip.device_settings();
-        if self.device.as_ref().is_some_and(|(s, _)| *s == wanted) {
-            return;
+    /// Hands the config to every output (the serial strip follows `[strip]`).
+    fn configure_outputs(&mut self) {
+        for output in &mut self.outputs {
+            output.configure(&self.config);
         }
-        if let Some((_, old)) = self.device.take() {
-            old.close();
-        }
-        if wanted.port == PortChoice::None {
-            self.update_published(|p| p.device = DeviceStatus::Disabled);
-            return;
-        }
-        let (published, on_change) = (self.published.clone(), self.on_change.clone());
-        // The device worker logs its status changes itself; here they are only published.
-        let device = Device::spawn(wanted.clone(), move |status| {
-            let status = status.clone();
-            publish(&published, on_change.as_ref(), |p| p.device = status);
-        });
-        if let Some(frame) = &self.last_frame {
-            device.show(frame.clone());
-        }
-        self.device = Some((wanted, device));
     }
 
     fn render(&mut self) {
         let mut frame = frame::render(&self.snapshot, &self.config, self.started.elapsed());
-        if let Some((overlay, since)) = self.overlay {
-            let strip = &self.config.strip;
-            let correct = |c: Rgb| frame::correct(c, strip.brightness, strip.gamma);
-            if !draw_overlay(&mut frame, overlay, since.elapsed(), correct) {
-                self.overlay = None;
-            }
+        if let Some((overlay, since)) = self.overlay
+            && !overlay.draw(&mut frame, since.elapsed(), self.config.strip.correction())
+        {
+            self.overlay = None;
         }
         if self.last_frame.as_ref() == Some(&frame) {
             return;
         }
-        for strip in &mut self.strips {
-            strip.show(&frame);
-        }
-        if let Some((_, device)) = &self.device {
-            device.show(frame.clone());
+        for output in &mut self.outputs {
+            output.show(&frame);
         }
         let shared = Arc::new(frame.clone());
         self.last_frame = Some(frame);
@@ -486,73 +457,10 @@ impl Worker {
     fn reconfigure(&mut self, config: Config) {
         self.config = config;
         self.sync_pollers();
-        self.sync_device();
+        self.configure_outputs();
         let shared = Arc::new(self.config.clone());
         self.update_published(|p| p.config = shared);
         self.last_frame = None;
-    }
-}
-
-/// Draws `overlay` at `elapsed` into `frame`; false once it has finished (the frame is left alone).
-fn draw_overlay(
-    frame: &mut [Rgb],
-    overlay: Overlay,
-    elapsed: Duration,
-    correct: impl Fn(Rgb) -> Rgb,
-) -> bool {
-    match overlay {
-        Overlay::Identify { led } => {
-            if elapsed >= IDENTIFY_FOR {
-                return false;
-            }
-            let on = (elapsed.as_millis() / 250).is_multiple_of(2);
-            if let Some(px) = frame.get_mut(led) {
-                *px = if on {
-                    correct(Rgb::new(255, 255, 255))
-                } else {
-                    Rgb::OFF
-                };
-            }
-            true
-        }
-        Overlay::TestPattern => {
-            let n = frame.len();
-            let chase = TEST_STEP * u32::try_from(n).unwrap_or(u32::MAX);
-            if elapsed < chase {
-                let lit = (elapsed.as_millis() / TEST_STEP.as_millis()) as usize;
-                for (i, px) in frame.iter_mut().enumerate() {
-                    *px = if i == lit {
-                        correct(Rgb::new(255, 255, 255))
-                    } else {
-                        Rgb::OFF
-                    };
-                }
-                true
-            } else if elapsed < chase + TEST_RAINBOW {
-                let shift = (elapsed - chase).as_secs_f64() / TEST_RAINBOW.as_secs_f64();
-                for (i, px) in frame.iter_mut().enumerate() {
-                    let hue = (i as f64 / n.max(1) as f64 + shift).fract();
-                    *px = correct(rainbow(hue));
-                }
-                true
-            } else {
-                false
-            }
-        }
-    }
-}
-
-/// A fully saturated colour at `hue` (0..1 around the colour wheel).
-fn rainbow(hue: f64) -> Rgb {
-    let h = hue * 6.0;
-    let x = ((1.0 - (h % 2.0 - 1.0).abs()) * 255.0).round() as u8;
-    match h as u8 {
-        0 => Rgb::new(255, x, 0),
-        1 => Rgb::new(x, 255, 0),
-        2 => Rgb::new(0, 255, x),
-        3 => Rgb::new(0, x, 255),
-        4 => Rgb::new(x, 0, 255),
-        _ => Rgb::new(255, 0, x),
     }
 }
 
@@ -596,76 +504,5 @@ fn log_transition(t: &Transition) {
         Transition::Disappeared { job } => tracing::info!("{job} disappeared"),
         Transition::ServerLost { server, state } => tracing::debug!("server {server}: {state}"),
         Transition::ServerRecovered { server } => tracing::info!("server {server}: back"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RED: Rgb = Rgb::new(255, 0, 0);
-
-    #[test]
-    fn identify_blinks_only_its_led_and_ends() {
-        let mut frame = vec![RED; 4];
-        assert!(draw_overlay(
-            &mut frame,
-            Overlay::Identify { led: 2 },
-            Duration::ZERO,
-            |c| c
-        ));
-        assert_eq!(frame, [RED, RED, Rgb::new(255, 255, 255), RED]);
-        let mut frame = vec![RED; 4];
-        let off = Duration::from_millis(300);
-        assert!(draw_overlay(
-            &mut frame,
-            Overlay::Identify { led: 2 },
-            off,
-            |c| c
-        ));
-        assert_eq!(frame, [RED, RED, Rgb::OFF, RED]);
-        let mut frame = vec![RED; 4];
-        assert!(!draw_overlay(
-            &mut frame,
-            Overlay::Identify { led: 2 },
-            IDENTIFY_FOR,
-            |c| c
-        ));
-        assert_eq!(frame, [RED; 4], "a finished overlay leaves the frame alone");
-    }
-
-    #[test]
-    fn test_pattern_chases_then_rainbows_then_ends() {
-        let mut frame = vec![RED; 3];
-        let second_step = TEST_STEP + Duration::from_millis(1);
-        assert!(draw_overlay(
-            &mut frame,
-            Overlay::TestPattern,
-            second_step,
-            |c| c
-        ));
-        assert_eq!(frame, [Rgb::OFF, Rgb::new(255, 255, 255), Rgb::OFF]);
-        let mut frame = vec![RED; 3];
-        assert!(draw_overlay(
-            &mut frame,
-            Overlay::TestPattern,
-            TEST_STEP * 3,
-            |c| c
-        ));
-        assert!(
-            frame.iter().all(|c| c.r.max(c.g).max(c.b) == 255),
-            "{frame:?}"
-        );
-        assert_ne!(
-            frame[0], frame[1],
-            "the rainbow spreads hues over the strip"
-        );
-        let end = TEST_STEP * 3 + TEST_RAINBOW;
-        assert!(!draw_overlay(
-            &mut [RED; 3],
-            Overlay::TestPattern,
-            end,
-            |c| c
-        ));
     }
 }

@@ -1,58 +1,11 @@
 //! The LED frame: the only place colours are decided. A pure function of (snapshot, config, time), so the
 //! device and the on-screen mirror, fed the same frame, can never disagree.
 
-use std::fmt;
 use std::time::Duration;
 
-use crate::config::{AggregateScope, Config, Target};
-use crate::model::{Aggregate, JobStatus, Severity, Snapshot};
-
-/// One LED colour, 8 bits per channel, in wire order (R, G, B).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Rgb {
-    pub r: u8,
-    pub g: u8,
-    pub b: u8,
-}
-
-impl Rgb {
-    pub const OFF: Rgb = Rgb { r: 0, g: 0, b: 0 };
-
-    pub const fn new(r: u8, g: u8, b: u8) -> Self {
-        Self { r, g, b }
-    }
-
-    /// Parses `#rrggbb` or `rrggbb`.
-    pub fn parse_hex(s: &str) -> Option<Rgb> {
-        let hex = s.trim().strip_prefix('#').unwrap_or(s.trim());
-        if hex.len() != 6 || !hex.is_ascii() {
-            return None;
-        }
-        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
-        Some(Rgb::new(byte(0)?, byte(2)?, byte(4)?))
-    }
-
-    fn scaled(self, factor: f64) -> Rgb {
-        let f = |c: u8| (f64::from(c) * factor).round().clamp(0.0, 255.0) as u8;
-        Rgb::new(f(self.r), f(self.g), f(self.b))
-    }
-}
-
-impl fmt::Display for Rgb {
-    /// `rrggbb`, the `--print-frames` format.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02x}{:02x}{:02x}", self.r, self.g, self.b)
-    }
-}
-
-/// A frame as one line of hex colours: `ff0000 00ff00 …`.
-pub fn hex_line(frame: &[Rgb]) -> String {
-    frame
-        .iter()
-        .map(Rgb::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use crate::color::{Correction, Rgb, wheel};
+use crate::config::{AggregateScope, Config};
+use crate::model::{Aggregate, JobStatus, Severity, Snapshot, Target};
 
 /// How long one pulse of a building job takes (dim → full → dim).
 pub const PULSE_PERIOD: Duration = Duration::from_millis(2000);
@@ -135,7 +88,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
 }
 
 /// The colour of one LED, before brightness and gamma.
-pub fn base_color(state: LedState, config: &Config, t: Duration) -> crate::frame::Rgb {
+pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
     let colors = &config.colors;
     match state {
         LedState::Off => Rgb::OFF,
@@ -161,27 +114,13 @@ pub fn base_color(state: LedState, config: &Config, t: Duration) -> crate::frame
     }
 }
 
-/// Brightness then gamma, once, for the whole strip: `out = 255 · (brightness · c/255)^gamma`.
-pub fn correct(color: Rgb, brightness: f64, gamma: f64) -> Rgb {
-    let f = |c: u8| {
-        let linear = (f64::from(c) / 255.0 * brightness).powf(gamma);
-        (linear * 255.0).round().clamp(0.0, 255.0) as u8
-    };
-    Rgb::new(f(color.r), f(color.g), f(color.b))
-}
-
 /// The frame: one colour per LED of the strip, ready for the device and the mirror.
 /// `t` is the animation clock (time since the engine started).
 pub fn render(snapshot: &Snapshot, config: &Config, t: Duration) -> Vec<Rgb> {
+    let correction = config.strip.correction();
     led_states(snapshot, config)
         .into_iter()
-        .map(|s| {
-            correct(
-                base_color(s, config, t),
-                config.strip.brightness,
-                config.strip.gamma,
-            )
-        })
+        .map(|s| correction.apply(base_color(s, config, t)))
         .collect()
 }
 
@@ -190,6 +129,76 @@ pub fn animated(snapshot: &Snapshot, config: &Config) -> bool {
     led_states(snapshot, config)
         .iter()
         .any(|s| matches!(s, LedState::Shown(a) if a.building && a.severity != Severity::Stale))
+}
+
+/// A short animation drawn over the frame, on the device and the mirror alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// One LED blinks white so the user can find it on the strip.
+    Identify { led: usize },
+    /// Each LED lights in turn, then a rainbow runs over the strip.
+    TestPattern,
+}
+
+/// How long "Identify" blinks an LED.
+pub const IDENTIFY_FOR: Duration = Duration::from_secs(4);
+/// One LED step of the test pattern's chase; the rainbow after it lasts [`TEST_RAINBOW`].
+pub const TEST_STEP: Duration = Duration::from_millis(120);
+pub const TEST_RAINBOW: Duration = Duration::from_secs(2);
+
+impl Overlay {
+    /// How long the overlay runs on a strip of `leds` LEDs.
+    pub fn length(self, leds: usize) -> Duration {
+        match self {
+            Overlay::Identify { .. } => IDENTIFY_FOR,
+            Overlay::TestPattern => test_chase(leds) + TEST_RAINBOW,
+        }
+    }
+
+    /// Draws the overlay at `elapsed` into `frame`, through the strip's `correction`; false once it has
+    /// finished (the frame is then left alone).
+    pub fn draw(self, frame: &mut [Rgb], elapsed: Duration, correction: Correction) -> bool {
+        if elapsed >= self.length(frame.len()) {
+            return false;
+        }
+        match self {
+            Overlay::Identify { led } => {
+                let on = (elapsed.as_millis() / 250).is_multiple_of(2);
+                if let Some(px) = frame.get_mut(led) {
+                    *px = if on {
+                        correction.apply(Rgb::WHITE)
+                    } else {
+                        Rgb::OFF
+                    };
+                }
+            }
+            Overlay::TestPattern => {
+                let n = frame.len();
+                let chase = test_chase(n);
+                if elapsed < chase {
+                    let lit = (elapsed.as_millis() / TEST_STEP.as_millis()) as usize;
+                    for (i, px) in frame.iter_mut().enumerate() {
+                        *px = if i == lit {
+                            correction.apply(Rgb::WHITE)
+                        } else {
+                            Rgb::OFF
+                        };
+                    }
+                } else {
+                    let shift = (elapsed - chase).as_secs_f64() / TEST_RAINBOW.as_secs_f64();
+                    for (i, px) in frame.iter_mut().enumerate() {
+                        let hue = i as f64 / n.max(1) as f64 + shift;
+                        *px = correction.apply(wheel(hue));
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+fn test_chase(leds: usize) -> Duration {
+    TEST_STEP.saturating_mul(u32::try_from(leds).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]
@@ -299,20 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn brightness_and_gamma_are_applied_once() {
-        assert_eq!(
-            correct(Rgb::new(255, 128, 0), 1.0, 1.0),
-            Rgb::new(255, 128, 0)
-        );
-        assert_eq!(
-            correct(Rgb::new(255, 255, 255), 0.5, 1.0),
-            Rgb::new(128, 128, 128)
-        );
-        // Gamma 2: half input is a quarter output.
-        assert_eq!(
-            correct(Rgb::new(255, 128, 0), 1.0, 2.0),
-            Rgb::new(255, 64, 0)
-        );
+    fn brightness_and_gamma_are_applied_once_to_the_frame() {
         let mut text = CFG.replace("brightness = 1.0", "brightness = 0.5");
         text = text.replace("gamma = 1.0", "gamma = 2.0");
         let c = config(&text);
@@ -321,15 +317,45 @@ mod tests {
     }
 
     #[test]
-    fn frames_have_the_strip_length_and_print_as_hex() {
+    fn frames_have_the_strip_length() {
         let c = config(CFG);
         let frame = render(&Snapshot::default(), &c, Duration::ZERO);
         assert_eq!(frame.len(), 6);
-        assert_eq!(
-            hex_line(&[Rgb::new(255, 0, 0), Rgb::new(0, 0x10, 0xab)]),
-            "ff0000 0010ab"
+    }
+
+    const RED: Rgb = Rgb::new(255, 0, 0);
+
+    #[test]
+    fn identify_blinks_only_its_led_and_ends() {
+        let mut frame = vec![RED; 4];
+        assert!(Overlay::Identify { led: 2 }.draw(&mut frame, Duration::ZERO, Correction::NONE));
+        assert_eq!(frame, [RED, RED, Rgb::new(255, 255, 255), RED]);
+        let mut frame = vec![RED; 4];
+        let off = Duration::from_millis(300);
+        assert!(Overlay::Identify { led: 2 }.draw(&mut frame, off, Correction::NONE));
+        assert_eq!(frame, [RED, RED, Rgb::OFF, RED]);
+        let mut frame = vec![RED; 4];
+        assert!(!Overlay::Identify { led: 2 }.draw(&mut frame, IDENTIFY_FOR, Correction::NONE));
+        assert_eq!(frame, [RED; 4], "a finished overlay leaves the frame alone");
+    }
+
+    #[test]
+    fn test_pattern_chases_then_rainbows_then_ends() {
+        let mut frame = vec![RED; 3];
+        let second_step = TEST_STEP + Duration::from_millis(1);
+        assert!(Overlay::TestPattern.draw(&mut frame, second_step, Correction::NONE));
+        assert_eq!(frame, [Rgb::OFF, Rgb::new(255, 255, 255), Rgb::OFF]);
+        let mut frame = vec![RED; 3];
+        assert!(Overlay::TestPattern.draw(&mut frame, TEST_STEP * 3, Correction::NONE));
+        assert!(
+            frame.iter().all(|c| c.r.max(c.g).max(c.b) == 255),
+            "{frame:?}"
         );
-        assert_eq!(Rgb::parse_hex("#00ff7f"), Some(Rgb::new(0, 255, 127)));
-        assert_eq!(Rgb::parse_hex("00ff7"), None);
+        assert_ne!(
+            frame[0], frame[1],
+            "the rainbow spreads hues over the strip"
+        );
+        let end = TEST_STEP * 3 + TEST_RAINBOW;
+        assert!(!Overlay::TestPattern.draw(&mut [RED; 3], end, Correction::NONE));
     }
 }

@@ -4,17 +4,20 @@
 //! alerts hang off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
 pub mod alerts;
+pub mod backoff;
 pub mod cli;
+pub mod color;
 pub mod config;
 pub mod demo;
-pub mod device;
 pub mod engine;
 pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;
-pub mod jenkins;
 pub mod model;
+pub mod outputs;
 pub mod poller;
 pub mod settings;
-pub mod strip;
+pub mod sim;
+pub mod sources;
 pub mod tray;
+pub mod weburl;

@@ -13,7 +13,7 @@ use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
-use ledtogo::strip::{PrintStrip, Strip};
+use ledtogo::outputs::{Output, PrintFrames};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
@@ -50,7 +50,7 @@ fn run(args: Cli) -> Result<()> {
             timeout,
             json,
         }) => {
-            let root = cli::root_of(folder.as_deref(), view.as_deref());
+            let root = ledtogo::config::Root::of(folder.as_deref(), view.as_deref());
             let text = cli::jobs(&url, user, token_env, root, timeout, json)?;
             print!("{text}");
             Ok(())
@@ -76,10 +76,7 @@ fn run(args: Cli) -> Result<()> {
             } else {
                 None
             };
-            print!(
-                "{}",
-                cli::test_pattern(config.as_ref(), port.as_deref(), leds, baud)?
-            );
+            print!("{}", cli::test_pattern(config.as_ref(), port, leds, baud)?);
             Ok(())
         }
         None => run_app(&args),
@@ -149,9 +146,9 @@ fn run_headless(args: &Cli) -> Result<()> {
         Start::File(path, initial) => (ConfigSource::File { path, initial }, None),
         Start::Demo(demo, _) => (ConfigSource::Fixed(demo.config.clone()), Some(demo)),
     };
-    let mut strips: Vec<Box<dyn Strip>> = Vec::new();
+    let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if args.print_frames {
-        strips.push(Box::new(PrintStrip::new(std::io::stdout())));
+        outputs.push(Box::new(PrintFrames::new(std::io::stdout())));
     }
     // Sounds (and notifications, where there is a desktop) on break and fix, headless too.
     let (tx, rx) = mpsc::channel();
@@ -163,7 +160,7 @@ fn run_headless(args: &Cli) -> Result<()> {
         .context("cannot start the alert threads")?;
     let engine = Engine::start(
         source,
-        strips,
+        outputs,
         Observers {
             on_change: None,
             transitions: Some(tx),

@@ -493,6 +493,39 @@ pub fn build_url(job_url: &str, build: Option<u64>) -> Option<String> {
     })
 }
 
+/// What an LED shows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Job(JobId),
+    /// The worst state of every job under a folder.
+    Folder {
+        server: String,
+        path: Vec<String>,
+    },
+    /// The worst state of every job of a server (or of the view the server entry points at).
+    Server(String),
+}
+
+impl Target {
+    /// The server the target belongs to.
+    pub fn server(&self) -> &str {
+        match self {
+            Target::Job(id) => &id.server,
+            Target::Folder { server, .. } | Target::Server(server) => server,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Job(id) => write!(f, "job {id}"),
+            Target::Folder { server, path } => write!(f, "folder {server}:{}/", path.join("/")),
+            Target::Server(server) => write!(f, "all of {server}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -1,11 +1,13 @@
 //! One polling thread per source: fetch, report, wait. The wait adapts: shorter while jobs build, longer
-//! after a quiet spell, and an exponential back-off with jitter while the server fails.
+//! after a quiet spell, an exponential back-off with jitter while the server fails, and never before the
+//! time a rate-limited server asked for. The poller knows sources only by the [`Source`] trait.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::jenkins::{Client, FetchError, Fetched, Source};
+use crate::backoff::Backoff;
+use crate::sources::{Listing, Source, SourceError};
 
 /// The longest wait between two attempts on a failing server.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -22,22 +24,24 @@ pub struct Polled {
     pub server: String,
     /// Which poller generation sent this (results of pollers replaced by a config reload are dropped).
     pub generation: u64,
-    pub result: Result<Fetched, FetchError>,
+    pub result: Result<Listing, SourceError>,
 }
 
 /// How long to wait before the next poll.
 ///
-/// - failing: `base · 2^(failures−1)`, capped at [`MAX_BACKOFF`], ±20 % jitter so many clients do not
-///   hammer a recovering server in step;
+/// - failing: `base · 2^(failures−1)` with ±20 % jitter so many clients do not hammer a recovering
+///   server in step, capped at [`MAX_BACKOFF`] (see [`Backoff`]);
 /// - building: half the base interval (at least [`MIN_INTERVAL`]);
 /// - idle for [`IDLE_AFTER`]: three times the base, at most [`MAX_IDLE_INTERVAL`] (never below the base).
 pub fn next_delay(base: Duration, failures: u32, building: bool, idle_for: Duration) -> Duration {
     let base = base.max(MIN_INTERVAL);
     if failures > 0 {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
-        let backoff = base.saturating_mul(factor).min(MAX_BACKOFF);
-        let jitter = 0.8 + 0.4 * f64::from(fastrand::f32());
-        return backoff.mul_f64(jitter).max(MIN_INTERVAL);
+        let backoff = Backoff {
+            first: base,
+            max: MAX_BACKOFF.max(base),
+            jitter: 0.2,
+        };
+        return backoff.delay(failures).max(MIN_INTERVAL);
     }
     if building {
         return (base / 2).max(MIN_INTERVAL);
@@ -65,9 +69,9 @@ pub struct Poller {
 impl Poller {
     /// Starts polling `source` every `base` (adapted as above) and hands each result to `out`, which
     /// returns false once nobody listens any more (the poller then stops).
-    /// `source` failed to resolve (a missing token) → that error is reported on every attempt.
+    /// `source` could not be built (a missing token) → that error is reported on every attempt.
     pub fn spawn(
-        source: Result<Source, String>,
+        source: Result<Box<dyn Source>, SourceError>,
         server: String,
         base: Duration,
         generation: u64,
@@ -76,7 +80,7 @@ impl Poller {
         let (commands, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("poll {server}"))
-            .spawn(move || run(source, &server, base, generation, &out, &rx))?;
+            .spawn(move || run(&source, &server, base, generation, &out, &rx))?;
         Ok(Poller {
             commands,
             _thread: thread,
@@ -90,24 +94,22 @@ impl Poller {
 }
 
 fn run(
-    source: Result<Source, String>,
+    source: &Result<Box<dyn Source>, SourceError>,
     server: &str,
     base: Duration,
     generation: u64,
     out: &impl Fn(Polled) -> bool,
     commands: &Receiver<Command>,
 ) {
-    let client = source
-        .map_err(|reason| FetchError::Setup { reason })
-        .and_then(Client::new);
     let mut failures = 0u32;
     let mut last_jobs = None;
     let mut last_change = Instant::now();
     loop {
-        let result = match &client {
-            Ok(c) => c.fetch(),
+        let result = match source {
+            Ok(s) => s.fetch(),
             Err(e) => Err(e.clone()),
         };
+        let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
         let building = match &result {
             Ok(f) => {
                 failures = 0;
@@ -130,7 +132,10 @@ fn run(
         if !out(polled) {
             return; // the engine is gone
         }
-        let delay = next_delay(base, failures, building, last_change.elapsed());
+        let mut delay = next_delay(base, failures, building, last_change.elapsed());
+        if let Some(at) = retry_at {
+            delay = delay.max(at.duration_since(SystemTime::now()).unwrap_or_default());
+        }
         match commands.recv_timeout(delay) {
             Ok(Command::Refresh) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -174,7 +179,10 @@ mod tests {
             let d3 = next_delay(S(10), 3, false, S(0));
             assert!(d3 >= S(32) && d3 <= S(48), "{d3:?}");
             let d20 = next_delay(S(10), 20, false, S(0));
-            assert!(d20 <= MAX_BACKOFF.mul_f64(1.2) && d20 >= MAX_BACKOFF.mul_f64(0.8));
+            assert!(
+                d20 <= MAX_BACKOFF && d20 >= MAX_BACKOFF.mul_f64(0.8),
+                "the documented cap holds, jitter included: {d20:?}"
+            );
         }
     }
 }

@@ -8,7 +8,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::config::{Config, ConfigDocument, ServerEntry, Target, write_secret};
+use crate::config::{Config, ConfigDocument, ServerEntry, write_secret};
+use crate::model::Target;
 
 /// One change the user made.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,8 +11,8 @@ use ledtogo::alerts::{
 };
 use ledtogo::config::{Alerts, Config};
 use ledtogo::engine::{ConfigSource, Engine, Observers};
-use ledtogo::jenkins::sim::{SimJenkins, SimJob};
 use ledtogo::model::{JobState, Transition};
+use ledtogo::sim::{SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;

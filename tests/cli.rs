@@ -5,10 +5,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ledtogo::color::{Correction, Rgb};
 use ledtogo::config::Colors;
-use ledtogo::frame::{Rgb, correct};
-use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
 use ledtogo::model::JobState;
+use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
 mod support;
 use support::{KillOnDrop, ledtogo, lines_of};
@@ -209,7 +209,11 @@ fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
     let _guard = KillOnDrop(child);
     // Colours as the default config renders them (brightness 0.5, gamma 2.2).
     let c = Colors::default();
-    let shown = |rgb| correct(rgb, 0.5, 2.2);
+    let strip = Correction {
+        brightness: 0.5,
+        gamma: 2.2,
+    };
+    let shown = |rgb| strip.apply(rgb);
     let wait_for = |want: &[Rgb]| {
         let end = Instant::now() + Duration::from_secs(20);
         while let Some(left) = end.checked_duration_since(Instant::now()) {

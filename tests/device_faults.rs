@@ -3,12 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ledtogo::device::emulator::{Behaviour, Emulator, EmulatorOptions};
-use ledtogo::device::{Device, DeviceSettings, DeviceStatus, PortChoice, ProbeOutcome, probe};
-use ledtogo::frame::Rgb;
+use ledtogo::color::Rgb;
+use ledtogo::config::PortChoice;
+use ledtogo::outputs::serial::{Device, DeviceSettings, DeviceStatus, ProbeOutcome, probe};
+use support::emulator::{Behaviour, Emulator, EmulatorOptions};
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -12,8 +12,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use ledtogo::device::{Device, DeviceSettings, DeviceStatus, PortChoice};
-use ledtogo::frame::Rgb;
+use ledtogo::color::{Correction, Rgb};
+use ledtogo::config::PortChoice;
+use ledtogo::outputs::serial::{Device, DeviceSettings, DeviceStatus};
 
 mod support;
 
@@ -256,8 +257,10 @@ fn the_test_pattern_runs_on_the_simulated_board() {
     build_firmware();
     let mut sim = Sim::start();
     let mut steps = Vec::new();
-    ledtogo::device::test_pattern(sim.settings(), |s| steps.push(s.to_owned()))
-        .expect("test pattern");
+    ledtogo::outputs::serial::test_pattern(sim.settings(), Correction::NONE, |s| {
+        steps.push(s.to_owned());
+    })
+    .expect("test pattern");
     assert_eq!(steps.last().map(String::as_str), Some("off"));
     // Every LED was lit alone at some point, in order, and the strip ended black.
     let mut frames = Vec::new();
@@ -324,9 +327,8 @@ fn chunked_frames_survive_the_unos_tiny_receive_fifo() {
 #[test]
 fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
     use ledtogo::config::Colors;
-    use ledtogo::frame::correct;
-    use ledtogo::jenkins::sim::{SimJenkins, SimJob};
     use ledtogo::model::JobState;
+    use ledtogo::sim::{SimJenkins, SimJob};
 
     let _guard = serial();
     build_firmware();
@@ -361,7 +363,11 @@ fn headless_ledtogo_drives_the_simulated_board_from_jenkins() {
     let _app = support::KillOnDrop(app);
 
     let c = Colors::default();
-    let shown = |rgb| correct(rgb, 0.5, 2.2);
+    let strip = Correction {
+        brightness: 0.5,
+        gamma: 2.2,
+    };
+    let shown = |rgb| strip.apply(rgb);
     let expect = |led0: Rgb, tube: Rgb| {
         let mut f = vec![Rgb::OFF; 16];
         f[0] = led0;

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ledtogo::device::protocol::{
+use ledtogo::color::Rgb;
+use ledtogo::outputs::serial::protocol::{
     ADX_MAGIC, Boot, ByeAction, Command, DecodeError, Decoder, DeviceMessage, Direction, FwVersion,
     HELLO_LINE, Info, Item, LinkState, MAX_PAYLOAD, ProtocolError, Reply, ReplyBody, Request,
     Stats, Status, encode_ada, encode_ext,
 };
-use ledtogo::frame::Rgb;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {

@@ -3,13 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ledtogo::device::emulator::{Emulator, EmulatorOptions};
-use ledtogo::device::protocol::ByeAction;
-use ledtogo::device::{Device, DeviceSettings, DeviceStatus, PortChoice, ProbeOutcome, probe};
-use ledtogo::frame::Rgb;
+use ledtogo::color::{Correction, Rgb};
+use ledtogo::config::PortChoice;
+use ledtogo::outputs::serial::protocol::ByeAction;
+use ledtogo::outputs::serial::{Device, DeviceSettings, DeviceStatus, ProbeOutcome, probe};
+use support::emulator::{Emulator, EmulatorOptions};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -216,8 +219,10 @@ fn test_pattern_lights_each_led_then_a_rainbow_then_off() {
     let dir = tempfile::tempdir().unwrap();
     let emu = Emulator::start(dir.path().join("tty"), EmulatorOptions::default()).unwrap();
     let mut steps = Vec::new();
-    let status = ledtogo::device::test_pattern(settings(&emu, 8), |s| steps.push(s.to_owned()))
-        .expect("pattern runs");
+    let status = ledtogo::outputs::serial::test_pattern(settings(&emu, 8), Correction::NONE, |s| {
+        steps.push(s.to_owned());
+    })
+    .expect("pattern runs");
     assert!(status.is_connected());
     assert_eq!(steps[0], "connecting");
     assert_eq!(steps[1], status.to_string());
@@ -246,12 +251,13 @@ fn test_pattern_lights_each_led_then_a_rainbow_then_off() {
 fn test_pattern_without_a_device_fails_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("absent");
-    let err = ledtogo::device::test_pattern(
+    let err = ledtogo::outputs::serial::test_pattern(
         DeviceSettings {
             port: PortChoice::Path(path.clone()),
             baud: 115_200,
             leds: 4,
         },
+        Correction::NONE,
         |_| {},
     )
     .unwrap_err();

@@ -5,12 +5,12 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
+use ledtogo::color::Rgb;
 use ledtogo::config::Config;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
-use ledtogo::frame::Rgb;
-use ledtogo::jenkins::sim::{Mode, SimJenkins, SimJob};
 use ledtogo::model::{JobId, JobState, ServerState, Transition};
-use ledtogo::strip::VirtualStrip;
+use ledtogo::outputs::VirtualStrip;
+use ledtogo::sim::{Mode, SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;
@@ -30,7 +30,7 @@ fn config_for(servers: &[(&str, &str)], slots: &str) -> Config {
     Config::parse(&text, None).unwrap()
 }
 
-fn jobs() -> Vec<ledtogo::jenkins::sim::SimItem> {
+fn jobs() -> Vec<ledtogo::sim::SimItem> {
     vec![
         SimJob::new("api", Some(JobState::Success)).into(),
         SimJob::new("web", Some(JobState::Success)).into(),

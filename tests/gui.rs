@@ -11,10 +11,11 @@ use std::time::Duration;
 use egui::{Pos2, Rect, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use ledtogo::config::{Config, Target};
+use ledtogo::config::Config;
 use ledtogo::gui::{App, ConfigPlace, start_desk};
-use ledtogo::jenkins::sim::{SimItem, SimJenkins, SimJob};
+use ledtogo::model::Target;
 use ledtogo::model::{JobId, JobState};
+use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;

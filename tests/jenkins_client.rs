@@ -6,13 +6,15 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use ledtogo::jenkins::sim::{Mode, SimItem, SimJenkins, SimJob};
-use ledtogo::jenkins::{Client, Credentials, FetchError, Root, Source};
+use ledtogo::config::Root;
 use ledtogo::model::{JobState, ServerState};
+use ledtogo::sim::{Mode, SimItem, SimJenkins, SimJob};
+use ledtogo::sources::jenkins::{Client, Settings};
+use ledtogo::sources::{Credentials, Source as _, SourceError};
 
 fn client(url: &str) -> Client {
-    let mut s = Source::new("ci", url);
-    s.request_timeout = Duration::from_secs(5);
+    let mut s = Settings::new("ci", url);
+    s.http.request_timeout = Duration::from_secs(5);
     Client::new(s).unwrap()
 }
 
@@ -114,7 +116,7 @@ fn a_folder_root_is_requested_with_the_branch_encoded_once_more() {
         vec![SimJob::branch("feature/x", Some(JobState::Failure))],
     )])
     .unwrap();
-    let mut s = Source::new("ci", sim.url());
+    let mut s = Settings::new("ci", sim.url());
     s.root = Root::Folder(vec!["shop".into()]);
     let fetched = Client::new(s).unwrap().fetch().unwrap();
     assert_eq!(
@@ -178,7 +180,7 @@ fn matrix_configurations_views_unicode_spaces_disabled_and_never_built() {
         docs.url
     );
 
-    let mut s = Source::new("ci", sim.url());
+    let mut s = Settings::new("ci", sim.url());
     s.root = Root::View(vec!["Release Jobs".into()]);
     let view = Client::new(s).unwrap().fetch().unwrap();
     let mut names: Vec<String> = view.jobs.iter().map(|j| j.id.full_name()).collect();
@@ -206,19 +208,16 @@ fn credentials_are_sent_pre_emptively_and_403_401_are_told_apart() {
 
     let anonymous = client(sim.url()).fetch().unwrap_err();
     assert!(
-        matches!(anonymous, FetchError::AuthNeeded { .. }),
+        matches!(anonymous, SourceError::AuthNeeded { .. }),
         "{anonymous}"
     );
     assert_eq!(anonymous.server_state(), ServerState::AuthNeeded);
 
-    let mut s = Source::new("ci", sim.url());
-    s.credentials = Some(Credentials {
-        user: "alice".into(),
-        token: "wrong".into(),
-    });
+    let mut s = Settings::new("ci", sim.url());
+    s.http.credentials = Some(Credentials::new("alice", "wrong"));
     let rejected = Client::new(s.clone()).unwrap().fetch().unwrap_err();
     assert!(
-        matches!(rejected, FetchError::TokenRejected { .. }),
+        matches!(rejected, SourceError::TokenRejected { .. }),
         "{rejected}"
     );
     assert_eq!(rejected.server_state(), ServerState::TokenRejected);
@@ -227,10 +226,7 @@ fn credentials_are_sent_pre_emptively_and_403_401_are_told_apart() {
         "the token never appears in messages"
     );
 
-    s.credentials = Some(Credentials {
-        user: "alice".into(),
-        token: "right-token".into(),
-    });
+    s.http.credentials = Some(Credentials::new("alice", "right-token"));
     let ok = Client::new(s).unwrap().fetch().unwrap();
     assert_eq!(
         ok.requests, 1,
@@ -246,16 +242,16 @@ fn html_at_200_server_errors_and_truncated_json_make_the_server_unreachable() {
 
     sim.set_mode(Mode::Html200);
     let e = c.fetch().unwrap_err();
-    assert!(matches!(e, FetchError::NotJson { .. }), "{e}");
+    assert!(matches!(e, SourceError::NotJson { .. }), "{e}");
     assert!(matches!(e.server_state(), ServerState::Unreachable(r) if r.contains("text/html")));
 
     sim.set_mode(Mode::Status(500));
     let e = c.fetch().unwrap_err();
-    assert!(matches!(e, FetchError::Status { status: 500, .. }), "{e}");
+    assert!(matches!(e, SourceError::Status { status: 500, .. }), "{e}");
 
     sim.set_mode(Mode::Truncated);
     let e = c.fetch().unwrap_err();
-    assert!(matches!(e, FetchError::BadJson { .. }), "{e}");
+    assert!(matches!(e, SourceError::BadAnswer { .. }), "{e}");
 
     sim.set_mode(Mode::Normal);
     assert_eq!(c.fetch().unwrap().jobs.len(), 1, "recovers by itself");
@@ -281,7 +277,7 @@ fn garbage_bodies_refused_connections_and_unknown_hosts_are_unreachable_with_a_r
     let e = client(&format!("http://127.0.0.1:{port}/"))
         .fetch()
         .unwrap_err();
-    assert!(matches!(e, FetchError::BadJson { .. }), "{e}");
+    assert!(matches!(e, SourceError::BadAnswer { .. }), "{e}");
     garbage.join().unwrap();
 
     // Nothing listens on this port any more.
@@ -306,8 +302,8 @@ fn garbage_bodies_refused_connections_and_unknown_hosts_are_unreachable_with_a_r
 fn a_server_that_accepts_and_never_answers_times_out() {
     let sim = SimJenkins::start(vec![SimJob::new("a", Some(JobState::Success)).into()]).unwrap();
     sim.set_mode(Mode::Hang);
-    let mut s = Source::new("ci", sim.url());
-    s.request_timeout = Duration::from_millis(700);
+    let mut s = Settings::new("ci", sim.url());
+    s.http.request_timeout = Duration::from_millis(700);
     let started = Instant::now();
     let e = Client::new(s).unwrap().fetch().unwrap_err();
     assert!(
@@ -325,8 +321,8 @@ fn a_ca_file_that_is_not_pem_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, "not a certificate").unwrap();
-    let mut s = Source::new("ci", "https://ci.example.com/");
-    s.ca_file = Some(ca.clone());
+    let mut s = Settings::new("ci", "https://ci.example.com/");
+    s.http.ca_file = Some(ca.clone());
     let e = Client::new(s).unwrap_err();
     assert!(e.to_string().contains(&ca.display().to_string()), "{e}");
 }

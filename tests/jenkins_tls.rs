@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use ledtogo::jenkins::{Client, FetchError, Source};
 use ledtogo::model::{JobState, ServerState};
+use ledtogo::sources::jenkins::{Client, Settings};
+use ledtogo::sources::{Source as _, SourceError};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -143,18 +144,18 @@ fn a_jenkins_with_a_private_ca_is_refused_without_the_ca_file_and_works_with_it(
     let port = serve_tls(&cert, &key, 2);
     let url = format!("https://127.0.0.1:{port}/");
 
-    let refused = Client::new(Source::new("tls", &url))
+    let refused = Client::new(Settings::new("tls", &url))
         .unwrap()
         .fetch()
         .unwrap_err();
-    assert!(matches!(refused, FetchError::Network { .. }), "{refused}");
+    assert!(matches!(refused, SourceError::Network { .. }), "{refused}");
     assert!(matches!(
         refused.server_state(),
         ServerState::Unreachable(_)
     ));
 
-    let mut source = Source::new("tls", &url);
-    source.ca_file = Some(ca);
+    let mut source = Settings::new("tls", &url);
+    source.http.ca_file = Some(ca);
     let fetched = Client::new(source).unwrap().fetch().unwrap();
     assert_eq!(fetched.jobs.len(), 1);
     assert_eq!(fetched.jobs[0].state, JobState::Failure);

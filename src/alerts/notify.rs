@@ -38,7 +38,10 @@ impl Notifier for DesktopNotifier {
             });
         #[cfg(all(unix, not(target_os = "macos")))]
         {
-            let url = alert.url.as_deref().filter(|u| is_web_url(u));
+            let url = alert
+                .url
+                .as_deref()
+                .filter(|u| crate::weburl::is_web_url(u));
             let waiter = url.and_then(|_| Waiter::claim(&self.waiters));
             if waiter.is_some() {
                 n.action("default", "Open build");
@@ -93,15 +96,10 @@ impl Drop for Waiter {
     }
 }
 
-/// Only web pages are handed to the system opener (never a local file or an option-like string).
-fn is_web_url(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
-}
-
 /// Opens `url` in the default browser and waits for the opener (on the caller's thread, which is a
 /// click-waiting thread). Failures are logged: there is no one else to tell.
 pub fn open_url(url: &str) {
-    if !is_web_url(url) {
+    if !crate::weburl::is_web_url(url) {
         tracing::warn!("not opening {url:?}: not an http(s) address");
         return;
     }
@@ -152,10 +150,10 @@ mod tests {
 
     #[test]
     fn only_web_urls_are_opened() {
-        assert!(is_web_url("https://ci/job/a/1/"));
-        assert!(is_web_url("http://ci/job/a/1/"));
-        assert!(!is_web_url("file:///etc/passwd"));
-        assert!(!is_web_url("--help"));
+        assert!(crate::weburl::is_web_url("https://ci/job/a/1/"));
+        assert!(crate::weburl::is_web_url("http://ci/job/a/1/"));
+        assert!(!crate::weburl::is_web_url("file:///etc/passwd"));
+        assert!(!crate::weburl::is_web_url("--help"));
         // Refused before anything is spawned.
         open_url("file:///etc/passwd");
     }

@@ -375,8 +375,8 @@ impl eframe::App for App {
     }
 }
 
-fn short_device(d: &crate::device::DeviceStatus) -> String {
-    use crate::device::DeviceStatus as D;
+fn short_device(d: &crate::outputs::serial::DeviceStatus) -> String {
+    use crate::outputs::serial::DeviceStatus as D;
     match d {
         D::Disabled => "no device (mirror only)".into(),
         D::Searching => "looking for the device…".into(),

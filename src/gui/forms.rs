@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use egui::{Color32, RichText, Ui};
 
-use crate::config::{Config, PortChoice, ServerEntry, TokenSource, check_server_url};
-use crate::device::DeviceStatus;
-use crate::device::discovery::{self, PortReport};
-use crate::jenkins::client::{Client, Credentials, Source};
+use crate::config::{Config, Root, ServerConfig, ServerEntry, TokenSource};
 use crate::model::Snapshot;
+use crate::outputs::serial::DeviceStatus;
+use crate::outputs::serial::discovery::{self, PortReport};
 use crate::settings::{Edit, EditValue};
+use crate::sources::jenkins::tree::normalize_base;
+use crate::sources::{self, Credentials};
+use crate::weburl::check_server_url;
 
 use super::desk::Desk;
 
@@ -113,28 +115,28 @@ impl ServerDraft {
         None
     }
 
-    fn source(&self, config: &Config) -> Result<Source, String> {
+    /// The server as the draft would save it, and the typed token to test it with (`None`: the
+    /// entry's own token, looked up when the test runs).
+    fn connection(&self, config: &Config) -> (ServerConfig, Option<Credentials>) {
         let existing = self
             .old_name
             .as_deref()
             .and_then(|old| config.servers.iter().find(|s| s.name == old));
-        let mut source = match existing {
-            Some(s) if self.token.trim().is_empty() => {
-                let mut s = s.clone();
-                s.user = Some(self.user.trim().to_owned()).filter(|u| !u.is_empty());
-                s.source(config.timeout)?
-            }
-            _ => Source::new(self.name.trim(), &self.url),
-        };
-        source.base = crate::jenkins::tree::normalize_base(self.url.trim());
-        if !self.token.trim().is_empty() {
-            source.credentials = Some(Credentials {
-                user: self.user.trim().to_owned(),
-                token: self.token.trim().to_owned(),
-            });
-        }
-        source.request_timeout = config.timeout.min(Duration::from_secs(15));
-        Ok(source)
+        let mut server = existing.cloned().unwrap_or_else(|| ServerConfig {
+            name: String::new(),
+            url: String::new(),
+            user: None,
+            token: TokenSource::None,
+            ca_file: None,
+            root: Root::All,
+            poll: None,
+        });
+        server.name = self.name.trim().to_owned();
+        server.url = self.url.trim().to_owned();
+        server.user = Some(self.user.trim().to_owned()).filter(|u| !u.is_empty());
+        let typed =
+            (!self.token.trim().is_empty()).then(|| Credentials::new(&self.user, &self.token));
+        (server, typed)
     }
 }
 
@@ -280,13 +282,11 @@ impl ServersTab {
                 .add_enabled(url_ok && !testing, egui::Button::new("Test connection"))
                 .clicked()
             {
-                match draft.source(config) {
-                    Ok(source) => {
-                        self.test
-                            .run(desk.waker.clone(), move || test_connection(source));
-                    }
-                    Err(e) => self.test.set(Some(Task::Done(Err(e)))),
-                }
+                let (server, typed) = draft.connection(config);
+                let timeout = config.timeout.min(Duration::from_secs(15));
+                self.test.run(desk.waker.clone(), move || {
+                    test_connection(&server, typed, timeout)
+                });
             }
             save = ui
                 .add_enabled(problem.is_none(), egui::Button::new("Save"))
@@ -328,15 +328,24 @@ impl ServersTab {
     }
 }
 
-/// One poll of `source`: "Jenkins 2.x, N jobs" or the exact error.
-fn test_connection(source: Source) -> Result<String, String> {
-    let base = source.base.clone();
-    let client = Client::new(source).map_err(|e| e.to_string())?;
-    let fetched = client.fetch().map_err(|e| e.to_string())?;
+/// One poll of `server` (with the `typed` token, else its own): "Jenkins 2.x, N jobs" or the exact
+/// error.
+fn test_connection(
+    server: &ServerConfig,
+    typed: Option<Credentials>,
+    timeout: Duration,
+) -> Result<String, String> {
+    let source = match typed {
+        Some(credentials) => sources::open_with(server, timeout, Some(credentials)),
+        None => sources::open(server, timeout),
+    }
+    .map_err(|e| e.to_string())?;
+    let listing = source.fetch().map_err(|e| e.to_string())?;
     Ok(format!(
-        "Connected to {base}: Jenkins {}, {} jobs",
-        fetched.version.as_deref().unwrap_or("(version not sent)"),
-        fetched.jobs.len()
+        "Connected to {}: Jenkins {}, {} jobs",
+        normalize_base(&server.url),
+        listing.version.as_deref().unwrap_or("(version not sent)"),
+        listing.jobs.len()
     ))
 }
 
@@ -383,7 +392,7 @@ impl DeviceTab {
             .show(ui, |ui| {
                 let l = ui.label("Port");
                 ui.horizontal(|ui| {
-                    let current = port_text(&config.strip.port);
+                    let current = config.strip.port.to_string();
                     egui::ComboBox::from_id_salt("port")
                         .selected_text(current.clone())
                         .width(260.0)
@@ -488,12 +497,4 @@ impl DeviceTab {
 /// A value widget's change is final: typed and confirmed, or a drag released.
 fn settled(r: &egui::Response) -> bool {
     r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged() && !r.has_focus())
-}
-
-fn port_text(port: &PortChoice) -> String {
-    match port {
-        PortChoice::Auto => "auto".into(),
-        PortChoice::None => "none".into(),
-        PortChoice::Path(p) => p.display().to_string(),
-    }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText, Sense, Ui};
 
-use crate::config::{Config, Target};
-use crate::model::{Job, ServerState, Snapshot};
+use crate::config::Config;
+use crate::model::{Job, ServerState, Snapshot, Target};
 
 use super::look;
 use super::strip::{self, DragItem};

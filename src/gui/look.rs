@@ -4,8 +4,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use egui::{Color32, Sense, Ui, Vec2};
 
+use crate::color::Rgb;
 use crate::config::Config;
-use crate::frame::Rgb;
 use crate::model::{Job, JobState};
 
 pub fn color(rgb: Rgb) -> Color32 {

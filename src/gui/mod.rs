@@ -18,8 +18,8 @@ use anyhow::{Context as _, Result};
 use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
 use crate::engine::{ConfigSource, Engine, Observers};
+use crate::outputs::Output;
 use crate::settings::Editor;
-use crate::strip::Strip;
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
@@ -33,7 +33,7 @@ pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
 pub fn start_desk(
     place: ConfigPlace,
     initial: Config,
-    strips: Vec<Box<dyn Strip>>,
+    strips: Vec<Box<dyn Output>>,
     opener: Opener,
     outputs: AlertOutputs,
 ) -> Result<SharedDesk> {

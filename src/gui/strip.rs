@@ -3,9 +3,9 @@
 
 use egui::{Color32, CornerRadius, Frame, Key, RichText, Sense, Stroke, Ui, Vec2};
 
-use crate::config::{Config, Target};
-use crate::frame::Rgb;
-use crate::model::Snapshot;
+use crate::color::Rgb;
+use crate::config::Config;
+use crate::model::{Snapshot, Target};
 
 use super::look;
 
@@ -75,20 +75,6 @@ fn slot_url(config: &Config, snapshot: &Snapshot, led: usize) -> Option<String> 
     }
 }
 
-/// How an LED of the frame looks to the eye: brightness and gamma undone, so a dimmed strip still shows
-/// readable colours in the slots (the mirror paints the frame itself).
-pub fn perceived(shown: Rgb, config: &Config) -> Rgb {
-    let (brightness, gamma) = (config.strip.brightness, config.strip.gamma);
-    if brightness <= 0.0 || gamma <= 0.0 {
-        return shown;
-    }
-    let f = |c: u8| {
-        let linear = (f64::from(c) / 255.0).powf(1.0 / gamma) / brightness;
-        (linear * 255.0).round().clamp(0.0, 255.0) as u8
-    };
-    Rgb::new(f(shown.r), f(shown.g), f(shown.b))
-}
-
 /// Draws the LED slots, wrapped to the width. `frame` is the engine's frame (one colour per LED).
 pub fn slots(
     ui: &mut Ui,
@@ -147,7 +133,7 @@ fn slot(
         ui.set_max_width(SLOT.x);
         ui.vertical_centered(|ui| {
             ui.label(RichText::new(format!("LED {led}")).small());
-            look::dot(ui, look::color(perceived(shown, config)), 28.0);
+            look::dot(ui, look::color(config.strip.correction().undo(shown)), 28.0);
             let text = if tube {
                 RichText::new(label.clone()).italics()
             } else {
@@ -181,7 +167,7 @@ fn slot(
         sense,
     );
     let response = drag_source(ui, &response, DragItem::Led(led), |painter, at| {
-        painter.circle_filled(at, 14.0, look::color(perceived(shown, config)));
+        painter.circle_filled(at, 14.0, look::color(config.strip.correction().undo(shown)));
         painter.circle_stroke(at, 14.0, Stroke::new(2.0, Color32::WHITE));
     })
     .on_hover_text(slot_details(config, snapshot, led, shown));
@@ -267,23 +253,4 @@ pub fn mirror(ui: &mut Ui, frame: &[Rgb], diameter: f32) {
                 }
             });
         });
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn perceived_colour_undoes_brightness_and_gamma() {
-        let config = Config::parse("[strip]\nbrightness = 0.5\ngamma = 2.2\n", None).unwrap();
-        let base = Rgb::new(255, 160, 0);
-        let on_strip = crate::frame::correct(base, 0.5, 2.2);
-        let seen = perceived(on_strip, &config);
-        assert!(
-            seen.r.abs_diff(base.r) <= 3 && seen.g.abs_diff(base.g) <= 3,
-            "{seen}"
-        );
-        assert_eq!(seen.b, 0);
-    }
 }

@@ -25,8 +25,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{AggregateScope, Config, Target};
-use crate::model::{JobId, JobState, JobStatus, ServerState, Severity, Snapshot};
+use crate::config::{AggregateScope, Config};
+use crate::model::{JobId, JobState, JobStatus, ServerState, Severity, Snapshot, Target};
 
 /// The icon's state: the worst state of the counted jobs. See the module docs for the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

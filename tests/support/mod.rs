@@ -2,6 +2,8 @@
 //! deadlines, and waiting for a condition instead of sleeping.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod emulator;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command};
 use std::sync::mpsc::{self, Receiver};

@@ -15,7 +15,7 @@ use super::protocol::{
     self, Boot, Command, Decoder, DeviceMessage, Direction, Info, PROTO_VERSION, ProtocolError,
     Reply, Request, Status,
 };
-use crate::frame::Rgb;
+use crate::color::Rgb;
 
 /// How long to wait for `Ada\n` or BOOT after opening (covers the Uno bootloader).
 pub const HELLO_WAIT: Duration = Duration::from_secs(3);

@@ -8,7 +8,6 @@
 //! re-sends the whole frame once connected again.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -19,27 +18,21 @@ use super::link::{Handshake, Link, LinkError, READ_SLICE};
 use super::protocol::{
     ByeAction, CONFIG_LED_COUNT, Info, LinkState, MAX_PIXELS_PER_CHUNK, ReplyBody, Request,
 };
-use crate::frame::Rgb;
+use crate::backoff::Backoff;
+use crate::color::{Correction, Rgb};
+use crate::config::{PortChoice, StripConfig};
+use crate::frame::{Overlay, TEST_RAINBOW, TEST_STEP};
 
 /// Default link speed of the firmware.
 pub const DEFAULT_BAUD: u32 = 115_200;
 /// Interval of PING (ledtogo) or frame re-send (legacy) while nothing changes.
 pub const KEEPALIVE: Duration = Duration::from_secs(1);
-/// First reconnect delay; doubles after each failed attempt.
-pub const BACKOFF_START: Duration = Duration::from_millis(250);
-/// Longest reconnect delay.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
-
-/// Which serial port to use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortChoice {
-    /// Probe the known USB-serial bridges and take the first LED device that answers.
-    Auto,
-    /// Exactly this port (a device node or a symlink to one).
-    Path(PathBuf),
-    /// No device: the worker stays idle.
-    None,
-}
+/// Reconnect delays: from 250 ms, doubling after each failed attempt, up to 5 s.
+pub const RECONNECT: Backoff = Backoff {
+    first: Duration::from_millis(250),
+    max: Duration::from_secs(5),
+    jitter: 0.0,
+};
 
 /// How to reach the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +41,17 @@ pub struct DeviceSettings {
     pub baud: u32,
     /// Number of LEDs on the strip (frames are this long). 0 keeps the device's own count.
     pub leds: usize,
+}
+
+impl From<&StripConfig> for DeviceSettings {
+    /// What the serial worker needs from `[strip]`.
+    fn from(strip: &StripConfig) -> Self {
+        DeviceSettings {
+            port: strip.port.clone(),
+            baud: strip.baud,
+            leds: strip.leds,
+        }
+    }
 }
 
 impl Default for DeviceSettings {
@@ -194,7 +198,7 @@ impl Device {
                     shared: worker_shared,
                     settings,
                     on_status: Box::new(on_status),
-                    backoff: BACKOFF_START,
+                    failures: 0,
                     sent_gen: 0,
                 };
                 worker.run();
@@ -323,7 +327,8 @@ struct Worker {
     shared: Arc<Shared>,
     settings: DeviceSettings,
     on_status: Box<dyn Fn(&DeviceStatus) + Send>,
-    backoff: Duration,
+    /// Failed connection rounds in a row.
+    failures: u32,
     sent_gen: u64,
 }
 
@@ -378,9 +383,8 @@ impl Worker {
                 }
             }
             self.set_status(failure.unwrap_or(DeviceStatus::Searching));
-            let delay = self.backoff;
-            self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-            self.sleep(delay);
+            self.failures = self.failures.saturating_add(1);
+            self.sleep(RECONNECT.delay(self.failures));
         }
     }
 
@@ -395,11 +399,11 @@ impl Worker {
         };
         let result = match link.handshake() {
             Ok(Handshake::Ledtogo(info)) => {
-                self.backoff = BACKOFF_START;
+                self.failures = 0;
                 self.session(&mut link, info)
             }
             Ok(Handshake::Legacy) => {
-                self.backoff = BACKOFF_START;
+                self.failures = 0;
                 self.legacy(&mut link)
             }
             Ok(Handshake::Silent { noise }) => {
@@ -687,11 +691,12 @@ pub enum TestPatternError {
 const PATTERN_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const PATTERN_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Lights each LED in turn (white-ish, ~100 ms each), then a rainbow for ~2 s, then turns the
-/// strip off and ends the session with BYE(blank). Reports each step through `on_step`.
-/// Returns the status the device had (who was tested).
+/// Runs the test pattern ([`Overlay::TestPattern`]: each LED in turn, then a rainbow, through the
+/// strip's `correction`) on the device, then turns the strip off and ends the session with BYE(blank).
+/// Reports each step through `on_step`. Returns the status the device had (who was tested).
 pub fn test_pattern(
     settings: DeviceSettings,
+    correction: Correction,
     mut on_step: impl FnMut(&str),
 ) -> Result<DeviceStatus, TestPatternError> {
     let wanted_leds = settings.leds;
@@ -724,57 +729,40 @@ pub fn test_pattern(
             })
         }
     };
+    let pattern = |at: Duration| {
+        let mut frame = vec![Rgb::OFF; leds];
+        Overlay::TestPattern.draw(&mut frame, at, correction);
+        frame
+    };
     let run = |on_step: &mut dyn FnMut(&str)| -> Result<(), TestPatternError> {
-        let mut tick = Instant::now();
+        let started = Instant::now();
+        // The middle of each LED's step of the chase, then the rainbow at 25 frames a second.
         for i in 0..leds {
-            let mut frame = vec![Rgb::OFF; leds];
-            frame[i] = Rgb::new(160, 160, 140);
+            let at = TEST_STEP.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX)) + TEST_STEP / 2;
+            sleep_until(started + at);
             let name = format!("LED {} of {leds}", i + 1);
             on_step(&name);
-            step(&device, &name, frame)?;
-            tick += Duration::from_millis(100);
-            sleep_until(tick);
+            step(&device, &name, pattern(at))?;
         }
         on_step("rainbow");
-        let frames = 40;
+        let chase = Overlay::TestPattern.length(leds) - TEST_RAINBOW;
+        let frames = 50;
         for k in 0..frames {
-            let frame = (0..leds)
-                .map(|i| hue((i * 256 / leds.max(1) + k * 256 / frames) as u8))
-                .collect();
-            step(&device, "rainbow", frame)?;
-            tick += Duration::from_millis(50);
-            sleep_until(tick);
+            let at = chase + TEST_RAINBOW * k / frames;
+            sleep_until(started + at);
+            step(&device, "rainbow", pattern(at))?;
         }
         on_step("off");
         step(&device, "off", vec![Rgb::OFF; leds])
     };
-    match run(&mut on_step) {
-        Ok(()) => {
-            device.close_with(ByeAction::Blank);
-            Ok(status)
-        }
-        Err(e) => {
-            device.close_with(ByeAction::Blank);
-            Err(e)
-        }
-    }
+    let result = run(&mut on_step);
+    device.close_with(ByeAction::Blank);
+    result.map(|()| status)
 }
 
 fn sleep_until(t: Instant) {
     if let Some(d) = t.checked_duration_since(Instant::now()) {
         std::thread::sleep(d);
-    }
-}
-
-/// A fully saturated colour on the colour wheel (0..=255).
-fn hue(h: u8) -> Rgb {
-    let x = h % 85;
-    let up = x * 3;
-    let down = 255 - x * 3;
-    match h / 85 {
-        0 => Rgb::new(down, up, 0),
-        1 => Rgb::new(0, down, up),
-        _ => Rgb::new(up, 0, down),
     }
 }
 
@@ -789,22 +777,6 @@ mod tests {
         let red = Rgb::new(255, 0, 0);
         assert_eq!(fit(&[red], 3), vec![red, Rgb::OFF, Rgb::OFF]);
         assert_eq!(fit(&[red, red, red], 2), vec![red, red]);
-    }
-
-    #[test]
-    fn the_colour_wheel_is_saturated_and_wraps() {
-        assert_eq!(hue(0), Rgb::new(255, 0, 0));
-        assert_eq!(hue(85), Rgb::new(0, 255, 0));
-        assert_eq!(hue(170), Rgb::new(0, 0, 255));
-        assert_eq!(hue(255), Rgb::new(0, 0, 255));
-        for h in 0..=255u8 {
-            let c = hue(h);
-            assert_eq!(
-                u16::from(c.r) + u16::from(c.g) + u16::from(c.b),
-                255,
-                "hue {h}"
-            );
-        }
     }
 
     #[test]

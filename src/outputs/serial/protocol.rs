@@ -9,7 +9,7 @@ use std::fmt;
 
 use crc::{CRC_16_IBM_3740, Crc};
 
-use crate::frame::Rgb;
+use crate::color::Rgb;
 
 /// Magic of a legacy Adalight frame (host → device).
 pub const ADA_MAGIC: [u8; 3] = *b"Ada";

@@ -1,5 +1,4 @@
-//! A LED device emulator on a real pseudo-terminal — test and diagnostic tooling, not used by
-//! the app itself.
+//! A LED device emulator on a real pseudo-terminal, for the end-to-end tests (not part of the app).
 //!
 //! It plays the device side of protocol v1 behind a symlink path (like a udev name), so the
 //! host opens it exactly like a USB serial port:
@@ -22,13 +21,13 @@ use std::time::{Duration, Instant};
 
 use serialport::{SerialPort as _, TTYPort};
 
-use super::protocol::{
+use ledtogo::color::Rgb;
+use ledtogo::outputs::serial::protocol::{
     ADY_MAGIC, Boot, ByeAction, CONFIG_BRIGHTNESS, CONFIG_LED_COUNT, CONFIG_POWER_LIMIT_MA,
     CONFIG_STALE_AFTER_S, Command, DecodeError, Decoder, Direction, FwVersion, HELLO_LINE, Info,
     Item, LinkState, MAX_PAYLOAD, ProtocolError, REPLY_FLAG, Reply, ReplyBody, Request, Stats,
     Status, encode_ext,
 };
-use crate::frame::Rgb;
 
 /// What kind of device sits behind the port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

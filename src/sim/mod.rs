@@ -12,8 +12,8 @@ use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use crate::jenkins::tree::encode_segment;
 use crate::model::{JobState, split_full_name};
+use crate::sources::jenkins::tree::encode_segment;
 
 /// How the simulated server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -710,7 +710,7 @@ fn resolve(st: &SimState, rest: &str, base: &str) -> Option<Value> {
 fn item_json(item: &SimItem, parent: &[String], base: &str) -> Value {
     let mut path = parent.to_vec();
     path.push(item.name().to_owned());
-    let url = crate::jenkins::tree::job_url(base, &path);
+    let url = crate::sources::jenkins::tree::job_url(base, &path);
     let mut obj = Map::new();
     match item {
         SimItem::Folder {

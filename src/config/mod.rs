@@ -11,11 +11,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use crate::device::DeviceSettings;
-pub use crate::device::PortChoice;
-use crate::frame::Rgb;
-use crate::jenkins::{Credentials, Root, Source};
-use crate::model::{JobId, JobState, split_full_name};
+use crate::color::{Correction, Rgb};
+use crate::model::{JobId, JobState, Target, split_full_name};
 
 /// A configuration problem, with where it is.
 #[derive(Debug, Error)]
@@ -350,12 +347,69 @@ pub struct StripConfig {
 }
 
 impl StripConfig {
-    /// What the serial worker needs from this section.
-    pub fn device_settings(&self) -> DeviceSettings {
-        DeviceSettings {
-            port: self.port.clone(),
-            baud: self.baud,
-            leds: self.leds,
+    /// The colour correction every frame for this strip gets.
+    pub fn correction(&self) -> Correction {
+        Correction {
+            brightness: self.brightness,
+            gamma: self.gamma,
+        }
+    }
+}
+
+/// Which serial port drives the strip: `"auto"`, `"none"` or a device path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PortChoice {
+    /// Probe the known USB-serial bridges and take the first LED device that answers.
+    #[default]
+    Auto,
+    /// Exactly this port (a device node or a symlink to one).
+    Path(PathBuf),
+    /// No device: the strip is shown in the window only.
+    None,
+}
+
+impl std::str::FromStr for PortChoice {
+    type Err = std::convert::Infallible;
+
+    /// `auto` (or nothing), `none`, or else a path: the same words in the file, the CLI and the window.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text.trim() {
+            "auto" | "" => PortChoice::Auto,
+            "none" => PortChoice::None,
+            p => PortChoice::Path(PathBuf::from(p)),
+        })
+    }
+}
+
+impl fmt::Display for PortChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortChoice::Auto => f.write_str("auto"),
+            PortChoice::None => f.write_str("none"),
+            PortChoice::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// What part of a server to watch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Root {
+    /// Every job of the server.
+    #[default]
+    All,
+    /// Every job below a folder (full name path).
+    Folder(Vec<String>),
+    /// The jobs of a view (nested views as a path).
+    View(Vec<String>),
+}
+
+impl Root {
+    /// The root for `--folder`/`folder = …` or `--view`/`view = …` (at most one of them is given).
+    pub fn of(folder: Option<&str>, view: Option<&str>) -> Root {
+        match (folder, view) {
+            (Some(f), _) => Root::Folder(split_full_name(f)),
+            (None, Some(v)) => Root::View(split_full_name(v)),
+            (None, None) => Root::All,
         }
     }
 }
@@ -390,39 +444,6 @@ pub struct ServerConfig {
     pub root: Root,
     /// Overrides the global poll interval.
     pub poll: Option<Duration>,
-}
-
-/// What an LED shows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Target {
-    Job(JobId),
-    /// The worst state of every job under a folder.
-    Folder {
-        server: String,
-        path: Vec<String>,
-    },
-    /// The worst state of every job of a server (or of the view the server entry points at).
-    Server(String),
-}
-
-impl Target {
-    /// The server the target belongs to.
-    pub fn server(&self) -> &str {
-        match self {
-            Target::Job(id) => &id.server,
-            Target::Folder { server, .. } | Target::Server(server) => server,
-        }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Job(id) => write!(f, "job {id}"),
-            Target::Folder { server, path } => write!(f, "folder {server}:{}/", path.join("/")),
-            Target::Server(server) => write!(f, "all of {server}"),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -566,7 +587,7 @@ impl Config {
                 ));
             }
             let url = s.url.get_ref().trim();
-            if let Err(e) = check_server_url(url) {
+            if let Err(e) = crate::weburl::check_server_url(url) {
                 return Err(err(Some(s.url.span()), format!("server {name:?}: {e}")));
             }
             let token = match (&s.token_env, &s.token_file) {
@@ -580,17 +601,16 @@ impl Config {
                 (None, Some(f)) => TokenSource::File(resolve(f.get_ref())),
                 (None, None) => TokenSource::None,
             };
-            let root = match (&s.folder, &s.view) {
-                (Some(_), Some(v)) => {
-                    return Err(err(
-                        Some(v.span()),
-                        "use either folder or view for a server, not both".into(),
-                    ));
-                }
-                (Some(f), None) => Root::Folder(split_full_name(f)),
-                (None, Some(v)) => Root::View(split_full_name(v.get_ref())),
-                (None, None) => Root::All,
-            };
+            if let (Some(_), Some(v)) = (&s.folder, &s.view) {
+                return Err(err(
+                    Some(v.span()),
+                    "use either folder or view for a server, not both".into(),
+                ));
+            }
+            let root = Root::of(
+                s.folder.as_deref(),
+                s.view.as_ref().map(|v| v.get_ref().as_str()),
+            );
             servers.push(ServerConfig {
                 name: name.to_owned(),
                 url: url.to_owned(),
@@ -609,11 +629,7 @@ impl Config {
         let mut strip = StripConfig::default();
         if let Some(rs) = &raw.strip {
             if let Some(port) = &rs.port {
-                strip.port = match port.trim() {
-                    "auto" | "" => PortChoice::Auto,
-                    "none" => PortChoice::None,
-                    p => PortChoice::Path(PathBuf::from(p)),
-                };
+                strip.port = port.parse().unwrap_or_default();
             }
             if let Some(b) = &rs.baud {
                 if *b.get_ref() < 300 {
@@ -799,54 +815,6 @@ impl Config {
     }
 }
 
-impl ServerConfig {
-    /// Looks the token up (environment variable or file) and builds the client's view of this server.
-    /// A missing token is an error naming where it was looked for.
-    pub fn source(&self, timeout: Duration) -> Result<Source, String> {
-        let credentials = match (&self.user, &self.token) {
-            (_, TokenSource::None) => None,
-            (None, _) => {
-                return Err(format!(
-                    "server {:?}: a token is configured but no `user`",
-                    self.name
-                ));
-            }
-            (Some(user), TokenSource::Env(var)) => {
-                let token = std::env::var(var).map_err(|_| {
-                    format!(
-                        "server {:?}: environment variable {var} (token_env) is not set",
-                        self.name
-                    )
-                })?;
-                Some(Credentials {
-                    user: user.clone(),
-                    token: token.trim().to_owned(),
-                })
-            }
-            (Some(user), TokenSource::File(path)) => {
-                let token = std::fs::read_to_string(path).map_err(|e| {
-                    format!(
-                        "server {:?}: cannot read token_file {}: {e}",
-                        self.name,
-                        path.display()
-                    )
-                })?;
-                Some(Credentials {
-                    user: user.clone(),
-                    token: token.trim().to_owned(),
-                })
-            }
-        };
-        let mut source = Source::new(self.name.clone(), &self.url);
-        source.root = self.root.clone();
-        source.credentials = credentials;
-        source.ca_file = self.ca_file.clone();
-        source.request_timeout = timeout;
-        source.connect_timeout = timeout.min(Duration::from_secs(5));
-        Ok(source)
-    }
-}
-
 fn list(names: &BTreeSet<String>) -> String {
     if names.is_empty() {
         "none defined".to_owned()
@@ -885,24 +853,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 // ---------------------------------------------------------------------------------------------------
 // Editing and saving (the GUI edits through this; comments and unknown formatting survive).
-
-/// Checks a Jenkins base URL as the config and the settings form accept it.
-pub fn check_server_url(url: &str) -> Result<(), String> {
-    let url = url.trim();
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(|| format!("url {url:?} must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_name = host.rsplit('@').next().unwrap_or_default();
-    if host_name.is_empty() || host_name.starts_with(':') {
-        return Err(format!("url {url:?} has no host name"));
-    }
-    if url.chars().any(char::is_whitespace) {
-        return Err(format!("url {url:?} contains spaces"));
-    }
-    Ok(())
-}
 
 /// A server as the settings form edits it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -1210,7 +1160,7 @@ sounds = true
 ";
 
 /// The documented example config (also in `packaging/config.example.toml`).
-pub const EXAMPLE: &str = include_str!("../packaging/config.example.toml");
+pub const EXAMPLE: &str = include_str!("../../packaging/config.example.toml");
 
 #[cfg(test)]
 mod tests {
@@ -1338,20 +1288,6 @@ mod tests {
                 .contains("already defined")
         );
         assert!(invalid("poll_seconds = 0\n").2.contains("poll_seconds"));
-    }
-
-    #[test]
-    fn tokens_come_from_the_environment_or_a_file_and_missing_ones_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
-        let cfg_path = dir.path().join("config.toml");
-        let text = "[[servers]]\nname = \"a\"\nurl = \"https://a.example/\"\nuser = \"alice\"\ntoken_file = \"token\"\n\
-                    [[servers]]\nname = \"b\"\nurl = \"https://b.example/\"\nuser = \"bob\"\ntoken_env = \"LEDTOGO_TEST_SURELY_UNSET\"\n";
-        let c = Config::parse(text, Some(&cfg_path)).unwrap();
-        let a = c.servers[0].source(Duration::from_secs(5)).unwrap();
-        assert_eq!(a.credentials.unwrap().token, "s3cret");
-        let e = c.servers[1].source(Duration::from_secs(5)).unwrap_err();
-        assert!(e.contains("LEDTOGO_TEST_SURELY_UNSET"), "{e}");
     }
 
     #[test]
@@ -1495,32 +1431,6 @@ mod tests {
         ConfigDocument::load(&path).unwrap().save(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
-    }
-
-    #[test]
-    fn server_urls_need_a_scheme_and_a_host() {
-        assert!(check_server_url("https://ci.example.com/jenkins/").is_ok());
-        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
-        let no_scheme = check_server_url("ci.example.com").unwrap_err();
-        assert!(
-            no_scheme.contains("must start with http:// or https://"),
-            "{no_scheme}"
-        );
-        assert!(
-            check_server_url("https://")
-                .unwrap_err()
-                .contains("no host")
-        );
-        assert!(
-            check_server_url("http://:8080/")
-                .unwrap_err()
-                .contains("no host")
-        );
-        assert!(
-            check_server_url("http://ci example/")
-                .unwrap_err()
-                .contains("spaces")
-        );
     }
 
     #[test]

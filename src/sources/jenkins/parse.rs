@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::jenkins::tree::job_url;
 use crate::model::{Build, Job, JobId, JobState, split_full_name};
+use crate::sources::jenkins::tree::job_url;
 
 /// What one answer held: the jobs, and the containers whose children were cut off by the query depth
 /// (they need a follow-up request).
@@ -84,7 +84,7 @@ fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing)
                 let mut cpath = path.clone();
                 cpath.push(cname.to_owned());
                 // Matrix configurations hang off the project URL without a `job/` prefix.
-                let fallback = format!("{url}{}/", crate::jenkins::tree::encode_segment(cname));
+                let fallback = format!("{url}{}/", super::tree::encode_segment(cname));
                 let curl = item_url(ctx, config.get("url"), fallback);
                 out.jobs.push(job(ctx, config, cpath, cname, ccolor, curl));
             }
@@ -126,7 +126,7 @@ fn job(
 /// use it only when it lives under our base URL.
 fn item_url(ctx: Context<'_>, url: Option<&Value>, fallback: String) -> String {
     match url.and_then(Value::as_str) {
-        Some(u) if u.starts_with(ctx.base) => u.to_owned(),
+        Some(u) if crate::weburl::is_within(u, ctx.base) => u.to_owned(),
         _ => fallback,
     }
 }

@@ -1,0 +1,166 @@
+//! The one place a token is found: the environment variable (`token_env`) or the token file
+//! (`token_file`) a server entry names. Tokens are held in [`Secret`], whose `Debug` prints nothing, so
+//! neither a log line nor a `{:?}` can show one.
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret as _, SecretString};
+use thiserror::Error;
+
+use crate::config::{ServerConfig, TokenSource};
+
+/// A token, password or auth header: `Debug` shows `[REDACTED]`, and reading it takes
+/// `expose_secret()`.
+pub type Secret = SecretString;
+
+/// User name and API token, sent pre-emptively on every request.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub token: Secret,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("token", &"<hidden>")
+            .finish()
+    }
+}
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.user == other.user && self.token.expose_secret() == other.token.expose_secret()
+    }
+}
+
+impl Eq for Credentials {}
+
+impl Credentials {
+    /// A user and a token as typed or read: surrounding white space (a file's newline) is dropped.
+    pub fn new(user: &str, token: &str) -> Self {
+        Self {
+            user: user.trim().to_owned(),
+            token: SecretString::from(token.trim().to_owned()),
+        }
+    }
+
+    /// The `Authorization` header value for Basic auth.
+    pub fn basic_header(&self) -> Secret {
+        let raw = format!("{}:{}", self.user, self.token.expose_secret());
+        SecretString::from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+    }
+}
+
+/// Why a server's token cannot be found. The message names the server and where it looked.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CredentialError {
+    #[error("server {server:?}: a token is configured but no `user`")]
+    NoUser { server: String },
+    #[error("server {server:?}: environment variable {var} (token_env) is not set")]
+    EnvNotSet { server: String, var: String },
+    #[error("server {server:?}: cannot read token_file {path}: {reason}")]
+    File {
+        server: String,
+        path: String,
+        reason: String,
+    },
+    #[error("server {server:?}: {place} is empty")]
+    Empty { server: String, place: String },
+}
+
+/// The credentials of a server entry, looked up now (so a rotated token applies to the next lookup);
+/// `None` for an anonymous server.
+pub fn lookup(server: &ServerConfig) -> Result<Option<Credentials>, CredentialError> {
+    let name = || server.name.clone();
+    let (user, token, place) = match (&server.user, &server.token) {
+        (_, TokenSource::None) => return Ok(None),
+        (None, _) => return Err(CredentialError::NoUser { server: name() }),
+        (Some(user), TokenSource::Env(var)) => {
+            let token = std::env::var(var).map_err(|_| CredentialError::EnvNotSet {
+                server: name(),
+                var: var.clone(),
+            })?;
+            (user, token, format!("environment variable {var}"))
+        }
+        (Some(user), TokenSource::File(path)) => {
+            let token = std::fs::read_to_string(path).map_err(|e| CredentialError::File {
+                server: name(),
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            (user, token, format!("token_file {}", path.display()))
+        }
+    };
+    if token.trim().is_empty() {
+        return Err(CredentialError::Empty {
+            server: name(),
+            place,
+        });
+    }
+    Ok(Some(Credentials::new(user, &token)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::config::Config;
+
+    fn servers(text: &str, dir: &std::path::Path) -> Vec<ServerConfig> {
+        Config::parse(text, Some(&dir.join("config.toml")))
+            .unwrap()
+            .servers
+    }
+
+    #[test]
+    fn tokens_come_from_the_environment_or_a_file_and_missing_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+        let text = "[[servers]]\nname = \"a\"\nurl = \"https://a.example/\"\nuser = \"alice\"\ntoken_file = \"token\"\n\
+                    [[servers]]\nname = \"b\"\nurl = \"https://b.example/\"\nuser = \"bob\"\ntoken_env = \"LEDTOGO_TEST_SURELY_UNSET\"\n\
+                    [[servers]]\nname = \"c\"\nurl = \"https://c.example/\"\n";
+        let s = servers(text, dir.path());
+        let a = lookup(&s[0]).unwrap().unwrap();
+        assert_eq!(a, Credentials::new("alice", "s3cret"));
+        let e = lookup(&s[1]).unwrap_err().to_string();
+        assert!(e.contains("LEDTOGO_TEST_SURELY_UNSET"), "{e}");
+        assert_eq!(lookup(&s[2]).unwrap(), None, "anonymous");
+    }
+
+    #[test]
+    fn an_unreadable_or_empty_token_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("empty"), "\n").unwrap();
+        let text = "[[servers]]\nname = \"a\"\nurl = \"https://a.example/\"\nuser = \"alice\"\ntoken_file = \"absent\"\n\
+                    [[servers]]\nname = \"b\"\nurl = \"https://b.example/\"\nuser = \"bob\"\ntoken_file = \"empty\"\n";
+        let s = servers(text, dir.path());
+        let absent = lookup(&s[0]).unwrap_err().to_string();
+        assert!(
+            absent.contains("absent") && absent.contains("\"a\""),
+            "{absent}"
+        );
+        let empty = lookup(&s[1]).unwrap_err().to_string();
+        assert!(
+            empty.contains("empty") && empty.contains("\"b\""),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let c = Credentials::new("alice", " s3cret \n");
+        let shown = format!("{c:?} {:?}", c.basic_header());
+        assert!(shown.contains("alice"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("YWxpY2U6czNjcmV0"), "{shown}");
+        assert_eq!(
+            c.basic_header().expose_secret(),
+            "Basic YWxpY2U6czNjcmV0",
+            "the token is trimmed"
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! The one place an HTTP agent is built and a request is made, for every kind of source: verified TLS
+//! (web PKI roots plus an optional CA file), timeouts, the proxy from the environment (`HTTPS_PROXY`,
+//! `NO_PROXY`…), a response size cap, credentials sent up front, the redirect policy (credentials follow
+//! a redirect only to the same host), and `Retry-After`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use secrecy::ExposeSecret as _;
+use serde_json::Value;
+
+use super::SourceError;
+use super::credentials::{Credentials, Secret};
+
+/// Upper bound for one answer (a server with thousands of jobs is a few MB).
+pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// Redirects followed before giving up (a moved Jenkins, http → https).
+pub const MAX_REDIRECTS: u32 = 5;
+/// A rate-limited server asked to wait at most this long, whatever it says.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// The wait when a server says "too many requests" without saying for how long.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The connection timeout never exceeds this, however long a request may take.
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to reach a server.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Sent pre-emptively as Basic auth on every request.
+    pub credentials: Option<Credentials>,
+    /// PEM file with the CA certificate(s) to trust besides the web PKI (a self-signed server).
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    /// Limit for a whole request, including reading the answer.
+    pub request_timeout: Duration,
+}
+
+impl HttpSettings {
+    /// Anonymous, web PKI only; requests may take `timeout` (connecting at most [`MAX_CONNECT_TIMEOUT`]).
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            credentials: None,
+            ca_file: None,
+            connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
+            request_timeout: timeout,
+        }
+    }
+
+    pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    pub fn ca_file(mut self, ca_file: Option<PathBuf>) -> Self {
+        self.ca_file = ca_file;
+        self
+    }
+}
+
+/// An agent for one server. Cheap to keep; reuses connections between polls.
+pub struct HttpClient {
+    agent: ureq::Agent,
+    authorization: Option<Secret>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<hidden>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A JSON answer and the response headers a source may need.
+#[derive(Debug, Clone)]
+pub struct JsonAnswer {
+    pub value: Value,
+    headers: Vec<(String, String)>,
+}
+
+impl JsonAnswer {
+    /// A response header (name in lower case), when it was sent as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The headers [`HttpClient::get_json`] keeps.
+const KEPT_HEADERS: [&str; 1] = ["x-jenkins"];
+
+impl HttpClient {
+    pub fn new(settings: &HttpSettings) -> Result<Self, SourceError> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = &settings.ca_file {
+            tls = tls.root_certs(load_ca(path)?);
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_global(Some(settings.request_timeout))
+            .user_agent(concat!("ledtogo/", env!("CARGO_PKG_VERSION")))
+            .proxy(ureq::Proxy::try_from_env())
+            .max_redirects(MAX_REDIRECTS)
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            .tls_config(tls.build())
+            .build();
+        Ok(Self {
+            agent: config.new_agent(),
+            authorization: settings.credentials.as_ref().map(Credentials::basic_header),
+        })
+    }
+
+    /// One GET that must answer 200 with JSON. 401 and 403 are the auth errors, 429 (and a 503 with
+    /// `Retry-After`) rate limiting; anything else that is not JSON data is a failure naming the URL
+    /// (without its query).
+    pub fn get_json(&self, url: &str) -> Result<JsonAnswer, SourceError> {
+        let mut req = self
+            .agent
+            .get(url)
+            .header("Accept", "application/json")
+            .header("Accept-Encoding", "gzip");
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth.expose_secret());
+        }
+        let shown = without_query(url);
+        let mut resp = req.call().map_err(|e| SourceError::Network {
+            url: shown.clone(),
+            reason: describe(&e),
+        })?;
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header("retry-after");
+        match resp.status().as_u16() {
+            200 => {}
+            401 => return Err(SourceError::TokenRejected { url: shown }),
+            403 => return Err(SourceError::AuthNeeded { url: shown }),
+            status @ (429 | 503) if status == 429 || retry_after.is_some() => {
+                let until = retry_at(retry_after.as_deref(), SystemTime::now());
+                return Err(SourceError::RateLimited {
+                    url: shown,
+                    status,
+                    until,
+                });
+            }
+            status => return Err(SourceError::Status { url: shown, status }),
+        }
+        let content_type = header("content-type").unwrap_or_default();
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+        {
+            return Err(SourceError::NotJson {
+                url: shown,
+                content_type: if content_type.is_empty() {
+                    "no content type".to_owned()
+                } else {
+                    content_type
+                },
+            });
+        }
+        let headers = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| header(name).map(|v| ((*name).to_owned(), v)))
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_vec()
+            .map_err(|e| SourceError::Network {
+                url: shown.clone(),
+                reason: format!("reading the answer failed: {}", describe(&e)),
+            })?;
+        let value = serde_json::from_slice(&body).map_err(|e| SourceError::BadAnswer {
+            url: shown,
+            what: "JSON",
+            reason: e.to_string(),
+        })?;
+        Ok(JsonAnswer { value, headers })
+    }
+}
+
+/// A URL as it appears in messages: without its query (long `tree=` specs, tokens in some APIs).
+pub fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or(url).to_owned()
+}
+
+/// When to ask again after a `Retry-After` of `value` (delay seconds or an HTTP date) received at
+/// `now`: never before `now`, never later than [`MAX_RETRY_AFTER`]; missing or unreadable means
+/// [`DEFAULT_RETRY_AFTER`].
+pub fn retry_at(value: Option<&str>, now: SystemTime) -> SystemTime {
+    let wait = match value.map(str::trim) {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Duration::from_secs(v.parse().unwrap_or(u64::MAX))
+        }
+        Some(v) => match httpdate::parse_http_date(v) {
+            Ok(at) => at.duration_since(now).unwrap_or(Duration::ZERO),
+            Err(_) => DEFAULT_RETRY_AFTER,
+        },
+        None => DEFAULT_RETRY_AFTER,
+    };
+    now + wait.min(MAX_RETRY_AFTER)
+}
+
+/// A time as the user reads it in a message: local `HH:MM:SS`.
+pub fn describe_time(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(t)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// A short, human reason for a transport error.
+fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(t) => format!("timed out ({t})"),
+        ureq::Error::HostNotFound => "host not found (DNS)".to_owned(),
+        ureq::Error::ConnectionFailed => "connection failed".to_owned(),
+        ureq::Error::TooManyRedirects => {
+            format!("more than {MAX_REDIRECTS} redirects (check the URL)")
+        }
+        ureq::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            std::io::ErrorKind::TimedOut => "timed out".to_owned(),
+            _ => io.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn load_ca(path: &Path) -> Result<ureq::tls::RootCerts, SourceError> {
+    let err = |reason: String| SourceError::CaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| err(e.to_string()))? {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in the file".to_owned()));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: fn() -> SystemTime = || SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates_and_is_capped() {
+        let now = NOW();
+        assert_eq!(retry_at(Some("120"), now), now + Duration::from_secs(120));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(retry_at(Some(&date), now), now + Duration::from_secs(30));
+        assert_eq!(
+            retry_at(Some("99999999999999999999999"), now),
+            now + MAX_RETRY_AFTER
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(retry_at(Some(&past), now), now, "never in the past");
+        assert_eq!(retry_at(None, now), now + DEFAULT_RETRY_AFTER);
+        assert_eq!(retry_at(Some("soon"), now), now + DEFAULT_RETRY_AFTER);
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_query() {
+        assert_eq!(
+            without_query("https://ci/api/json?tree=jobs[name]"),
+            "https://ci/api/json"
+        );
+        assert_eq!(without_query("https://ci/#x"), "https://ci/");
+    }
+
+    #[test]
+    fn the_authorization_header_is_not_in_debug_output() {
+        let settings = HttpSettings::new(Duration::from_secs(1))
+            .credentials(Some(Credentials::new("alice", "s3cret")));
+        let client = HttpClient::new(&settings).ok();
+        let shown = format!("{client:?}");
+        assert!(shown.contains("<hidden>"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("YWxpY2U6czNjcmV0"),
+            "{shown}"
+        );
+    }
+}

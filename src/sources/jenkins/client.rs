@@ -1,0 +1,111 @@
+//! The Jenkins client: one nested `tree=` request per poll (plus one per folder deeper than the query),
+//! made through the shared [`HttpClient`](crate::sources::http::HttpClient), and strict answer checks.
+
+use std::collections::VecDeque;
+
+use crate::config::Root;
+use crate::sources::http::{HttpClient, HttpSettings};
+use crate::sources::jenkins::parse::{self, Context};
+use crate::sources::jenkins::tree;
+use crate::sources::{Listing, Source, SourceError};
+
+/// One Jenkins server as the client needs it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    /// Base URL, ending in `/`.
+    pub base: String,
+    pub root: Root,
+    pub http: HttpSettings,
+}
+
+impl Settings {
+    /// Every job of the server at `url`, anonymous, with the default timeouts.
+    pub fn new(name: impl Into<String>, url: &str) -> Self {
+        Self {
+            name: name.into(),
+            base: tree::normalize_base(url),
+            root: Root::All,
+            http: HttpSettings::new(std::time::Duration::from_secs(20)),
+        }
+    }
+
+    fn root_url(&self) -> String {
+        match &self.root {
+            Root::All => self.base.clone(),
+            Root::Folder(path) => tree::job_url(&self.base, path),
+            Root::View(path) => tree::view_url(&self.base, path),
+        }
+    }
+
+    /// The path the root's own children hang under (a view's jobs carry their `fullName`).
+    fn root_path(&self) -> Vec<String> {
+        match &self.root {
+            Root::Folder(path) => path.clone(),
+            Root::All | Root::View(_) => Vec::new(),
+        }
+    }
+}
+
+/// A client for one Jenkins server. Cheap to keep; reuses connections between polls.
+#[derive(Debug)]
+pub struct Client {
+    settings: Settings,
+    http: HttpClient,
+}
+
+/// Follow-up requests per poll are bounded so a pathological tree cannot turn one poll into thousands.
+const MAX_REQUESTS_PER_POLL: usize = 200;
+
+impl Client {
+    pub fn new(settings: Settings) -> Result<Self, SourceError> {
+        let http = HttpClient::new(&settings.http)?;
+        Ok(Self { settings, http })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+impl Source for Client {
+    /// Every job at any depth, in one request unless folders nest deeper than [`tree::LEVELS`].
+    fn fetch(&self) -> Result<Listing, SourceError> {
+        let ctx = Context {
+            server: &self.settings.name,
+            base: &self.settings.base,
+        };
+        let mut jobs = Vec::new();
+        let mut version = None;
+        let mut requests = 0;
+        let mut queue = VecDeque::from([(self.settings.root_url(), self.settings.root_path())]);
+        while let Some((url, parent)) = queue.pop_front() {
+            if requests >= MAX_REQUESTS_PER_POLL {
+                tracing::warn!(
+                    server = %self.settings.name,
+                    "folders nest too deep: stopped after {MAX_REQUESTS_PER_POLL} requests"
+                );
+                break;
+            }
+            requests += 1;
+            let answer = self.http.get_json(&tree::api_url(&url, tree::LEVELS))?;
+            version = version.or_else(|| answer.header("x-jenkins").map(str::to_owned));
+            let listing = parse::listing(ctx, &answer.value, &parent).map_err(|reason| {
+                SourceError::BadAnswer {
+                    url: url.clone(),
+                    what: "Jenkins JSON",
+                    reason,
+                }
+            })?;
+            jobs.extend(listing.jobs);
+            for path in listing.truncated {
+                queue.push_back((tree::job_url(&self.settings.base, &path), path));
+            }
+        }
+        Ok(Listing {
+            jobs,
+            version,
+            requests,
+        })
+    }
+}

@@ -1,0 +1,7 @@
+//! Jenkins: the one-request `tree=` client, the response parser and the URL/tree query builder.
+
+pub mod client;
+pub mod parse;
+pub mod tree;
+
+pub use client::{Client, Settings};

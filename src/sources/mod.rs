@@ -1,0 +1,133 @@
+//! Where job states come from: one module per kind of CI server, behind one trait.
+//!
+//! A [`Source`] fetches a [`Listing`] (every job with its state, last build, URL, display name and tree
+//! position) or fails with a typed [`SourceError`]. The poller and the engine know only the trait;
+//! [`open`] builds the right kind for a configured server. Every kind makes its HTTP requests through
+//! [`http`] and finds its token through [`credentials`].
+//!
+//! A new kind of CI server is one new module here plus its config keys.
+
+pub mod credentials;
+pub mod http;
+pub mod jenkins;
+
+use std::time::{Duration, SystemTime};
+
+use thiserror::Error;
+
+use crate::config::ServerConfig;
+use crate::model::{Job, ServerState};
+
+pub use credentials::{Credentials, Secret};
+
+/// One kind of CI server, as the poller uses it. Cheap to keep between polls (connections are reused).
+pub trait Source: Send + std::fmt::Debug {
+    /// One poll: every job the server lists under the configured root.
+    fn fetch(&self) -> Result<Listing, SourceError>;
+}
+
+/// The result of one poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub jobs: Vec<Job>,
+    /// The server's version, as it reports it (Jenkins: the `X-Jenkins` header).
+    pub version: Option<String>,
+    /// How many HTTP requests the poll took.
+    pub requests: usize,
+}
+
+/// Why a poll failed. Each maps to a [`ServerState`]; messages name the URL and what to do.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SourceError {
+    #[error(
+        "{url}: authentication needed (HTTP 403): configure `user` and an API token for this server"
+    )]
+    AuthNeeded { url: String },
+    #[error("{url}: token rejected (HTTP 401): check the user name and API token")]
+    TokenRejected { url: String },
+    #[error("{url}: rate limited (HTTP {status}): retrying after {}", http::describe_time(*until))]
+    RateLimited {
+        url: String,
+        status: u16,
+        until: SystemTime,
+    },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error(
+        "{url}: answered {content_type:?} instead of JSON (a login page or proxy in the way? check the URL)"
+    )]
+    NotJson { url: String, content_type: String },
+    #[error("{url}: the answer is not valid {what}: {reason}")]
+    BadAnswer {
+        url: String,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("{url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("cannot use CA file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+    /// The server entry cannot be used as configured (e.g. its token is missing).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl SourceError {
+    /// The server state this failure puts the server in.
+    pub fn server_state(&self) -> ServerState {
+        match self {
+            SourceError::AuthNeeded { .. } => ServerState::AuthNeeded,
+            SourceError::TokenRejected { .. } => ServerState::TokenRejected,
+            SourceError::RateLimited { until, .. } => ServerState::Unreachable(format!(
+                "rate limited until {}",
+                http::describe_time(*until)
+            )),
+            SourceError::Status { status, .. } => {
+                ServerState::Unreachable(format!("HTTP {status}"))
+            }
+            SourceError::NotJson { content_type, .. } => {
+                ServerState::Unreachable(format!("answered {content_type} instead of JSON"))
+            }
+            SourceError::BadAnswer { what, reason, .. } => {
+                ServerState::Unreachable(format!("invalid {what}: {reason}"))
+            }
+            SourceError::Network { reason, .. } => ServerState::Unreachable(reason.clone()),
+            SourceError::CaFile { reason, .. } => {
+                ServerState::Unreachable(format!("CA file: {reason}"))
+            }
+            SourceError::Setup(reason) => ServerState::Unreachable(reason.clone()),
+        }
+    }
+
+    /// The earliest time the server wants to be asked again, when it said so.
+    pub fn retry_at(&self) -> Option<SystemTime> {
+        match self {
+            SourceError::RateLimited { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+}
+
+/// Builds the source for a configured server, with its token looked up now.
+pub fn open(server: &ServerConfig, timeout: Duration) -> Result<Box<dyn Source>, SourceError> {
+    let credentials = credentials::lookup(server).map_err(|e| SourceError::Setup(e.to_string()))?;
+    open_with(server, timeout, credentials)
+}
+
+/// Like [`open`], with the credentials given (the settings form tests a token before it is saved).
+pub fn open_with(
+    server: &ServerConfig,
+    timeout: Duration,
+    credentials: Option<Credentials>,
+) -> Result<Box<dyn Source>, SourceError> {
+    let settings = http::HttpSettings::new(timeout)
+        .credentials(credentials)
+        .ca_file(server.ca_file.clone());
+    let client = jenkins::Client::new(jenkins::Settings {
+        name: server.name.clone(),
+        base: jenkins::tree::normalize_base(&server.url),
+        root: server.root.clone(),
+        http: settings,
+    })?;
+    Ok(Box::new(client))
+}
