@@ -162,7 +162,9 @@ pub fn jobs(
     timeout: f64,
     json: bool,
 ) -> Result<String> {
-    crate::weburl::check_server_url(url).map_err(anyhow::Error::msg)?;
+    if let Err(e) = crate::weburl::check_server_url(url) {
+        bail!("{url:?} is not an http(s) server URL: {e}");
+    }
     if !(0.1..=3600.0).contains(&timeout) {
         bail!("--timeout must be between 0.1 and 3600 seconds");
     }

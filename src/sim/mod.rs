@@ -3,17 +3,22 @@
 //! Basic auth with 403/401, and failure modes). Demo mode polls it with the real client; tests drive it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use parking_lot::{Mutex, MutexGuard};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
 use crate::model::{JobState, split_full_name};
 use crate::sources::jenkins::tree::encode_segment;
+
+mod tree_spec;
+
+use tree_spec::{parse_tree, prune};
 
 /// How the simulated server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +137,35 @@ impl SimJob {
         }
     }
 
+    /// Starts a build (the next number, now), unless one is running.
+    pub fn start_running(&mut self) {
+        if self.running.is_none() {
+            self.running = Some((self.next_number(), now_ms()));
+        }
+    }
+
+    /// Finishes the running build with `result()` (a matrix job: each configuration gets its own, the
+    /// job the worst of them). Nothing happens when no build runs.
+    pub fn finish_running(&mut self, mut result: impl FnMut() -> JobState) {
+        let Some((number, _)) = self.running.take() else {
+            return;
+        };
+        if self.configs.is_empty() {
+            self.last = Some((number, result()));
+            return;
+        }
+        for c in &mut self.configs {
+            c.last = Some((number, result()));
+        }
+        let worst = self
+            .configs
+            .iter()
+            .filter_map(|c| c.last.map(|l| l.1))
+            .max_by_key(|s| result_rank(*s))
+            .unwrap_or(JobState::Success);
+        self.last = Some((number, worst));
+    }
+
     fn next_number(&self) -> u64 {
         self.running
             .map(|r| r.0)
@@ -230,6 +264,16 @@ pub struct SimState {
 }
 
 impl SimState {
+    /// A server listing `items`, answering normally, with no views and no auth.
+    pub fn new(items: Vec<SimItem>) -> Self {
+        Self {
+            items,
+            views: BTreeMap::new(),
+            auth: None,
+            mode: Mode::Normal,
+        }
+    }
+
     fn find_mut<'a>(items: &'a mut [SimItem], path: &[String]) -> Option<&'a mut SimItem> {
         let (first, rest) = path.split_first()?;
         let item = items.iter_mut().find(|i| i.name() == first)?;
@@ -305,12 +349,7 @@ impl SimJenkins {
             .ok_or_else(|| std::io::Error::other("the simulator has no TCP address"))?;
         let base = format!("http://127.0.0.1:{port}{PREFIX}");
         let server = Arc::new(server);
-        let state = Arc::new(Mutex::new(SimState {
-            items,
-            views: BTreeMap::new(),
-            auth: None,
-            mode: Mode::Normal,
-        }));
+        let state = Arc::new(Mutex::new(SimState::new(items)));
         let requests = Arc::new(AtomicUsize::new(0));
         let thread = {
             let (server, state, requests, base) = (
@@ -333,16 +372,6 @@ impl SimJenkins {
         })
     }
 
-    /// The demo instance: ~14 jobs in folders, a multibranch project, a matrix project and a view.
-    pub fn demo() -> std::io::Result<Self> {
-        let sim = Self::start(demo_items())?;
-        sim.state().views.insert(
-            "Release".into(),
-            vec!["website".into(), "backend/api".into(), "mobile/main".into()],
-        );
-        Ok(sim)
-    }
-
     /// Base URL, ending in `/` (includes the `/jenkins/` context path).
     pub fn url(&self) -> &str {
         &self.base
@@ -350,10 +379,7 @@ impl SimJenkins {
 
     /// The server's state, to change jobs, auth or the failure mode.
     pub fn state(&self) -> MutexGuard<'_, SimState> {
-        match self.state.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        self.state.lock()
     }
 
     /// How many HTTP requests the server has received.
@@ -388,14 +414,17 @@ impl SimJenkins {
         let Some(job) = state.job_mut(full_name) else {
             return false;
         };
-        if job.running.is_none() {
-            job.running = Some((job.next_number(), now_ms()));
-        }
+        job.start_running();
         true
     }
 
-    /// Starts a thread that keeps the jobs alive: builds start, run a few seconds, and break or get fixed.
-    pub fn animate(&mut self) -> std::io::Result<()> {
+    /// Starts a thread that calls `tick` with the server's state every `every` until the simulator
+    /// stops (the demo's jobs build, break and get fixed this way). One driver per simulator.
+    pub fn drive(
+        &mut self,
+        every: Duration,
+        mut tick: impl FnMut(&mut SimState) + Send + 'static,
+    ) -> std::io::Result<()> {
         if self.driver.is_some() {
             return Ok(());
         }
@@ -403,8 +432,16 @@ impl SimJenkins {
         let handle = {
             let (stop, state) = (stop.clone(), self.state.clone());
             std::thread::Builder::new()
-                .name("jenkins-sim-demo".into())
-                .spawn(move || drive_demo(&state, &stop))?
+                .name("jenkins-sim-driver".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        std::thread::park_timeout(every);
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        tick(&mut state.lock());
+                    }
+                })?
         };
         self.driver = Some((stop, handle));
         Ok(())
@@ -425,7 +462,7 @@ impl Drop for SimJenkins {
             stop.store(true, Ordering::SeqCst);
             handle.thread().unpark();
             if handle.join().is_err() {
-                tracing::warn!("the demo driver thread panicked");
+                tracing::warn!("the simulator driver thread panicked");
             }
         }
         self.server.unblock();
@@ -437,134 +474,11 @@ impl Drop for SimJenkins {
     }
 }
 
-fn demo_items() -> Vec<SimItem> {
-    use JobState::{Failure, Success, Unstable};
-    vec![
-        SimJob::new("website", Some(Success)).into(),
-        SimItem::folder(
-            "backend",
-            vec![
-                SimJob::pipeline("api", Some(Success)).into(),
-                SimJob::pipeline("auth", Some(Failure)).into(),
-                SimJob::new("db-migrations", Some(Success)).into(),
-            ],
-        ),
-        SimItem::multibranch(
-            "mobile",
-            vec![
-                SimJob::branch("main", Some(Success)),
-                SimJob::branch("feature/login", Some(Unstable)),
-                SimJob::branch("PR-17", Some(Success)),
-            ],
-        ),
-        SimItem::folder(
-            "platform",
-            vec![SimItem::folder(
-                "infra",
-                vec![
-                    SimJob::new("terraform", Some(Success)).into(),
-                    SimJob::new("ansible", Some(Success)).into(),
-                ],
-            )],
-        ),
-        SimJob::matrix("compat", &[("jdk=17", Success), ("jdk=21", Success)]).into(),
-        SimJob::new("nightly release", Some(Success)).into(),
-        SimJob::new("Dokumentation Ü", None).into(),
-        SimJob::new("legacy-tool", Some(Success)).disabled().into(),
-    ]
-}
-
-fn drive_demo(state: &Mutex<SimState>, stop: &AtomicBool) {
-    let mut durations: BTreeMap<String, Instant> = BTreeMap::new();
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::park_timeout(Duration::from_millis(800));
-        let Ok(mut st) = state.lock() else {
-            return;
-        };
-        let names = st.job_names();
-        // Finish builds whose time is up.
-        let now = Instant::now();
-        let done: Vec<String> = durations
-            .iter()
-            .filter(|(_, end)| **end <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in done {
-            durations.remove(&name);
-            if let Some(job) = st.job_mut(&name) {
-                finish_demo_build(job);
-            }
-        }
-        // Now and then start one.
-        if durations.len() < 3 && fastrand::f32() < 0.45 {
-            let idle: Vec<&String> = names
-                .iter()
-                .filter(|n| !durations.contains_key(*n))
-                .collect();
-            if let Some(name) = idle
-                .get(fastrand::usize(..idle.len().max(1)))
-                .copied()
-                .cloned()
-                && let Some(job) = st.job_mut(&name)
-                && !job.disabled
-            {
-                job.running = Some((job.next_number(), now_ms()));
-                let secs = fastrand::u64(3..9);
-                durations.insert(name, now + Duration::from_secs(secs));
-            }
-        }
-    }
-}
-
-fn finish_demo_build(job: &mut SimJob) {
-    let Some((number, _)) = job.running.take() else {
-        return;
-    };
-    let broken = job.last.is_some_and(|l| l.1.is_broken());
-    let roll = fastrand::f32();
-    let pick = |roll: f32| {
-        if broken {
-            if roll < 0.6 {
-                JobState::Success
-            } else if roll < 0.9 {
-                JobState::Failure
-            } else {
-                JobState::Unstable
-            }
-        } else if roll < 0.7 {
-            JobState::Success
-        } else if roll < 0.88 {
-            JobState::Failure
-        } else {
-            JobState::Unstable
-        }
-    };
-    if job.configs.is_empty() {
-        job.last = Some((number, pick(roll)));
-    } else {
-        for c in &mut job.configs {
-            c.last = Some((number, pick(fastrand::f32())));
-        }
-        let worst = job
-            .configs
-            .iter()
-            .filter_map(|c| c.last.map(|l| l.1))
-            .max_by_key(|s| result_rank(*s))
-            .unwrap_or(JobState::Success);
-        job.last = Some((number, worst));
-    }
-}
-
 fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, requests: &AtomicUsize, base: &str) {
     let mut held = Vec::new();
     for request in server.incoming_requests() {
         requests.fetch_add(1, Ordering::SeqCst);
-        let answer = {
-            let Ok(st) = state.lock() else {
-                return;
-            };
-            answer(&st, &request, base)
-        };
+        let answer = answer(&state.lock(), &request, base);
         match answer {
             None => held.push(request), // Mode::Hang: keep the connection open, never answer.
             Some(resp) => {
@@ -766,117 +680,9 @@ fn fill_job(obj: &mut Map<String, Value>, job: &SimJob, path: &[String], url: &s
     obj.insert("lastBuild".into(), job.last_build());
 }
 
-/// A parsed `tree=` spec: property names with optional sub-specs (ranges are accepted and ignored).
-#[derive(Debug, Clone, PartialEq)]
-struct Node {
-    name: String,
-    sub: Option<Vec<Node>>,
-}
-
-type Spec = Vec<Node>;
-
-/// Parses Stapler's tree grammar: `spec := node ("," node)*`, `node := NAME ("[" spec "]")? ("{" range "}")?`.
-fn parse_tree(s: &str) -> Result<Spec, String> {
-    fn spec(chars: &[char], pos: &mut usize) -> Result<Spec, String> {
-        let mut out = Vec::new();
-        loop {
-            let start = *pos;
-            while *pos < chars.len() && !matches!(chars[*pos], ',' | '[' | ']' | '{' | '}') {
-                *pos += 1;
-            }
-            let name: String = chars[start..*pos].iter().collect();
-            if name.is_empty() {
-                return Err(format!("empty name at {start}"));
-            }
-            let mut sub = None;
-            if chars.get(*pos) == Some(&'[') {
-                *pos += 1;
-                sub = Some(spec(chars, pos)?);
-                if chars.get(*pos) != Some(&']') {
-                    return Err(format!("expected ] at {pos}"));
-                }
-                *pos += 1;
-            }
-            if chars.get(*pos) == Some(&'{') {
-                while *pos < chars.len() && chars[*pos] != '}' {
-                    *pos += 1;
-                }
-                *pos += 1;
-            }
-            out.push(Node { name, sub });
-            if chars.get(*pos) == Some(&',') {
-                *pos += 1;
-            } else {
-                return Ok(out);
-            }
-        }
-    }
-    let chars: Vec<char> = s.chars().collect();
-    let mut pos = 0;
-    let out = spec(&chars, &mut pos)?;
-    if pos != chars.len() {
-        return Err(format!("unexpected {:?} at {pos}", chars.get(pos)));
-    }
-    Ok(out)
-}
-
-/// Keeps only what the spec asks for, like Stapler: `_class` always; an object named without a sub-spec
-/// comes back as a `{"_class": …}` stub.
-fn prune(value: &Value, spec: &Spec) -> Value {
-    match value {
-        Value::Object(obj) => {
-            let mut out = Map::new();
-            if let Some(c) = obj.get("_class") {
-                out.insert("_class".into(), c.clone());
-            }
-            for Node { name, sub } in spec {
-                if let Some(v) = obj.get(name) {
-                    let v = match sub {
-                        Some(sub) => prune(v, sub),
-                        None => stub(v),
-                    };
-                    out.insert(name.clone(), v);
-                }
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|i| prune(i, spec)).collect()),
-        other => other.clone(),
-    }
-}
-
-fn stub(value: &Value) -> Value {
-    match value {
-        Value::Object(obj) => {
-            let mut out = Map::new();
-            if let Some(c) = obj.get("_class") {
-                out.insert("_class".into(), c.clone());
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(stub).collect()),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    #[test]
-    fn tree_specs_parse_and_prune_like_stapler() {
-        let spec = parse_tree("jobs[name,jobs]").unwrap();
-        let v = json!({"_class": "R", "jobs": [
-            {"_class": "F", "name": "f", "color": "blue", "jobs": [{"_class": "J", "name": "j"}]}
-        ]});
-        assert_eq!(
-            prune(&v, &spec),
-            json!({"_class": "R", "jobs": [{"_class": "F", "name": "f", "jobs": [{"_class": "J"}]}]})
-        );
-        assert!(parse_tree("jobs[name").is_err());
-        assert!(parse_tree("builds[number]{0,5}").is_ok());
-    }
 
     #[test]
     fn branches_are_stored_encoded() {
