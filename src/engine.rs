@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use crate::color::Rgb;
 use crate::config::Config;
@@ -70,10 +72,7 @@ impl PublishedHandle {
     /// The config in use, or `None` when the engine has stopped.
     pub fn config(&self) -> Option<Arc<Config>> {
         let published = self.0.upgrade()?;
-        let config = match published.lock() {
-            Ok(g) => g.config.clone(),
-            Err(p) => p.into_inner().config.clone(),
-        };
+        let config = published.lock().config.clone();
         Some(config)
     }
 }
@@ -162,10 +161,7 @@ impl Engine {
 
     /// The latest published state.
     pub fn published(&self) -> Published {
-        match self.published.lock() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.published.lock().clone()
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -472,10 +468,7 @@ fn publish(
     on_change: Option<&OnChange>,
     f: impl FnOnce(&mut Published),
 ) {
-    match published.lock() {
-        Ok(mut g) => f(&mut g),
-        Err(poisoned) => f(&mut poisoned.into_inner()),
-    }
+    f(&mut published.lock());
     if let Some(cb) = on_change {
         cb();
     }

@@ -1,7 +1,7 @@
-//! ledtogo: Jenkins job states on a USB LED strip.
+//! ledtogo: CI job states on a USB LED strip, a tray icon and a window.
 //!
-//! Data flows one way: [`jenkins`] → [`model`] → [`frame`] → [`strip`] / [`device`] (and the mirror);
-//! alerts hang off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
+//! Data flows one way: [`sources`] → [`model`] → [`frame`] → [`outputs`] (and the mirror); alerts hang
+//! off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
 pub mod alerts;
 pub mod backoff;

@@ -2,10 +2,11 @@
 //! LED count, brightness, status, test pattern). Network and port work runs on worker threads; each change
 //! becomes one [`Edit`] of the config file.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use egui::{Color32, RichText, Ui};
+use parking_lot::Mutex;
 
 use crate::config::{Config, Root, ServerConfig, ServerEntry, TokenSource};
 use crate::model::Snapshot;
@@ -37,10 +38,7 @@ impl<T> Default for Pending<T> {
 
 impl<T: Clone + Send + 'static> Pending<T> {
     pub fn get(&self) -> Option<Task<T>> {
-        match self.0.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.0.lock().clone()
     }
 
     /// The finished result, if there is one.
@@ -52,10 +50,7 @@ impl<T: Clone + Send + 'static> Pending<T> {
     }
 
     fn set(&self, value: Option<Task<T>>) {
-        match self.0.lock() {
-            Ok(mut g) => *g = value,
-            Err(p) => *p.into_inner() = value,
-        }
+        *self.0.lock() = value;
     }
 
     /// Runs `work` on a new thread; its result lands here and the window is woken.
@@ -66,10 +61,7 @@ impl<T: Clone + Send + 'static> Pending<T> {
             .name("ui-task".into())
             .spawn(move || {
                 let value = Some(Task::Done(work()));
-                match slot.lock() {
-                    Ok(mut g) => *g = value,
-                    Err(p) => *p.into_inner() = value,
-                }
+                *slot.lock() = value;
                 waker.wake();
             });
         if let Err(e) = spawned {

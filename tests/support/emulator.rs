@@ -15,10 +15,11 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use serialport::{SerialPort as _, TTYPort};
 
 use ledtogo::color::Rgb;
@@ -129,7 +130,7 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, EmulatorState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn update(&self, f: impl FnOnce(&mut EmulatorState)) {
@@ -203,27 +204,14 @@ impl Emulator {
     ) -> Option<EmulatorState> {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.state();
-        loop {
-            if pred(&state) {
-                return Some(state.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            state = match self.shared.cv.wait_timeout(state, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(e) => e.into_inner().0,
-            };
-        }
+        self.shared
+            .cv
+            .wait_while_until(&mut state, |s| !pred(s), deadline);
+        pred(&state).then(|| state.clone())
     }
 
     fn control(&self, c: Control) {
-        self.shared
-            .control
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(c);
+        self.shared.control.lock().push_back(c);
     }
 
     /// Pulls the cable: the pty closes (the host's reads fail) and the path disappears.
@@ -249,7 +237,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        *self.shared.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *self.shared.stop.lock() = true;
         if let Some(t) = self.thread.take()
             && t.join().is_err()
         {
@@ -304,16 +292,10 @@ impl EmulatedDevice {
     fn run(&mut self) {
         let mut buf = [0u8; 512];
         loop {
-            if *self.shared.stop.lock().unwrap_or_else(|e| e.into_inner()) {
+            if *self.shared.stop.lock() {
                 return;
             }
-            let controls: Vec<Control> = self
-                .shared
-                .control
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain(..)
-                .collect();
+            let controls: Vec<Control> = self.shared.control.lock().drain(..).collect();
             for c in controls {
                 self.handle_control(c);
             }

@@ -8,8 +8,8 @@
 //! re-sends the whole frame once connected again.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ use super::link::{Handshake, Link, LinkError, READ_SLICE};
 use super::protocol::{
     ByeAction, CONFIG_LED_COUNT, Info, LinkState, MAX_PIXELS_PER_CHUNK, ReplyBody, Request,
 };
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
 use crate::backoff::Backoff;
 use crate::color::{Correction, Rgb};
 use crate::config::{PortChoice, StripConfig};
@@ -154,8 +156,23 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind; keep going with it.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
+    }
+
+    /// Waits while `busy` holds, at most until `deadline` (`None`: no deadline); returns the guard.
+    fn wait_while<'a>(
+        &self,
+        mut inner: MutexGuard<'a, Inner>,
+        deadline: Option<Instant>,
+        mut busy: impl FnMut(&mut Inner) -> bool,
+    ) -> MutexGuard<'a, Inner> {
+        match deadline {
+            Some(d) => {
+                self.cv.wait_while_until(&mut inner, &mut busy, d);
+            }
+            None => self.cv.wait_while(&mut inner, &mut busy),
+        }
+        inner
     }
 }
 
@@ -240,19 +257,11 @@ impl Device {
     /// Waits until the last frame passed to [`Device::show`] has reached the device
     /// (acknowledged by a ledtogo device, written to a legacy board). False on timeout.
     pub fn wait_delivered(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut inner = self.shared.lock();
-        while inner.delivered_gen < inner.frame_gen {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            inner = match self.shared.cv.wait_timeout(inner, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(e) => e.into_inner().0,
-            };
-        }
-        true
+        let deadline = Instant::now().checked_add(timeout);
+        let inner = self.shared.wait_while(self.shared.lock(), deadline, |i| {
+            i.delivered_gen < i.frame_gen
+        });
+        inner.delivered_gen >= inner.frame_gen
     }
 
     /// Waits until the status satisfies `pred`; returns it, or `None` on timeout.
@@ -261,21 +270,11 @@ impl Device {
         timeout: Duration,
         pred: impl Fn(&DeviceStatus) -> bool,
     ) -> Option<DeviceStatus> {
-        let deadline = Instant::now() + timeout;
-        let mut inner = self.shared.lock();
-        loop {
-            if pred(&inner.status) {
-                return Some(inner.status.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            inner = match self.shared.cv.wait_timeout(inner, deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(e) => e.into_inner().0,
-            };
-        }
+        let deadline = Instant::now().checked_add(timeout);
+        let inner = self
+            .shared
+            .wait_while(self.shared.lock(), deadline, |i| !pred(&i.status));
+        pred(&inner.status).then(|| inner.status.clone())
     }
 
     /// Ends the session with BYE(go stale) and joins the worker.
@@ -440,20 +439,10 @@ impl Worker {
     /// Sleeps up to `how_long`, waking early when asked to stop.
     fn sleep(&self, how_long: Duration) {
         let deadline = Instant::now().checked_add(how_long);
-        let mut inner = self.shared.lock();
-        while inner.stop.is_none() {
-            let wait = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(w) if !w.is_zero() => w,
-                    _ => return,
-                },
-                None => Duration::from_secs(3600),
-            };
-            inner = match self.shared.cv.wait_timeout(inner, wait) {
-                Ok((guard, _)) => guard,
-                Err(e) => e.into_inner().0,
-            };
-        }
+        drop(
+            self.shared
+                .wait_while(self.shared.lock(), deadline, |i| i.stop.is_none()),
+        );
     }
 
     /// The frame to show if it changed since it was last sent (or `force`).
