@@ -1,0 +1,397 @@
+//! The comment-keeping config editor: `ConfigDocument` opens the user's file with `toml_edit`, changes
+//! it key by key for the window (slots, servers, strip, alerts…) and saves it validated and atomically;
+//! `ServerEntry` is a server as the settings form edits it.
+
+use std::path::{Path, PathBuf};
+
+use super::files::write_atomic;
+use super::{Config, ConfigError, line_col};
+use crate::model::Target;
+
+/// A server as the settings form edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerEntry {
+    pub name: String,
+    pub url: String,
+    pub user: Option<String>,
+    /// Where the token is stored; `None` keeps the entry's current token setting.
+    pub token_file: Option<PathBuf>,
+}
+
+/// A config file opened for editing: the user's text with its comments, changed key by key.
+#[derive(Debug, Clone)]
+pub struct ConfigDocument {
+    doc: toml_edit::DocumentMut,
+}
+
+impl ConfigDocument {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| ConfigError::Invalid {
+                path: "<config>".into(),
+                line: e.span().map_or(1, |s| line_col(text, s.start).0),
+                column: e.span().map_or(1, |s| line_col(text, s.start).1),
+                message: e.message().to_owned(),
+            })?;
+        Ok(Self { doc })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(&text).map_err(|e| with_path(e, path))
+    }
+
+    pub fn text(&self) -> String {
+        self.doc.to_string()
+    }
+
+    /// Maps `led` to `target`, replacing whatever was on it.
+    pub fn set_slot(&mut self, led: usize, target: &Target) {
+        let mut table = toml_edit::Table::new();
+        table.insert(
+            "led",
+            toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)),
+        );
+        let (server, key, path) = match target {
+            Target::Job(id) => (&id.server, Some("job"), id.full_name()),
+            Target::Folder { server, path } => (server, Some("folder"), path.join("/")),
+            Target::Server(server) => (server, None, String::new()),
+        };
+        table.insert("server", toml_edit::value(server.as_str()));
+        if let Some(key) = key {
+            table.insert(key, toml_edit::value(path));
+        }
+        let slots = self.slots_mut();
+        let wanted = i64::try_from(led).ok();
+        let existing = slots
+            .iter()
+            .position(|t| t.get("led").and_then(toml_edit::Item::as_integer) == wanted);
+        match existing.and_then(|i| slots.get_mut(i)) {
+            Some(existing) => *existing = table,
+            None => slots.push(table),
+        }
+    }
+
+    /// Removes the mapping of `led`. Returns whether there was one.
+    pub fn clear_slot(&mut self, led: usize) -> bool {
+        let slots = self.slots_mut();
+        let before = slots.len();
+        slots.retain(|t| {
+            t.get("led").and_then(toml_edit::Item::as_integer) != i64::try_from(led).ok()
+        });
+        slots.len() != before
+    }
+
+    fn slots_mut(&mut self) -> &mut toml_edit::ArrayOfTables {
+        self.array_mut("slots")
+    }
+
+    /// Sets `key` in `[table]` (or at the top level for `None`), keeping the key's comments.
+    pub fn set_value(&mut self, table: Option<&str>, key: &str, value: toml_edit::Value) {
+        let target = self.table_mut(table);
+        match target.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+            Some(existing) => {
+                // Keep the comment after the old value (e.g. `brightness = 0.5   # 0.0 – 1.0`).
+                let decor = existing.decor().clone();
+                *existing = value;
+                *existing.decor_mut() = decor;
+            }
+            None => {
+                target.insert(key, toml_edit::Item::Value(value));
+            }
+        }
+    }
+
+    /// Removes `key` from `[table]`. Returns whether it was there.
+    pub fn remove_value(&mut self, table: Option<&str>, key: &str) -> bool {
+        self.table_mut(table).remove(key).is_some()
+    }
+
+    fn table_mut(&mut self, table: Option<&str>) -> &mut toml_edit::Table {
+        let Some(name) = table else {
+            return self.doc.as_table_mut();
+        };
+        if !self.doc.get(name).is_some_and(toml_edit::Item::is_table) {
+            self.doc.insert(name, toml_edit::table());
+        }
+        match self.doc[name].as_table_mut() {
+            Some(t) => t,
+            None => unreachable!("`{name}` was just made a table"),
+        }
+    }
+
+    /// Sets the aggregate ("tube") LEDs, sorted.
+    pub fn set_aggregate_leds(&mut self, leds: &[usize]) {
+        let mut sorted = leds.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let array: toml_edit::Array = sorted
+            .iter()
+            .map(|&l| i64::try_from(l).unwrap_or(i64::MAX))
+            .collect();
+        self.set_value(Some("aggregate"), "leds", toml_edit::Value::Array(array));
+    }
+
+    /// Adds a server, or updates the one named `old_name` (renaming it in the slots that name it).
+    /// Keys the form does not show (`ca_file`, `folder`, `poll_seconds`…) are kept.
+    pub fn save_server(&mut self, old_name: Option<&str>, server: &ServerEntry) {
+        let servers = self.array_mut("servers");
+        let index = old_name.and_then(|old| {
+            servers
+                .iter()
+                .position(|t| t.get("name").and_then(toml_edit::Item::as_str) == Some(old))
+        });
+        let table = match index {
+            Some(i) => match servers.get_mut(i) {
+                Some(t) => t,
+                None => unreachable!("index {i} was just found"),
+            },
+            None => {
+                servers.push(toml_edit::Table::new());
+                let last = servers.len() - 1;
+                match servers.get_mut(last) {
+                    Some(t) => t,
+                    None => unreachable!("a table was just pushed"),
+                }
+            }
+        };
+        table.insert("name", toml_edit::value(server.name.as_str()));
+        table.insert("url", toml_edit::value(server.url.as_str()));
+        match server.user.as_deref().filter(|u| !u.is_empty()) {
+            Some(user) => {
+                table.insert("user", toml_edit::value(user));
+            }
+            None => {
+                table.remove("user");
+            }
+        }
+        if let Some(file) = &server.token_file {
+            table.remove("token_env");
+            table.insert("token_file", toml_edit::value(file.display().to_string()));
+        }
+        if let Some(old) = old_name.filter(|old| *old != server.name) {
+            for slot in self.array_mut("slots").iter_mut() {
+                if slot.get("server").and_then(toml_edit::Item::as_str) == Some(old) {
+                    slot.insert("server", toml_edit::value(server.name.as_str()));
+                }
+            }
+        }
+    }
+
+    /// Removes a server and the slots that show it. Returns how many slots went with it.
+    pub fn remove_server(&mut self, name: &str) -> usize {
+        let servers = self.array_mut("servers");
+        let before = servers.len();
+        servers.retain(|t| t.get("name").and_then(toml_edit::Item::as_str) != Some(name));
+        // Slots may leave `server` out when there is one server: those belonged to it.
+        let was_only = before == 1 && servers.is_empty();
+        let slots = self.array_mut("slots");
+        let before = slots.len();
+        slots.retain(
+            |t| match t.get("server").and_then(toml_edit::Item::as_str) {
+                Some(s) => s != name,
+                None => !was_only,
+            },
+        );
+        before - slots.len()
+    }
+
+    fn array_mut(&mut self, name: &str) -> &mut toml_edit::ArrayOfTables {
+        if self
+            .doc
+            .get(name)
+            .and_then(toml_edit::Item::as_array_of_tables)
+            .is_none()
+        {
+            self.doc.insert(
+                name,
+                toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()),
+            );
+        }
+        match self.doc[name].as_array_of_tables_mut() {
+            Some(a) => a,
+            None => unreachable!("`{name}` was just made an array of tables"),
+        }
+    }
+
+    /// Validates the edited text and writes it atomically: a temporary file in the same folder, synced,
+    /// then renamed over the old one. An invalid result is refused and the file is left untouched.
+    pub fn save(&self, path: &Path) -> Result<Config, ConfigError> {
+        let text = self.text();
+        let config = Config::parse(&text, Some(path))?;
+        write_atomic(path, text.as_bytes()).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: format!("cannot save the config: {e}"),
+        })?;
+        Ok(config)
+    }
+}
+
+fn with_path(e: ConfigError, path: &Path) -> ConfigError {
+    match e {
+        ConfigError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } => ConfigError::Invalid {
+            path: path.display().to_string(),
+            line,
+            column,
+            message,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::config::{PortChoice, TokenSource};
+    use crate::model::JobId;
+
+    const ONE_SERVER: &str = "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n";
+
+    #[test]
+    fn saving_is_atomic_and_keeps_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original =
+            format!("# my strip\n{ONE_SERVER}\n[[slots]]\nled = 0 # the API\njob = \"api\"\n");
+        std::fs::write(&path, &original).unwrap();
+        let mut doc = ConfigDocument::load(&path).unwrap();
+        doc.set_slot(3, &Target::Job(JobId::new("office", "team-a/web")));
+        assert!(doc.clear_slot(0));
+        let saved = doc.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# my strip"), "{text}");
+        assert!(text.contains("team-a/web"));
+        assert_eq!(saved.slots.len(), 1);
+        assert_eq!(saved.slots[0].led, 3);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "no temporary file is left: {leftovers:?}"
+        );
+    }
+
+    #[test]
+    fn an_edit_that_makes_the_config_invalid_is_not_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let original = format!("{ONE_SERVER}[strip]\nleds = 4\n");
+        std::fs::write(&path, &original).unwrap();
+        let mut doc = ConfigDocument::load(&path).unwrap();
+        doc.set_slot(9, &Target::Server("office".into()));
+        let e = doc.save(&path).unwrap_err();
+        assert!(e.to_string().contains("LED 9 is beyond the strip"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    }
+
+    #[test]
+    fn set_value_replaces_a_value_and_keeps_its_comment() {
+        let text = "[strip]\nbrightness = 0.5   # 0.0 – 1.0\n";
+        let mut doc = ConfigDocument::parse(text).unwrap();
+        doc.set_value(Some("strip"), "brightness", 0.25.into());
+        doc.set_value(Some("strip"), "port", "/dev/ttyACM0".into());
+        doc.set_value(Some("alerts"), "sounds", false.into());
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert!(
+            doc.text().contains("brightness = 0.25   # 0.0 – 1.0"),
+            "{}",
+            doc.text()
+        );
+        assert_eq!(config.strip.port, PortChoice::Path("/dev/ttyACM0".into()));
+        assert!(!config.alerts.sounds);
+        assert!(doc.remove_value(Some("strip"), "port"));
+        assert_eq!(
+            Config::parse(&doc.text(), None).unwrap().strip.port,
+            PortChoice::Auto
+        );
+    }
+
+    #[test]
+    fn aggregate_leds_are_written_sorted_without_duplicates() {
+        let mut doc = ConfigDocument::parse(ONE_SERVER).unwrap();
+        doc.set_aggregate_leds(&[15, 3, 15, 7]);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(config.aggregate.leds, [3, 7, 15]);
+    }
+
+    #[test]
+    fn renaming_a_server_renames_it_in_its_slots_and_keeps_other_keys() {
+        let text = format!(
+            "{ONE_SERVER}ca_file = \"/etc/ca.pem\"\n[[servers]]\nname = \"b\"\nurl = \"https://b.example.com/\"\n\
+             [[slots]]\nled = 0\nserver = \"office\"\njob = \"api\"\n[[slots]]\nled = 1\nserver = \"b\"\njob = \"x\"\n"
+        );
+        let mut doc = ConfigDocument::parse(&text).unwrap();
+        let entry = ServerEntry {
+            name: "hq".into(),
+            url: "https://hq.example.com/".into(),
+            user: Some("alice".into()),
+            token_file: Some("/home/alice/.config/ledtogo/hq.token".into()),
+        };
+        doc.save_server(Some("office"), &entry);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        let hq = &config.servers[0];
+        assert_eq!(
+            (hq.name.as_str(), hq.url.as_str()),
+            ("hq", "https://hq.example.com/")
+        );
+        assert_eq!(hq.user.as_deref(), Some("alice"));
+        assert_eq!(
+            hq.token,
+            TokenSource::File("/home/alice/.config/ledtogo/hq.token".into())
+        );
+        assert_eq!(hq.ca_file, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(config.slots[0].target, Target::Job(JobId::new("hq", "api")));
+        assert_eq!(config.slots[1].target, Target::Job(JobId::new("b", "x")));
+    }
+
+    #[test]
+    fn adding_a_server_appends_it() {
+        let mut doc = ConfigDocument::parse("").unwrap();
+        let entry = ServerEntry {
+            name: "new".into(),
+            url: "http://localhost:8080/".into(),
+            ..ServerEntry::default()
+        };
+        doc.save_server(None, &entry);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(config.servers.len(), 1);
+        assert_eq!(config.servers[0].token, TokenSource::None);
+    }
+
+    #[test]
+    fn removing_a_server_removes_its_slots() {
+        let text = format!(
+            "{ONE_SERVER}[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\nserver = \"office\"\njob = \"web\"\n"
+        );
+        let mut doc = ConfigDocument::parse(&text).unwrap();
+        assert_eq!(doc.remove_server("office"), 2);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert!(config.servers.is_empty() && config.slots.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_saved_config_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, ONE_SERVER).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        ConfigDocument::load(&path).unwrap().save(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+}
