@@ -218,8 +218,9 @@ impl ConfigDocument {
         }
     }
 
-    /// Validates the edited text and writes it atomically: a temporary file in the same folder, synced,
-    /// then renamed over the old one. An invalid result is refused and the file is left untouched.
+    /// Validates the edited text and writes it atomically with [`write_atomic`](super::write_atomic)
+    /// (through a symlink, keeping the file's permissions). An invalid result is refused and the file
+    /// is left untouched.
     pub fn save(&self, path: &Path) -> Result<Config, ConfigError> {
         let text = self.text();
         let config = Config::parse(&text, Some(path))?;

@@ -89,13 +89,16 @@ fn replace(path: &Path, bytes: &[u8], new_file: NewFile) -> io::Result<()> {
         .map_err(|e| context(&e, "cannot write", tmp.path()))?;
     tmp.persist(&target)
         .map_err(|e| context(&e.error, "cannot replace", &target))?;
-    sync_folder(&dir).map_err(|e| {
-        context(
-            &e,
-            &format!("wrote {}, but cannot sync its folder", target.display()),
-            &dir,
-        )
-    })
+    // The new file is in place: a folder that cannot be synced (some file systems refuse) makes the
+    // rename less durable, not the save a failure.
+    if let Err(e) = sync_folder(&dir) {
+        tracing::debug!(
+            "saved {}, but cannot sync {}: {e}",
+            target.display(),
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// The file a write to `path` replaces: `path` itself or, when it is a symlink, the end of the link
