@@ -21,8 +21,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, bytes, NewFile::Shared)
 }
 
-/// Writes a secret (an API token) atomically; a new file is readable by the owner only (mode 0600),
-/// an existing one keeps its permissions.
+/// Writes a secret (an API token) atomically, readable by the owner only (mode 0600), also when the
+/// file it replaces was more open.
 pub fn write_secret(path: &Path, secret: &str) -> io::Result<()> {
     let mut text = secret.trim().to_owned();
     text.push('\n');
@@ -32,9 +32,9 @@ pub fn write_secret(path: &Path, secret: &str) -> io::Result<()> {
 /// The permissions of a file that did not exist before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NewFile {
-    /// As `File::create` makes it: 0666 less the umask.
+    /// As `File::create` makes it (0666 less the umask); a replaced file's permissions are kept.
     Shared,
-    /// Owner only: 0600.
+    /// Owner only (0600), always.
     Private,
 }
 
@@ -66,8 +66,8 @@ fn replace(path: &Path, bytes: &[u8], new_file: NewFile) -> io::Result<()> {
         // Created with the final mode (less the umask), so the temporary file is never more open
         // than the file it replaces.
         let mode = match (&old, new_file) {
-            (Some(p), _) => p.mode() & 0o777,
-            (None, NewFile::Private) => 0o600,
+            (_, NewFile::Private) => 0o600,
+            (Some(p), NewFile::Shared) => p.mode() & 0o777,
             (None, NewFile::Shared) => 0o666,
         };
         builder.permissions(std::fs::Permissions::from_mode(mode));
@@ -78,7 +78,7 @@ fn replace(path: &Path, bytes: &[u8], new_file: NewFile) -> io::Result<()> {
         .tempfile_in(&dir)
         .map_err(|e| context(&e, "cannot create a temporary file in", &dir))?;
     // From here on, dropping `tmp` on an error removes the temporary file.
-    if let Some(permissions) = old {
+    if let (Some(permissions), NewFile::Shared) = (old, new_file) {
         // Exactly the old permissions: the umask may have narrowed them above.
         tmp.as_file()
             .set_permissions(permissions)
@@ -167,6 +167,20 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "poll_seconds = 20\n"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rewritten_token_file_is_made_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("office.token");
+        std::fs::write(&token, "old\n").unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_secret(&token, "new").unwrap();
+        let mode = std::fs::metadata(&token).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&token).unwrap(), "new\n");
     }
 
     /// The names in `dir`, sorted.
