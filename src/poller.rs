@@ -52,6 +52,14 @@ pub fn next_delay(base: Duration, failures: u32, building: bool, idle_for: Durat
     base
 }
 
+/// `delay`, stretched so the next poll is not before `retry_at` (when a rate-limited server said so).
+pub fn not_before(delay: Duration, retry_at: Option<SystemTime>, now: SystemTime) -> Duration {
+    match retry_at.and_then(|at| at.duration_since(now).ok()) {
+        Some(wait) => delay.max(wait),
+        None => delay,
+    }
+}
+
 /// Commands to a poller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -132,10 +140,11 @@ fn run(
         if !out(polled) {
             return; // the engine is gone
         }
-        let mut delay = next_delay(base, failures, building, last_change.elapsed());
-        if let Some(at) = retry_at {
-            delay = delay.max(at.duration_since(SystemTime::now()).unwrap_or_default());
-        }
+        let delay = not_before(
+            next_delay(base, failures, building, last_change.elapsed()),
+            retry_at,
+            SystemTime::now(),
+        );
         match commands.recv_timeout(delay) {
             Ok(Command::Refresh) | Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -169,6 +178,15 @@ mod tests {
             S(120),
             "never below the base"
         );
+    }
+
+    #[test]
+    fn a_rate_limited_server_is_not_asked_before_it_said() {
+        let now = SystemTime::UNIX_EPOCH + S(1_000_000);
+        assert_eq!(not_before(S(10), Some(now + S(120)), now), S(120));
+        assert_eq!(not_before(S(300), Some(now + S(120)), now), S(300));
+        assert_eq!(not_before(S(10), Some(now - S(5)), now), S(10), "past");
+        assert_eq!(not_before(S(10), None, now), S(10));
     }
 
     #[test]

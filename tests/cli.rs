@@ -285,3 +285,19 @@ fn without_any_config_the_app_runs_the_demo() {
         "nothing is written"
     );
 }
+
+#[test]
+fn test_pattern_port_none_means_none_as_in_the_config() {
+    // `none` is the same word on the command line as in `[strip] port`: nothing to open, not a file
+    // called "none" (run in an empty folder, so a file by that name cannot be what answers).
+    let dir = tempfile::tempdir().unwrap();
+    let out = ledtogo()
+        .current_dir(dir.path())
+        .args(["test-pattern", "--port", "none"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--port none: nothing to test"), "{err}");
+    assert!(!err.contains("No such file"), "{err}");
+}

@@ -326,3 +326,97 @@ fn a_ca_file_that_is_not_pem_is_a_clear_error() {
     let e = Client::new(s).unwrap_err();
     assert!(e.to_string().contains(&ca.display().to_string()), "{e}");
 }
+
+/// A loopback server answering each of `answers.len()` connections in turn with the given raw HTTP
+/// response (`{port}` in it is replaced by the server's port); returns the port and the requests it got.
+fn serve_raw(answers: Vec<String>) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut requests = Vec::new();
+        for answer in answers {
+            let (mut sock, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 8192];
+            let n = sock.read(&mut buf).unwrap();
+            requests.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let answer = answer.replace("{port}", &port.to_string());
+            sock.write_all(answer.as_bytes()).unwrap();
+        }
+        requests
+    });
+    (port, handle)
+}
+
+const JSON_OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"jobs\":[]}";
+
+#[test]
+fn a_rate_limited_server_is_asked_again_when_it_says() {
+    let (port, server) = serve_raw(vec![
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+    ]);
+    let before = std::time::SystemTime::now();
+    let e = client(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap_err();
+    let SourceError::RateLimited { status, until, .. } = &e else {
+        panic!("expected rate limiting, got {e}");
+    };
+    assert_eq!(*status, 429);
+    let wait = until.duration_since(before).unwrap();
+    assert!(
+        wait >= Duration::from_secs(119) && wait <= Duration::from_secs(125),
+        "{wait:?}"
+    );
+    assert_eq!(e.retry_at(), Some(*until));
+    assert!(
+        matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("rate limited")),
+        "{e}"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn credentials_follow_a_redirect_on_the_same_host_only() {
+    let with_auth = |url: &str| {
+        let mut s = Settings::new("ci", url);
+        s.http.credentials = Some(Credentials::new("alice", "s3cret"));
+        s.http.request_timeout = Duration::from_secs(5);
+        Client::new(s).unwrap()
+    };
+    // Same host: the moved Jenkins gets the credentials.
+    let (port, server) = serve_raw(vec![
+        "HTTP/1.1 301 Moved\r\nLocation: http://127.0.0.1:{port}/moved/api/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+        JSON_OK.to_owned(),
+    ]);
+    with_auth(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap();
+    let requests = server.join().unwrap();
+    assert!(
+        requests[1].starts_with("GET /moved/api/json"),
+        "{}",
+        requests[1]
+    );
+    assert!(
+        requests[1].contains("authorization: Basic")
+            || requests[1].contains("Authorization: Basic")
+    );
+
+    // Another host: it never sees them.
+    let (other, elsewhere) = serve_raw(vec![JSON_OK.to_owned()]);
+    let (port, server) = serve_raw(vec![format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://localhost:{other}/api/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )]);
+    with_auth(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap();
+    server.join().unwrap();
+    let seen = elsewhere.join().unwrap();
+    assert!(
+        !seen[0].to_ascii_lowercase().contains("authorization"),
+        "{}",
+        seen[0]
+    );
+}
