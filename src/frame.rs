@@ -205,7 +205,8 @@ fn test_chase(leds: usize) -> Duration {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::model::{Build, Job, JobId, JobState, ServerSnapshot, ServerState};
+    use crate::model::{JobState, ServerState};
+    use crate::test_fixtures::{ci, job};
 
     fn config(text: &str) -> Config {
         Config::parse(text, None).unwrap()
@@ -217,46 +218,16 @@ mod tests {
         [[slots]]\nled = 2\nfolder = \"f\"\n[[slots]]\nled = 3\njob = \"gone\"\n\
         [aggregate]\nleds = [5]\n";
 
-    fn job(path: &str, state: JobState, building: bool) -> Job {
-        Job {
-            id: JobId::new("ci", path),
-            display_name: path.into(),
-            url: String::new(),
-            state,
-            building,
-            last_build: Some(Build {
-                number: 1,
-                result: Some(state),
-                building,
-                timestamp_ms: None,
-            }),
-        }
-    }
-
-    fn snap(state: ServerState, jobs: Vec<Job>) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.servers.insert(
-            "ci".into(),
-            ServerSnapshot {
-                state,
-                jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
-                seen_ok: true,
-                version: None,
-            },
-        );
-        s
-    }
-
     #[test]
     fn mapped_leds_show_their_state_unmapped_are_off_and_the_tube_shows_the_worst() {
         let c = config(CFG);
-        let s = snap(
+        let s = ci(
             ServerState::Ok,
             vec![
-                job("a", JobState::Success, false),
-                job("b", JobState::Failure, false),
-                job("f/x", JobState::Success, false),
-                job("f/y", JobState::Unstable, false),
+                job("ci", "a", JobState::Success),
+                job("ci", "b", JobState::Failure),
+                job("ci", "f/x", JobState::Success),
+                job("ci", "f/y", JobState::Unstable),
             ],
         );
         let frame = render(&s, &c, Duration::ZERO);
@@ -277,7 +248,10 @@ mod tests {
     #[test]
     fn building_pulses_smoothly_between_dim_and_full_of_the_last_result() {
         let c = config(CFG);
-        let s = snap(ServerState::Ok, vec![job("a", JobState::Failure, true)]);
+        let s = ci(
+            ServerState::Ok,
+            vec![job("ci", "a", JobState::Failure).building()],
+        );
         let at = |ms| render(&s, &c, Duration::from_millis(ms))[0];
         let full = c.colors.failure;
         assert_eq!(at(1000), full, "peak of the pulse is the full colour");
@@ -297,9 +271,9 @@ mod tests {
     #[test]
     fn stale_jobs_are_never_green() {
         let c = config(CFG);
-        let s = snap(
+        let s = ci(
             ServerState::Unreachable("timeout".into()),
-            vec![job("a", JobState::Success, false)],
+            vec![job("ci", "a", JobState::Success)],
         );
         let frame = render(&s, &c, Duration::ZERO);
         assert_eq!(frame[0], c.colors.stale);
@@ -312,7 +286,7 @@ mod tests {
         let mut text = CFG.replace("brightness = 1.0", "brightness = 0.5");
         text = text.replace("gamma = 1.0", "gamma = 2.0");
         let c = config(&text);
-        let s = snap(ServerState::Ok, vec![job("a", JobState::Failure, false)]);
+        let s = ci(ServerState::Ok, vec![job("ci", "a", JobState::Failure)]);
         assert_eq!(render(&s, &c, Duration::ZERO)[0], Rgb::new(64, 0, 0));
     }
 

@@ -530,6 +530,7 @@ impl fmt::Display for Target {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::test_fixtures::{self as fixtures, ci_ok};
 
     #[test]
     fn a_readable_name_decodes_branch_names() {
@@ -538,38 +539,12 @@ mod tests {
         assert_eq!(id.readable_name(), "repo/feature/login");
     }
 
+    /// Job `path` of `ci` whose last build is #`number`, its page at `http://ci/job/{path}/`.
     fn job(path: &str, state: JobState, building: bool, number: u64) -> Job {
-        Job {
-            id: JobId::new("ci", path),
-            display_name: path.to_owned(),
-            url: format!("http://ci/job/{path}/"),
-            state,
-            building,
-            last_build: Some(Build {
-                number,
-                result: if building { None } else { Some(state) },
-                building,
-                timestamp_ms: None,
-            }),
-        }
-    }
-
-    fn snapshot(state: ServerState, seen_ok: bool, jobs: Vec<Job>) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.servers.insert(
-            "ci".into(),
-            ServerSnapshot {
-                state,
-                jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
-                seen_ok,
-                version: None,
-            },
-        );
-        s
-    }
-
-    fn ok(jobs: Vec<Job>) -> Snapshot {
-        snapshot(ServerState::Ok, true, jobs)
+        let job = fixtures::job("ci", path, state)
+            .numbered(number)
+            .at(format!("http://ci/job/{path}/"));
+        if building { job.building() } else { job }
     }
 
     #[test]
@@ -663,8 +638,8 @@ mod tests {
 
     #[test]
     fn first_poll_after_start_reports_no_transitions() {
-        let before = snapshot(ServerState::Connecting, false, vec![]);
-        let after = ok(vec![
+        let before = fixtures::snapshot([("ci", ServerSnapshot::new())]); // never answered yet
+        let after = ci_ok(vec![
             job("a", JobState::Failure, false, 3),
             job("b", JobState::Success, true, 9),
         ]);
@@ -674,8 +649,8 @@ mod tests {
 
     #[test]
     fn success_to_failure_is_broke_and_back_is_fixed() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Failure, false, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, false, 2)]);
         assert_eq!(
             transitions(&a, &b),
             vec![Transition::Broke {
@@ -686,7 +661,7 @@ mod tests {
                 url: Some("http://ci/job/a/2/".into())
             }]
         );
-        let c = ok(vec![job("a", JobState::Success, false, 3)]);
+        let c = ci_ok(vec![job("a", JobState::Success, false, 3)]);
         assert_eq!(
             transitions(&b, &c),
             vec![Transition::Fixed {
@@ -700,8 +675,8 @@ mod tests {
 
     #[test]
     fn success_to_unstable_is_broke() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Unstable, false, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Unstable, false, 2)]);
         assert!(matches!(
             transitions(&a, &b).as_slice(),
             [Transition::Broke {
@@ -714,8 +689,8 @@ mod tests {
     #[test]
     fn a_build_shorter_than_the_poll_interval_is_seen_by_its_number() {
         // #5 failed; #6 ran and failed again entirely between two polls: still failing, reported.
-        let a = ok(vec![job("a", JobState::Failure, false, 5)]);
-        let b = ok(vec![job("a", JobState::Failure, false, 6)]);
+        let a = ci_ok(vec![job("a", JobState::Failure, false, 5)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, false, 6)]);
         assert_eq!(
             transitions(&a, &b),
             vec![Transition::StillFailing {
@@ -732,8 +707,8 @@ mod tests {
 
     #[test]
     fn a_build_that_started_and_a_build_that_finished_are_both_reported() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let running = ok(vec![job("a", JobState::Success, true, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let running = ci_ok(vec![job("a", JobState::Success, true, 2)]);
         assert_eq!(
             transitions(&a, &running),
             vec![Transition::StartedBuilding {
@@ -742,7 +717,7 @@ mod tests {
                 build: Some(2)
             }]
         );
-        let done = ok(vec![job("a", JobState::Failure, false, 2)]);
+        let done = ci_ok(vec![job("a", JobState::Failure, false, 2)]);
         assert!(matches!(
             transitions(&running, &done).as_slice(),
             [Transition::Broke { build: Some(2), .. }]
@@ -752,8 +727,8 @@ mod tests {
     #[test]
     fn a_finished_build_seen_while_the_next_one_runs_names_the_finished_build() {
         // #2 failed and #3 started, both between two polls: colour is red_anime, lastBuild is #3.
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Failure, true, 3)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, true, 3)]);
         let t = transitions(&a, &b);
         assert!(t.contains(&Transition::Broke {
             job: JobId::new("ci", "a"),
@@ -770,7 +745,7 @@ mod tests {
 
     #[test]
     fn an_outage_is_one_server_event_and_no_job_storm() {
-        let a = ok(vec![
+        let a = ci_ok(vec![
             job("a", JobState::Success, false, 1),
             job("b", JobState::Failure, false, 1),
         ]);
@@ -797,8 +772,8 @@ mod tests {
 
     #[test]
     fn jobs_appearing_and_disappearing_are_reported() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("b", JobState::Success, false, 1)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("b", JobState::Success, false, 1)]);
         assert_eq!(
             transitions(&a, &b),
             vec![
@@ -831,7 +806,7 @@ mod tests {
 
     #[test]
     fn stale_jobs_keep_their_state_but_are_marked_stale() {
-        let mut s = ok(vec![job("a", JobState::Success, false, 1)]);
+        let mut s = ci_ok(vec![job("a", JobState::Success, false, 1)]);
         s.servers.get_mut("ci").unwrap().state = ServerState::AuthNeeded;
         let st = s.status(&JobId::new("ci", "a")).unwrap();
         assert_eq!(st.state, JobState::Success);

@@ -367,7 +367,8 @@ fn capitalise(s: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::model::{Build, Job, ServerSnapshot};
+    use crate::model::Job;
+    use crate::test_fixtures::{ci_ok, job, server};
 
     const ALL_JOBS: &str = "[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n";
 
@@ -375,52 +376,20 @@ mod tests {
         Config::parse(text, None).unwrap()
     }
 
-    fn job(server: &str, path: &str, state: JobState, building: bool) -> Job {
-        let id = JobId::new(server, path);
-        Job {
-            display_name: id.path.last().cloned().unwrap_or_default(),
-            url: format!("http://{server}.example/job/{}/", id.path.join("/job/")),
-            id,
-            state,
-            building,
-            last_build: Some(Build {
-                number: 1,
-                result: Some(state),
-                building,
-                timestamp_ms: None,
-            }),
-        }
-    }
-
-    fn server(state: ServerState, jobs: Vec<Job>) -> ServerSnapshot {
-        ServerSnapshot {
-            state,
-            jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
-            seen_ok: true,
-            version: None,
-        }
-    }
-
-    fn snap(jobs: Vec<Job>) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.servers.insert("ci".into(), server(ServerState::Ok, jobs));
-        s
-    }
-
     fn ok(path: &str) -> Job {
-        job("ci", path, JobState::Success, false)
+        job("ci", path, JobState::Success)
     }
 
     #[test]
     fn all_passing() {
-        let v = tray_view(&snap(vec![ok("a"), ok("b"), ok("c")]), &config(ALL_JOBS));
+        let v = tray_view(&ci_ok(vec![ok("a"), ok("b"), ok("c")]), &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::Success);
         assert_eq!(v.tooltip, "All 3 jobs passing");
         assert!(v.problems.is_empty());
-        let one = tray_view(&snap(vec![ok("a")]), &config(ALL_JOBS));
+        let one = tray_view(&ci_ok(vec![ok("a")]), &config(ALL_JOBS));
         assert_eq!(one.tooltip, "1 job passing");
         let aborted = tray_view(
-            &snap(vec![ok("a"), job("ci", "b", JobState::Aborted, false)]),
+            &ci_ok(vec![ok("a"), job("ci", "b", JobState::Aborted)]),
             &config(ALL_JOBS),
         );
         assert_eq!(aborted.state, TrayState::Success);
@@ -429,10 +398,10 @@ mod tests {
 
     #[test]
     fn two_failing_name_both_and_carry_their_urls() {
-        let s = snap(vec![
-            job("ci", "api", JobState::Failure, false),
+        let s = ci_ok(vec![
+            job("ci", "api", JobState::Failure),
             ok("docs"),
-            job("ci", "web", JobState::Failure, true),
+            job("ci", "web", JobState::Failure).building(),
         ]);
         let v = tray_view(&s, &config(ALL_JOBS));
         assert_eq!(
@@ -462,9 +431,9 @@ mod tests {
 
     #[test]
     fn failures_come_before_unstable_jobs_in_the_tooltip_and_the_menu() {
-        let s = snap(vec![
-            job("ci", "a-docs", JobState::Unstable, false),
-            job("ci", "z-api", JobState::Failure, false),
+        let s = ci_ok(vec![
+            job("ci", "a-docs", JobState::Unstable),
+            job("ci", "z-api", JobState::Failure),
         ]);
         let v = tray_view(&s, &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::Failure);
@@ -475,10 +444,7 @@ mod tests {
 
     #[test]
     fn unstable_only() {
-        let s = snap(vec![
-            ok("api"),
-            job("ci", "docs", JobState::Unstable, false),
-        ]);
+        let s = ci_ok(vec![ok("api"), job("ci", "docs", JobState::Unstable)]);
         let v = tray_view(&s, &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::Unstable);
         assert_eq!(v.tooltip, "1 unstable: docs");
@@ -493,7 +459,7 @@ mod tests {
             "jenkins".into(),
             server(
                 ServerState::Unreachable("timeout".into()),
-                vec![job("jenkins", "a", JobState::Success, false)],
+                vec![job("jenkins", "a", JobState::Success)],
             ),
         );
         let cfg = config("[[servers]]\nname = \"jenkins\"\nurl = \"http://ci.example/\"\n");
@@ -510,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_fresh_failure_elsewhere_beats_an_unreachable_server() {
-        let mut s = snap(vec![job("ci", "api", JobState::Failure, false)]);
+        let mut s = ci_ok(vec![job("ci", "api", JobState::Failure)]);
         s.servers.insert(
             "old".into(),
             server(ServerState::Unreachable("refused".into()), vec![]),
@@ -523,7 +489,7 @@ mod tests {
 
     #[test]
     fn building_shows_when_nothing_is_broken() {
-        let s = snap(vec![ok("a"), job("ci", "b", JobState::Success, true)]);
+        let s = ci_ok(vec![ok("a"), job("ci", "b", JobState::Success).building()]);
         let v = tray_view(&s, &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::Building);
         assert_eq!(v.tooltip, "Building: b · all 2 jobs passing");
@@ -531,7 +497,7 @@ mod tests {
 
     #[test]
     fn nothing_mapped_and_no_jobs() {
-        let v = tray_view(&snap(vec![]), &config(ALL_JOBS));
+        let v = tray_view(&ci_ok(vec![]), &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::NoJobs);
         assert_eq!(v.tooltip, "No jobs");
         let none = tray_view(&Snapshot::default(), &config(""));
@@ -539,16 +505,16 @@ mod tests {
         assert_eq!(none.tooltip, "No servers configured");
         assert_eq!(TrayView::default().state, TrayState::NoJobs);
         // Only disabled / never built jobs: nothing to report either.
-        let idle = snap(vec![job("ci", "x", JobState::Disabled, false)]);
+        let idle = ci_ok(vec![job("ci", "x", JobState::Disabled)]);
         assert_eq!(tray_view(&idle, &config(ALL_JOBS)).state, TrayState::NoJobs);
     }
 
     #[test]
     fn the_name_list_is_capped() {
-        let s = snap(
+        let s = ci_ok(
             ["a", "b", "c", "d"]
                 .iter()
-                .map(|n| job("ci", n, JobState::Failure, false))
+                .map(|n| job("ci", n, JobState::Failure))
                 .collect(),
         );
         let v = tray_view(&s, &config(ALL_JOBS));
@@ -562,10 +528,10 @@ mod tests {
         let text = format!(
             "{ALL_JOBS}[[slots]]\nled = 0\njob = \"f/a\"\n[[slots]]\nled = 1\nfolder = \"f\"\n"
         );
-        let s = snap(vec![
+        let s = ci_ok(vec![
             ok("f/a"),
             ok("f/b"),
-            job("ci", "other", JobState::Failure, false),
+            job("ci", "other", JobState::Failure),
         ]);
         let v = tray_view(&s, &config(&text));
         assert_eq!(v.state, TrayState::Success, "unmapped failure ignored");
@@ -583,9 +549,9 @@ mod tests {
 
     #[test]
     fn duplicate_display_names_use_the_decoded_full_name() {
-        let s = snap(vec![
-            job("ci", "api/feature%2Fx", JobState::Failure, false),
-            job("ci", "web/feature%2Fx", JobState::Failure, false),
+        let s = ci_ok(vec![
+            job("ci", "api/feature%2Fx", JobState::Failure),
+            job("ci", "web/feature%2Fx", JobState::Failure),
         ]);
         let mut s2 = s.clone();
         for j in s2.servers.get_mut("ci").unwrap().jobs.values_mut() {
