@@ -3,6 +3,7 @@
 //! Nothing here does I/O. The poller turns Jenkins answers into [`ServerSnapshot`]s, the engine keeps the
 //! latest [`Snapshot`], and [`transitions`] compares two snapshots to find what alerts care about.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -248,24 +249,49 @@ impl Snapshot {
         })
     }
 
-    /// Every job of `server` whose path starts with `prefix` (the whole server for an empty prefix).
-    pub fn statuses_under<'a>(
-        &'a self,
-        server: &str,
-        prefix: &'a [String],
-    ) -> impl Iterator<Item = JobStatus> + 'a {
-        self.servers.get(server).into_iter().flat_map(move |s| {
-            let stale = s.stale();
-            s.jobs
-                .iter()
+    /// The jobs `target` covers, in path order. This is the one rule for every LED, the tube and the tray:
+    /// - [`Target::Job`]: the job with exactly that path, if its server lists it;
+    /// - [`Target::Folder`]: every job of the server under the folder, by whole segments (`f` covers `f/x`
+    ///   and `f/g/y`, not `fx`);
+    /// - [`Target::Server`]: every job of the server.
+    ///
+    /// A server the snapshot does not know covers nothing.
+    pub fn jobs_of(&self, target: &Target) -> impl Iterator<Item = &Job> {
+        let jobs = self.servers.get(target.server()).map(|s| &s.jobs);
+        let (exact, under) = match target {
+            Target::Job(id) => (jobs.and_then(|jobs| jobs.get(&id.path)), None),
+            Target::Folder { path, .. } => (None, jobs.map(|jobs| (jobs, path.as_slice()))),
+            Target::Server(_) => (None, jobs.map(|jobs| (jobs, &[][..]))),
+        };
+        let under = under.into_iter().flat_map(|(jobs, prefix)| {
+            jobs.iter()
                 .filter(move |(path, _)| path.starts_with(prefix))
-                .map(move |(_, job)| JobStatus {
-                    state: job.state,
-                    building: job.building,
-                    stale,
-                })
-        })
+                .map(|(_, job)| job)
+        });
+        exact.into_iter().chain(under)
     }
+
+    /// The targets `scope` stands for: its own, or one [`Target::Server`] per known server for
+    /// [`Scope::All`]. The jobs it covers are the [`jobs_of`](Self::jobs_of) each.
+    pub fn targets_in<'t>(&self, scope: &Scope<'t>) -> Vec<Cow<'t, Target>> {
+        match scope {
+            Scope::All => self
+                .servers
+                .keys()
+                .map(|name| Cow::Owned(Target::Server(name.clone())))
+                .collect(),
+            Scope::Targets(targets) => targets.iter().map(|&t| Cow::Borrowed(t)).collect(),
+        }
+    }
+}
+
+/// Which jobs an aggregate (the tube, the tray) covers; see [`Snapshot::targets_in`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every job of every server.
+    All,
+    /// The jobs behind these targets (a job behind two of them is behind both).
+    Targets(Vec<&'a Target>),
 }
 
 /// How bad a state is, for aggregates and the tray icon. The derived order **is** the documented order,
@@ -812,5 +838,118 @@ mod tests {
         assert_eq!(st.state, JobState::Success);
         assert!(st.stale);
         assert_eq!(Severity::of(st), Severity::Stale);
+    }
+
+    /// `ci` lists `api`, `f/x`, `f/g/y` and `fx`; `old` is unreachable and still lists `api`.
+    fn two_servers() -> Snapshot {
+        let ci = [
+            ("api", JobState::Success),
+            ("f/x", JobState::Failure),
+            ("f/g/y", JobState::Unstable),
+            ("fx", JobState::Success),
+        ];
+        fixtures::snapshot([
+            (
+                "ci",
+                fixtures::server(
+                    ServerState::Ok,
+                    ci.iter()
+                        .map(|&(p, st)| fixtures::job("ci", p, st))
+                        .collect(),
+                ),
+            ),
+            (
+                "old",
+                fixtures::server(
+                    ServerState::Unreachable("refused".into()),
+                    vec![fixtures::job("old", "api", JobState::Success)],
+                ),
+            ),
+        ])
+    }
+
+    fn folder(server: &str, path: &str) -> Target {
+        Target::Folder {
+            server: server.into(),
+            path: split_full_name(path),
+        }
+    }
+
+    #[test]
+    fn a_target_covers_its_job_its_folder_by_whole_segments_or_its_whole_server() {
+        let s = two_servers();
+        let covered = |target: &Target| -> Vec<String> {
+            s.jobs_of(target).map(|j| j.id.to_string()).collect()
+        };
+        let none: Vec<String> = vec![];
+
+        assert_eq!(covered(&Target::Job(JobId::new("ci", "api"))), ["ci:api"]);
+        assert_eq!(
+            covered(&Target::Job(JobId::new("old", "api"))),
+            ["old:api"],
+            "a stale server still lists its last jobs"
+        );
+        assert_eq!(covered(&Target::Job(JobId::new("ci", "gone"))), none);
+        assert_eq!(
+            covered(&Target::Job(JobId::new("ci", "f"))),
+            none,
+            "a folder is not a job"
+        );
+
+        assert_eq!(
+            covered(&folder("ci", "f")),
+            ["ci:f/g/y", "ci:f/x"],
+            "whole segments: not fx"
+        );
+        assert_eq!(covered(&folder("ci", "nothing")), none);
+
+        assert_eq!(
+            covered(&Target::Server("ci".into())),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:fx"]
+        );
+        assert_eq!(covered(&Target::Server("old".into())), ["old:api"]);
+        assert_eq!(
+            covered(&Target::Server("nowhere".into())),
+            none,
+            "a server the snapshot does not know covers nothing"
+        );
+    }
+
+    #[test]
+    fn a_scope_stands_for_its_own_targets_or_for_every_server() {
+        let s = two_servers();
+        let covered = |scope: &Scope| -> Vec<String> {
+            s.targets_in(scope)
+                .iter()
+                .flat_map(|t| s.jobs_of(t))
+                .map(|j| j.id.to_string())
+                .collect()
+        };
+        let api = Target::Job(JobId::new("ci", "api"));
+        let f = folder("ci", "f");
+
+        let mapped = Scope::Targets(vec![&api, &f, &api]);
+        assert_eq!(
+            s.targets_in(&mapped),
+            [Cow::Borrowed(&api), Cow::Borrowed(&f), Cow::Borrowed(&api)]
+        );
+        assert_eq!(
+            covered(&mapped),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:api"],
+            "a job behind two targets is behind both"
+        );
+
+        assert_eq!(
+            s.targets_in(&Scope::All),
+            [
+                Cow::<Target>::Owned(Target::Server("ci".into())),
+                Cow::Owned(Target::Server("old".into()))
+            ]
+        );
+        assert_eq!(
+            covered(&Scope::All),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:fx", "old:api"]
+        );
+        assert!(Snapshot::default().targets_in(&Scope::All).is_empty());
     }
 }
