@@ -3,11 +3,12 @@
 //!
 //! # Which jobs count
 //!
-//! The tray summarises the same jobs as the strip's aggregate LED ("the tube"), following
-//! `[aggregate] scope`: with `scope = "mapped"` (the default) the jobs behind the mapped slots (each job
-//! once, even if a job slot and a folder slot both cover it); with `scope = "all"` every job of every server.
-//! One deliberate difference: when **no slot is mapped at all**, the tray falls back to every job of every
-//! server, so the tray is useful before (or without) a strip.
+//! The tray summarises the same jobs as the strip's aggregate LED ("the tube", [`frame::tube_scope`]; which
+//! jobs a target covers is [`Snapshot::jobs_of`]), following `[aggregate] scope`: with `scope = "mapped"`
+//! (the default) the jobs behind the mapped slots (each job once, even if a job slot and a folder slot both
+//! cover it); with `scope = "all"` every job of every server. One deliberate difference: when **no slot is
+//! mapped at all**, the tray falls back to every job of every server, so the tray is useful before (or
+//! without) a strip.
 //!
 //! # Which state wins
 //!
@@ -24,8 +25,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::{AggregateScope, Config};
-use crate::model::{JobId, JobState, JobStatus, ServerState, Severity, Snapshot, Target};
+use crate::config::Config;
+use crate::frame;
+use crate::model::{JobId, JobState, JobStatus, Scope, ServerState, Severity, Snapshot};
 
 /// The icon's state: the worst state of the counted jobs. See the module docs for the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,7 +113,8 @@ struct Counted<'a> {
 /// The tray's view of a snapshot: state, tooltip and problem jobs, over the jobs described in the module
 /// docs.
 pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
-    let (counted, stale_servers) = counted_jobs(snapshot, config);
+    let scope = tray_scope(config);
+    let (counted, stale_servers) = counted_jobs(snapshot, &scope);
     let several_servers = snapshot.servers.len() > 1;
 
     let worst = counted
@@ -186,7 +189,7 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
             clauses.push(passing_clause(&counted, false));
         }
         TrayState::Success => clauses.push(passing_clause(&counted, true)),
-        TrayState::NoJobs => clauses.push(no_jobs_clause(snapshot, config, counted.len())),
+        TrayState::NoJobs => clauses.push(no_jobs_clause(snapshot, config, &scope, counted.len())),
     }
 
     TrayView {
@@ -196,60 +199,38 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
     }
 }
 
-/// The counted jobs (each once, by id) and the servers in scope that are not ok.
+/// The jobs the tray counts: the tube's ([`frame::tube_scope`]), or every job when no slot is mapped.
+fn tray_scope(config: &Config) -> Scope<'_> {
+    if config.slots.is_empty() {
+        Scope::All
+    } else {
+        frame::tube_scope(config)
+    }
+}
+
+/// The counted jobs (each once, by id) and the servers in scope that are not ok (even with no job listed:
+/// before the first answer the strip shows a mapped job stale, so does the tray).
 fn counted_jobs<'a>(
     snapshot: &'a Snapshot,
-    config: &'a Config,
+    scope: &Scope<'_>,
 ) -> (BTreeMap<&'a JobId, Counted<'a>>, BTreeSet<&'a str>) {
-    let mut acc = Acc {
-        snapshot,
-        counted: BTreeMap::new(),
-        stale_servers: BTreeSet::new(),
-    };
-    let all = config.aggregate.scope == AggregateScope::All || config.slots.is_empty();
-    if all {
-        for name in snapshot.servers.keys() {
-            acc.add(name, |_| true);
-        }
-    } else {
-        for slot in &config.slots {
-            match &slot.target {
-                Target::Job(id) => acc.add(&id.server, |p| p == id.path.as_slice()),
-                Target::Folder { server, path } => acc.add(server, |p| p.starts_with(path)),
-                Target::Server(server) => acc.add(server, |_| true),
-            }
-        }
-    }
-    (acc.counted, acc.stale_servers)
-}
-
-struct Acc<'a> {
-    snapshot: &'a Snapshot,
-    counted: BTreeMap<&'a JobId, Counted<'a>>,
-    stale_servers: BTreeSet<&'a str>,
-}
-
-impl<'a> Acc<'a> {
-    /// Counts the jobs of `server` whose path passes `take`; notes the server when it is not ok (even with
-    /// no job listed: before the first answer the strip shows a mapped job stale, so does the tray).
-    fn add(&mut self, server: &str, take: impl Fn(&[String]) -> bool) {
-        let Some((name, s)) = self.snapshot.servers.get_key_value(server) else {
-            return;
+    let mut counted = BTreeMap::new();
+    let mut stale_servers = BTreeSet::new();
+    for target in snapshot.targets_in(scope) {
+        let Some((name, server)) = snapshot.servers.get_key_value(target.server()) else {
+            continue;
         };
-        let stale = s.stale();
+        let stale = server.stale();
         if stale {
-            self.stale_servers.insert(name.as_str());
+            stale_servers.insert(name.as_str());
         }
-        for (path, job) in &s.jobs {
-            if !take(path) {
-                continue;
-            }
+        for job in snapshot.jobs_of(&target) {
             let status = JobStatus {
                 state: job.state,
                 building: job.building,
                 stale,
             };
-            self.counted.insert(
+            counted.insert(
                 &job.id,
                 Counted {
                     id: &job.id,
@@ -262,6 +243,7 @@ impl<'a> Acc<'a> {
             );
         }
     }
+    (counted, stale_servers)
 }
 
 /// "api" normally; the decoded full name when two problem jobs share a display name.
@@ -342,11 +324,11 @@ fn passing_clause(counted: &BTreeMap<&JobId, Counted>, capital: bool) -> String 
     if capital { capitalise(&text) } else { text }
 }
 
-fn no_jobs_clause(snapshot: &Snapshot, config: &Config, counted: usize) -> String {
+fn no_jobs_clause(snapshot: &Snapshot, config: &Config, scope: &Scope, counted: usize) -> String {
     if counted > 0 {
         return format!("{counted} jobs, none built");
     }
-    if config.aggregate.scope == AggregateScope::Mapped && !config.slots.is_empty() {
+    if matches!(scope, Scope::Targets(_)) {
         return "No mapped jobs listed".to_owned();
     }
     if snapshot.servers.is_empty() && config.servers.is_empty() {
