@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::color::{Correction, Rgb, wheel};
 use crate::config::{AggregateScope, Config};
-use crate::model::{Aggregate, JobStatus, Severity, Snapshot, Target};
+use crate::model::{
+    Aggregate, JobState, JobStatus, Scope, ServerSnapshot, Severity, Snapshot, Target,
+};
 
 /// How long one pulse of a building job takes (dim → full → dim).
 pub const PULSE_PERIOD: Duration = Duration::from_millis(2000);
@@ -42,21 +44,13 @@ pub fn led_states(snapshot: &Snapshot, config: &Config) -> Vec<LedState> {
         };
     }
     if !config.aggregate.leds.is_empty() {
-        let agg = match config.aggregate.scope {
-            AggregateScope::Mapped => Aggregate::of(
-                config
-                    .slots
-                    .iter()
-                    .filter_map(|s| target_statuses(snapshot, &s.target))
-                    .flatten(),
-            ),
-            AggregateScope::All => Aggregate::of(
-                snapshot
-                    .servers
-                    .keys()
-                    .flat_map(|name| snapshot.statuses_under(name, &[])),
-            ),
-        };
+        let agg = Aggregate::of(
+            snapshot
+                .targets_in(&tube_scope(config))
+                .iter()
+                .filter_map(|target| target_statuses(snapshot, target))
+                .flatten(),
+        );
         for &i in &config.aggregate.leds {
             if let Some(led) = leds.get_mut(i) {
                 *led = LedState::Shown(agg);
@@ -66,25 +60,38 @@ pub fn led_states(snapshot: &Snapshot, config: &Config) -> Vec<LedState> {
     leds
 }
 
-/// The statuses behind a slot target; `None` when a mapped job is not (or no longer) listed.
-pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobStatus>> {
-    match target {
-        Target::Job(id) => {
-            let status = snapshot.status(id);
-            match (status, snapshot.servers.get(&id.server)) {
-                (Some(s), _) => Some(vec![s]),
-                // Before the first answer (or during an outage before any) show it stale, not missing.
-                (None, Some(server)) if !server.seen_ok => Some(vec![JobStatus {
-                    state: crate::model::JobState::Unknown,
-                    building: false,
-                    stale: true,
-                }]),
-                (None, _) => None,
-            }
-        }
-        Target::Folder { server, path } => Some(snapshot.statuses_under(server, path).collect()),
-        Target::Server(server) => Some(snapshot.statuses_under(server, &[]).collect()),
+/// Which jobs the tube covers, from `[aggregate] scope`: `"mapped"` the jobs behind the slots (none without
+/// slots), `"all"` every job of every server.
+pub fn tube_scope(config: &Config) -> Scope<'_> {
+    match config.aggregate.scope {
+        AggregateScope::Mapped => Scope::Targets(config.slots.iter().map(|s| &s.target).collect()),
+        AggregateScope::All => Scope::All,
     }
+}
+
+/// The statuses of the jobs behind a slot target ([`Snapshot::jobs_of`]), stale when their server's last poll
+/// failed; `None` when a mapped job is not (or no longer) listed.
+pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobStatus>> {
+    let server = snapshot.servers.get(target.server());
+    let stale = server.is_some_and(ServerSnapshot::stale);
+    let statuses: Vec<JobStatus> = snapshot
+        .jobs_of(target)
+        .map(|job| JobStatus {
+            state: job.state,
+            building: job.building,
+            stale,
+        })
+        .collect();
+    if statuses.is_empty() && matches!(target, Target::Job(_)) {
+        // Before the first answer (or during an outage before any) show it stale, not missing.
+        let placeholder = JobStatus {
+            state: JobState::Unknown,
+            building: false,
+            stale: true,
+        };
+        return server.filter(|s| !s.seen_ok).map(|_| vec![placeholder]);
+    }
+    Some(statuses)
 }
 
 /// The colour of one LED, before brightness and gamma.
@@ -205,7 +212,8 @@ fn test_chase(leds: usize) -> Duration {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::model::{Build, Job, JobId, JobState, ServerSnapshot, ServerState};
+    use crate::model::ServerState;
+    use crate::test_fixtures::{ci, job, server, snapshot};
 
     fn config(text: &str) -> Config {
         Config::parse(text, None).unwrap()
@@ -217,46 +225,16 @@ mod tests {
         [[slots]]\nled = 2\nfolder = \"f\"\n[[slots]]\nled = 3\njob = \"gone\"\n\
         [aggregate]\nleds = [5]\n";
 
-    fn job(path: &str, state: JobState, building: bool) -> Job {
-        Job {
-            id: JobId::new("ci", path),
-            display_name: path.into(),
-            url: String::new(),
-            state,
-            building,
-            last_build: Some(Build {
-                number: 1,
-                result: Some(state),
-                building,
-                timestamp_ms: None,
-            }),
-        }
-    }
-
-    fn snap(state: ServerState, jobs: Vec<Job>) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.servers.insert(
-            "ci".into(),
-            ServerSnapshot {
-                state,
-                jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
-                seen_ok: true,
-                version: None,
-            },
-        );
-        s
-    }
-
     #[test]
     fn mapped_leds_show_their_state_unmapped_are_off_and_the_tube_shows_the_worst() {
         let c = config(CFG);
-        let s = snap(
+        let s = ci(
             ServerState::Ok,
             vec![
-                job("a", JobState::Success, false),
-                job("b", JobState::Failure, false),
-                job("f/x", JobState::Success, false),
-                job("f/y", JobState::Unstable, false),
+                job("ci", "a", JobState::Success),
+                job("ci", "b", JobState::Failure),
+                job("ci", "f/x", JobState::Success),
+                job("ci", "f/y", JobState::Unstable),
             ],
         );
         let frame = render(&s, &c, Duration::ZERO);
@@ -277,7 +255,10 @@ mod tests {
     #[test]
     fn building_pulses_smoothly_between_dim_and_full_of_the_last_result() {
         let c = config(CFG);
-        let s = snap(ServerState::Ok, vec![job("a", JobState::Failure, true)]);
+        let s = ci(
+            ServerState::Ok,
+            vec![job("ci", "a", JobState::Failure).building()],
+        );
         let at = |ms| render(&s, &c, Duration::from_millis(ms))[0];
         let full = c.colors.failure;
         assert_eq!(at(1000), full, "peak of the pulse is the full colour");
@@ -297,9 +278,9 @@ mod tests {
     #[test]
     fn stale_jobs_are_never_green() {
         let c = config(CFG);
-        let s = snap(
+        let s = ci(
             ServerState::Unreachable("timeout".into()),
-            vec![job("a", JobState::Success, false)],
+            vec![job("ci", "a", JobState::Success)],
         );
         let frame = render(&s, &c, Duration::ZERO);
         assert_eq!(frame[0], c.colors.stale);
@@ -312,7 +293,7 @@ mod tests {
         let mut text = CFG.replace("brightness = 1.0", "brightness = 0.5");
         text = text.replace("gamma = 1.0", "gamma = 2.0");
         let c = config(&text);
-        let s = snap(ServerState::Ok, vec![job("a", JobState::Failure, false)]);
+        let s = ci(ServerState::Ok, vec![job("ci", "a", JobState::Failure)]);
         assert_eq!(render(&s, &c, Duration::ZERO)[0], Rgb::new(64, 0, 0));
     }
 
@@ -321,6 +302,53 @@ mod tests {
         let c = config(CFG);
         let frame = render(&Snapshot::default(), &c, Duration::ZERO);
         assert_eq!(frame.len(), 6);
+    }
+
+    #[test]
+    fn the_tube_covers_the_jobs_behind_the_slots_or_with_scope_all_every_job() {
+        let s = snapshot([
+            (
+                "ci",
+                server(
+                    ServerState::Ok,
+                    ["a", "b", "f/x", "other"]
+                        .iter()
+                        .map(|p| job("ci", p, JobState::Success))
+                        .collect(),
+                ),
+            ),
+            (
+                "old",
+                server(ServerState::Ok, vec![job("old", "z", JobState::Success)]),
+            ),
+        ]);
+        let covered = |c: &Config| -> Vec<String> {
+            s.targets_in(&tube_scope(c))
+                .iter()
+                .flat_map(|t| s.jobs_of(t))
+                .map(|j| j.id.to_string())
+                .collect()
+        };
+        // CFG maps job a, job b, folder f and job gone (not listed: covers nothing).
+        assert_eq!(covered(&config(CFG)), ["ci:a", "ci:b", "ci:f/x"]);
+        let all = config(&format!("{CFG}scope = \"all\"\n"));
+        assert_eq!(
+            covered(&all),
+            ["ci:a", "ci:b", "ci:f/x", "ci:other", "old:z"]
+        );
+        let no_slots = config("[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n");
+        assert_eq!(covered(&no_slots), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_mapped_job_is_stale_before_its_server_first_answers_and_missing_once_it_has() {
+        let c = config(CFG);
+        let waiting = snapshot([("ci", ServerSnapshot::new())]);
+        let frame = render(&waiting, &c, Duration::ZERO);
+        assert_eq!(frame[3], c.colors.stale, "job gone: not listed yet");
+        assert_eq!(frame[2], c.colors.missing, "an empty folder shows no jobs");
+        let answered = ci(ServerState::Ok, vec![]);
+        assert_eq!(render(&answered, &c, Duration::ZERO)[3], c.colors.missing);
     }
 
     const RED: Rgb = Rgb::new(255, 0, 0);

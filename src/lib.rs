@@ -19,5 +19,7 @@ pub mod poller;
 pub mod settings;
 pub mod sim;
 pub mod sources;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 pub mod tray;
 pub mod weburl;

@@ -3,6 +3,7 @@
 //! Nothing here does I/O. The poller turns Jenkins answers into [`ServerSnapshot`]s, the engine keeps the
 //! latest [`Snapshot`], and [`transitions`] compares two snapshots to find what alerts care about.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -248,24 +249,49 @@ impl Snapshot {
         })
     }
 
-    /// Every job of `server` whose path starts with `prefix` (the whole server for an empty prefix).
-    pub fn statuses_under<'a>(
-        &'a self,
-        server: &str,
-        prefix: &'a [String],
-    ) -> impl Iterator<Item = JobStatus> + 'a {
-        self.servers.get(server).into_iter().flat_map(move |s| {
-            let stale = s.stale();
-            s.jobs
-                .iter()
+    /// The jobs `target` covers, in path order. This is the one rule for every LED, the tube and the tray:
+    /// - [`Target::Job`]: the job with exactly that path, if its server lists it;
+    /// - [`Target::Folder`]: every job of the server under the folder, by whole segments (`f` covers `f/x`
+    ///   and `f/g/y`, not `fx`);
+    /// - [`Target::Server`]: every job of the server.
+    ///
+    /// A server the snapshot does not know covers nothing.
+    pub fn jobs_of(&self, target: &Target) -> impl Iterator<Item = &Job> {
+        let jobs = self.servers.get(target.server()).map(|s| &s.jobs);
+        let (exact, under) = match target {
+            Target::Job(id) => (jobs.and_then(|jobs| jobs.get(&id.path)), None),
+            Target::Folder { path, .. } => (None, jobs.map(|jobs| (jobs, path.as_slice()))),
+            Target::Server(_) => (None, jobs.map(|jobs| (jobs, &[][..]))),
+        };
+        let under = under.into_iter().flat_map(|(jobs, prefix)| {
+            jobs.iter()
                 .filter(move |(path, _)| path.starts_with(prefix))
-                .map(move |(_, job)| JobStatus {
-                    state: job.state,
-                    building: job.building,
-                    stale,
-                })
-        })
+                .map(|(_, job)| job)
+        });
+        exact.into_iter().chain(under)
     }
+
+    /// The targets `scope` stands for: its own, or one [`Target::Server`] per known server for
+    /// [`Scope::All`]. The jobs it covers are the [`jobs_of`](Self::jobs_of) each.
+    pub fn targets_in<'t>(&self, scope: &Scope<'t>) -> Vec<Cow<'t, Target>> {
+        match scope {
+            Scope::All => self
+                .servers
+                .keys()
+                .map(|name| Cow::Owned(Target::Server(name.clone())))
+                .collect(),
+            Scope::Targets(targets) => targets.iter().map(|&t| Cow::Borrowed(t)).collect(),
+        }
+    }
+}
+
+/// Which jobs an aggregate (the tube, the tray) covers; see [`Snapshot::targets_in`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every job of every server.
+    All,
+    /// The jobs behind these targets (a job behind two of them is behind both).
+    Targets(Vec<&'a Target>),
 }
 
 /// How bad a state is, for aggregates and the tray icon. The derived order **is** the documented order,
@@ -530,6 +556,7 @@ impl fmt::Display for Target {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::test_fixtures::{self as fixtures, ci_ok};
 
     #[test]
     fn a_readable_name_decodes_branch_names() {
@@ -538,38 +565,12 @@ mod tests {
         assert_eq!(id.readable_name(), "repo/feature/login");
     }
 
+    /// Job `path` of `ci` whose last build is #`number`, its page at `http://ci/job/{path}/`.
     fn job(path: &str, state: JobState, building: bool, number: u64) -> Job {
-        Job {
-            id: JobId::new("ci", path),
-            display_name: path.to_owned(),
-            url: format!("http://ci/job/{path}/"),
-            state,
-            building,
-            last_build: Some(Build {
-                number,
-                result: if building { None } else { Some(state) },
-                building,
-                timestamp_ms: None,
-            }),
-        }
-    }
-
-    fn snapshot(state: ServerState, seen_ok: bool, jobs: Vec<Job>) -> Snapshot {
-        let mut s = Snapshot::default();
-        s.servers.insert(
-            "ci".into(),
-            ServerSnapshot {
-                state,
-                jobs: jobs.into_iter().map(|j| (j.id.path.clone(), j)).collect(),
-                seen_ok,
-                version: None,
-            },
-        );
-        s
-    }
-
-    fn ok(jobs: Vec<Job>) -> Snapshot {
-        snapshot(ServerState::Ok, true, jobs)
+        let job = fixtures::job("ci", path, state)
+            .numbered(number)
+            .at(format!("http://ci/job/{path}/"));
+        if building { job.building() } else { job }
     }
 
     #[test]
@@ -663,8 +664,8 @@ mod tests {
 
     #[test]
     fn first_poll_after_start_reports_no_transitions() {
-        let before = snapshot(ServerState::Connecting, false, vec![]);
-        let after = ok(vec![
+        let before = fixtures::snapshot([("ci", ServerSnapshot::new())]); // never answered yet
+        let after = ci_ok(vec![
             job("a", JobState::Failure, false, 3),
             job("b", JobState::Success, true, 9),
         ]);
@@ -674,8 +675,8 @@ mod tests {
 
     #[test]
     fn success_to_failure_is_broke_and_back_is_fixed() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Failure, false, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, false, 2)]);
         assert_eq!(
             transitions(&a, &b),
             vec![Transition::Broke {
@@ -686,7 +687,7 @@ mod tests {
                 url: Some("http://ci/job/a/2/".into())
             }]
         );
-        let c = ok(vec![job("a", JobState::Success, false, 3)]);
+        let c = ci_ok(vec![job("a", JobState::Success, false, 3)]);
         assert_eq!(
             transitions(&b, &c),
             vec![Transition::Fixed {
@@ -700,8 +701,8 @@ mod tests {
 
     #[test]
     fn success_to_unstable_is_broke() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Unstable, false, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Unstable, false, 2)]);
         assert!(matches!(
             transitions(&a, &b).as_slice(),
             [Transition::Broke {
@@ -714,8 +715,8 @@ mod tests {
     #[test]
     fn a_build_shorter_than_the_poll_interval_is_seen_by_its_number() {
         // #5 failed; #6 ran and failed again entirely between two polls: still failing, reported.
-        let a = ok(vec![job("a", JobState::Failure, false, 5)]);
-        let b = ok(vec![job("a", JobState::Failure, false, 6)]);
+        let a = ci_ok(vec![job("a", JobState::Failure, false, 5)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, false, 6)]);
         assert_eq!(
             transitions(&a, &b),
             vec![Transition::StillFailing {
@@ -732,8 +733,8 @@ mod tests {
 
     #[test]
     fn a_build_that_started_and_a_build_that_finished_are_both_reported() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let running = ok(vec![job("a", JobState::Success, true, 2)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let running = ci_ok(vec![job("a", JobState::Success, true, 2)]);
         assert_eq!(
             transitions(&a, &running),
             vec![Transition::StartedBuilding {
@@ -742,7 +743,7 @@ mod tests {
                 build: Some(2)
             }]
         );
-        let done = ok(vec![job("a", JobState::Failure, false, 2)]);
+        let done = ci_ok(vec![job("a", JobState::Failure, false, 2)]);
         assert!(matches!(
             transitions(&running, &done).as_slice(),
             [Transition::Broke { build: Some(2), .. }]
@@ -752,8 +753,8 @@ mod tests {
     #[test]
     fn a_finished_build_seen_while_the_next_one_runs_names_the_finished_build() {
         // #2 failed and #3 started, both between two polls: colour is red_anime, lastBuild is #3.
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("a", JobState::Failure, true, 3)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("a", JobState::Failure, true, 3)]);
         let t = transitions(&a, &b);
         assert!(t.contains(&Transition::Broke {
             job: JobId::new("ci", "a"),
@@ -770,7 +771,7 @@ mod tests {
 
     #[test]
     fn an_outage_is_one_server_event_and_no_job_storm() {
-        let a = ok(vec![
+        let a = ci_ok(vec![
             job("a", JobState::Success, false, 1),
             job("b", JobState::Failure, false, 1),
         ]);
@@ -797,8 +798,8 @@ mod tests {
 
     #[test]
     fn jobs_appearing_and_disappearing_are_reported() {
-        let a = ok(vec![job("a", JobState::Success, false, 1)]);
-        let b = ok(vec![job("b", JobState::Success, false, 1)]);
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![job("b", JobState::Success, false, 1)]);
         assert_eq!(
             transitions(&a, &b),
             vec![
@@ -831,11 +832,124 @@ mod tests {
 
     #[test]
     fn stale_jobs_keep_their_state_but_are_marked_stale() {
-        let mut s = ok(vec![job("a", JobState::Success, false, 1)]);
+        let mut s = ci_ok(vec![job("a", JobState::Success, false, 1)]);
         s.servers.get_mut("ci").unwrap().state = ServerState::AuthNeeded;
         let st = s.status(&JobId::new("ci", "a")).unwrap();
         assert_eq!(st.state, JobState::Success);
         assert!(st.stale);
         assert_eq!(Severity::of(st), Severity::Stale);
+    }
+
+    /// `ci` lists `api`, `f/x`, `f/g/y` and `fx`; `old` is unreachable and still lists `api`.
+    fn two_servers() -> Snapshot {
+        let ci = [
+            ("api", JobState::Success),
+            ("f/x", JobState::Failure),
+            ("f/g/y", JobState::Unstable),
+            ("fx", JobState::Success),
+        ];
+        fixtures::snapshot([
+            (
+                "ci",
+                fixtures::server(
+                    ServerState::Ok,
+                    ci.iter()
+                        .map(|&(p, st)| fixtures::job("ci", p, st))
+                        .collect(),
+                ),
+            ),
+            (
+                "old",
+                fixtures::server(
+                    ServerState::Unreachable("refused".into()),
+                    vec![fixtures::job("old", "api", JobState::Success)],
+                ),
+            ),
+        ])
+    }
+
+    fn folder(server: &str, path: &str) -> Target {
+        Target::Folder {
+            server: server.into(),
+            path: split_full_name(path),
+        }
+    }
+
+    #[test]
+    fn a_target_covers_its_job_its_folder_by_whole_segments_or_its_whole_server() {
+        let s = two_servers();
+        let covered = |target: &Target| -> Vec<String> {
+            s.jobs_of(target).map(|j| j.id.to_string()).collect()
+        };
+        let none: Vec<String> = vec![];
+
+        assert_eq!(covered(&Target::Job(JobId::new("ci", "api"))), ["ci:api"]);
+        assert_eq!(
+            covered(&Target::Job(JobId::new("old", "api"))),
+            ["old:api"],
+            "a stale server still lists its last jobs"
+        );
+        assert_eq!(covered(&Target::Job(JobId::new("ci", "gone"))), none);
+        assert_eq!(
+            covered(&Target::Job(JobId::new("ci", "f"))),
+            none,
+            "a folder is not a job"
+        );
+
+        assert_eq!(
+            covered(&folder("ci", "f")),
+            ["ci:f/g/y", "ci:f/x"],
+            "whole segments: not fx"
+        );
+        assert_eq!(covered(&folder("ci", "nothing")), none);
+
+        assert_eq!(
+            covered(&Target::Server("ci".into())),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:fx"]
+        );
+        assert_eq!(covered(&Target::Server("old".into())), ["old:api"]);
+        assert_eq!(
+            covered(&Target::Server("nowhere".into())),
+            none,
+            "a server the snapshot does not know covers nothing"
+        );
+    }
+
+    #[test]
+    fn a_scope_stands_for_its_own_targets_or_for_every_server() {
+        let s = two_servers();
+        let covered = |scope: &Scope| -> Vec<String> {
+            s.targets_in(scope)
+                .iter()
+                .flat_map(|t| s.jobs_of(t))
+                .map(|j| j.id.to_string())
+                .collect()
+        };
+        let api = Target::Job(JobId::new("ci", "api"));
+        let f = folder("ci", "f");
+
+        let mapped = Scope::Targets(vec![&api, &f, &api]);
+        assert_eq!(
+            s.targets_in(&mapped),
+            [Cow::Borrowed(&api), Cow::Borrowed(&f), Cow::Borrowed(&api)]
+        );
+        assert_eq!(
+            covered(&mapped),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:api"],
+            "a job behind two targets is behind both"
+        );
+
+        assert_eq!(
+            s.targets_in(&Scope::All),
+            [
+                Cow::<Target>::Owned(Target::Server("ci".into())),
+                Cow::Owned(Target::Server("old".into()))
+            ]
+        );
+        assert_eq!(
+            covered(&Scope::All),
+            ["ci:api", "ci:f/g/y", "ci:f/x", "ci:fx", "old:api"]
+        );
+        assert!(Snapshot::default().targets_in(&Scope::All).is_empty());
     }
 }

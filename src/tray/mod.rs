@@ -1,16 +1,18 @@
-//! The tray icon: its pure model ([`icon`]: state, tooltip, problem jobs, icon pixels; [`TrayModel`],
-//! [`TrayAction`] and the menu layout [`menu_entries`]) and, with the `gui` feature, the GTK thread that shows
-//! it ([`shell`]).
+//! The tray icon: its pure view ([`view`]: state, tooltip, problem jobs), its pixels ([`icon`]), the model and
+//! menu layout ([`TrayModel`], [`TrayAction`], [`menu_entries`]) and, with the `gui` feature, the GTK thread
+//! that shows it ([`shell`]).
 //!
 //! Everything but [`shell`] is built in every configuration, so it is tested headless too.
 
 pub mod icon;
 #[cfg(feature = "gui")]
 pub mod shell;
+pub mod view;
 
-pub use icon::{ProblemJob, TrayState, TrayView, render_icon, tray_view};
+pub use icon::render_icon;
 #[cfg(feature = "gui")]
 pub use shell::Tray;
+pub use view::{ProblemJob, TrayState, TrayView, tray_view};
 
 use crate::model::JobState;
 

@@ -34,7 +34,8 @@ use tray_icon::menu::{
 };
 use tray_icon::{Icon, TrayIcon, TrayIconBuilder};
 
-use super::icon::{TrayState, render_icon};
+use super::icon::render_icon;
+use super::view::TrayState;
 use super::{MenuEntry, TrayAction, TrayModel, menu_entries};
 use crate::model::JobState;
 
