@@ -1,5 +1,5 @@
 //! Where frames go, behind one trait: the serial strip ([`serial`]), the `--print-frames` printer
-//! ([`print`]) and a strip that only remembers ([`virtual_strip`], tests and embedders). The engine hands
+//! ([`mod@print`]) and a strip that only remembers ([`virtual_strip`], tests and embedders). The engine hands
 //! every new frame to each output and each (re)loaded config to each output; it knows no output by kind.
 //!
 //! A new kind of strip is one new module here implementing [`Output`].

@@ -1,5 +1,5 @@
 //! The Jenkins client: one nested `tree=` request per poll (plus one per folder deeper than the query),
-//! made through the shared [`HttpClient`](crate::sources::http::HttpClient), and strict answer checks.
+//! made through the shared [`crate::sources::http::HttpClient`], and strict answer checks.
 
 use std::collections::VecDeque;
 
