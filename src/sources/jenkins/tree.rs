@@ -45,20 +45,20 @@ pub fn encode_segment(segment: &str) -> String {
 
 /// `base` (ending in `/`) + `job/a/job/b/` for a job or folder path.
 pub fn job_url(base: &str, path: &[String]) -> String {
-    let mut url = base.to_owned();
-    for seg in path {
-        url.push_str("job/");
-        url.push_str(&encode_segment(seg));
-        url.push('/');
-    }
-    url
+    nested_url(base, "job", path)
 }
 
 /// `base` + `view/a/view/b/` for a (possibly nested) view path.
 pub fn view_url(base: &str, path: &[String]) -> String {
+    nested_url(base, "view", path)
+}
+
+/// `base` + `kind/a/kind/b/`, each segment encoded once.
+fn nested_url(base: &str, kind: &str, path: &[String]) -> String {
     let mut url = base.to_owned();
     for seg in path {
-        url.push_str("view/");
+        url.push_str(kind);
+        url.push('/');
         url.push_str(&encode_segment(seg));
         url.push('/');
     }
