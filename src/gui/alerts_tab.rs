@@ -167,10 +167,10 @@ impl AlertsTab {
             ui.horizontal(|ui| {
                 ui.label("Listen:");
                 if ui.button("Broke").clicked() {
-                    alerts.play_now(SoundKind::Broke);
+                    alerts.play_now(SoundKind::Broke, a);
                 }
                 if ui.button("Fixed").clicked() {
-                    alerts.play_now(SoundKind::Fixed);
+                    alerts.play_now(SoundKind::Fixed, a);
                 }
             });
         }
