@@ -181,10 +181,9 @@ mod desktop {
     use ledtogo::demo::demo_config_text;
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
 
+    /// A window can open: always off Linux; on Linux when a display server is named.
     pub fn has_display() -> bool {
-        cfg!(not(target_os = "linux"))
-            || std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+        cfg!(not(target_os = "linux")) || ledtogo::desktop_env::display_in_env()
     }
 
     pub fn run(args: &Cli) -> Result<()> {
