@@ -479,6 +479,24 @@ fn at_800_by_500_every_led_slot_and_the_job_tree_fit_in_the_window() {
 }
 
 #[test]
+fn a_quick_double_mute_from_the_tray_ends_where_it_started() {
+    use ledtogo::gui::on_tray_action;
+    use ledtogo::tray::TrayAction;
+    let mut s = setup("");
+    let desk = s.harness.state().desk().clone();
+    assert!(s.config().alerts.sounds);
+    // Both before the first save is reloaded.
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    assert!(s.pump_until(|_| desk.editor.state().saved == 2));
+    assert!(
+        s.config().alerts.sounds,
+        "two toggles are no toggle: {}",
+        std::fs::read_to_string(&s.path).unwrap()
+    );
+}
+
+#[test]
 fn tray_menu_actions_reach_the_config_and_the_window() {
     use ledtogo::gui::on_tray_action;
     use ledtogo::tray::TrayAction;

@@ -161,13 +161,13 @@ impl Desk {
         self.waker.wake();
     }
 
-    /// Flips the `sounds` switch in the config file.
+    /// Flips the `sounds` switch in the config file (as the file has it when the edit is applied, so
+    /// quick toggles in a row each count).
     pub fn toggle_mute(&self) {
-        let sounds = self.engine.published().config.alerts.sounds;
-        self.edit(Edit::SetValue {
+        self.edit(Edit::ToggleBool {
             table: Some("alerts".into()),
             key: "sounds".into(),
-            value: Some(crate::settings::EditValue::Bool(!sounds)),
+            default: crate::config::Alerts::default().sounds,
         });
     }
 
