@@ -34,13 +34,22 @@ pub enum ConfigSource {
     Fixed(Config),
 }
 
+/// One poll's transitions and the config in use when they were seen: the alert worker applies this
+/// config's `[alerts]` to the batch (a reload takes effect from the next batch, with no polling).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub transitions: Vec<Transition>,
+    pub config: Arc<Config>,
+}
+
 /// Hooks for whoever displays the engine's state.
 #[derive(Default)]
 pub struct Observers {
     /// Called after every published change (new snapshot, new frame, new config): e.g. a repaint request.
     pub on_change: Option<Box<dyn Fn() + Send + Sync>>,
-    /// Receives each batch of transitions (one batch per poll), for notifications and sounds.
-    pub transitions: Option<Sender<Vec<Transition>>>,
+    /// Receives each batch of transitions (one batch per poll) with the config in use, for notifications
+    /// and sounds.
+    pub transitions: Option<Sender<Batch>>,
 }
 
 impl std::fmt::Debug for Observers {
@@ -101,14 +110,14 @@ impl Engine {
         outputs: Vec<Box<dyn Output>>,
         observers: Observers,
     ) -> std::io::Result<Engine> {
-        let config = match &source {
+        let config = Arc::new(match &source {
             ConfigSource::File { initial, .. } => initial.clone(),
             ConfigSource::Fixed(c) => c.clone(),
-        };
+        });
         let published = Arc::new(Mutex::new(Published {
             snapshot: Arc::new(Snapshot::default()),
             frame: Arc::new(vec![Rgb::OFF; config.strip.leds]),
-            config: Arc::new(config.clone()),
+            config: config.clone(),
             config_error: None,
             device: DeviceStatus::Disabled,
         }));
@@ -236,7 +245,8 @@ struct PollerKey {
 
 struct Worker {
     source: ConfigSource,
-    config: Config,
+    /// The config in use (shared as is with readers and with each batch of transitions).
+    config: Arc<Config>,
     snapshot: Snapshot,
     /// Per server: the settings it polls with, the poller, and the poller's generation.
     pollers: BTreeMap<String, (PollerKey, Poller, u64)>,
@@ -244,7 +254,7 @@ struct Worker {
     /// The engine's own inbox, for the pollers to report into.
     inbox: Sender<Msg>,
     outputs: Vec<Box<dyn Output>>,
-    transitions: Option<Sender<Vec<Transition>>>,
+    transitions: Option<Sender<Batch>>,
     on_change: Option<OnChange>,
     published: Arc<Mutex<Published>>,
     started: Instant,
@@ -372,7 +382,11 @@ impl Worker {
         if !changes.is_empty()
             && let Some(tx) = &self.transitions
         {
-            tx.send(changes).ok();
+            tx.send(Batch {
+                transitions: changes,
+                config: self.config.clone(),
+            })
+            .ok();
         }
         self.publish_snapshot();
     }
@@ -451,10 +465,10 @@ impl Worker {
     }
 
     fn reconfigure(&mut self, config: Config) {
-        self.config = config;
+        self.config = Arc::new(config);
         self.sync_pollers();
         self.configure_outputs();
-        let shared = Arc::new(self.config.clone());
+        let shared = self.config.clone();
         self.update_published(|p| p.config = shared);
         self.last_frame = None;
     }

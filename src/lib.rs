@@ -9,6 +9,7 @@ pub mod cli;
 pub mod color;
 pub mod config;
 pub mod demo;
+pub mod desktop_env;
 pub mod engine;
 pub mod frame;
 #[cfg(feature = "gui")]

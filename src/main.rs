@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use anyhow::{Context as _, Result, bail};
 use clap::Parser as _;
 
-use ledtogo::alerts::{AlertHandle, AlertWorker, default_notifier, default_sound};
+use ledtogo::alerts::{AlertWorker, default_notifier, default_sound};
 use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
@@ -150,13 +150,10 @@ fn run_headless(args: &Cli) -> Result<()> {
     if args.print_frames {
         outputs.push(Box::new(PrintFrames::new(std::io::stdout())));
     }
-    // Sounds (and notifications, where there is a desktop) on break and fix, headless too.
+    // Sounds (and notifications, where there is a desktop) on break and fix, headless too; each batch
+    // carries the config in use, so a reloaded `[alerts]` applies from the next one.
     let (tx, rx) = mpsc::channel();
-    let initial_alerts = match &source {
-        ConfigSource::File { initial, .. } => initial.alerts.clone(),
-        ConfigSource::Fixed(c) => c.alerts.clone(),
-    };
-    let alerts = AlertWorker::spawn(rx, initial_alerts, default_notifier(), default_sound())
+    let _alerts = AlertWorker::spawn(rx, default_notifier(), default_sound())
         .context("cannot start the alert threads")?;
     let engine = Engine::start(
         source,
@@ -167,7 +164,6 @@ fn run_headless(args: &Cli) -> Result<()> {
         },
     )
     .context("cannot start the engine threads")?;
-    follow_alert_settings(&engine, &alerts);
     wait_for_signal()?;
     tracing::info!("stopping");
     engine.stop();
@@ -185,10 +181,9 @@ mod desktop {
     use ledtogo::demo::demo_config_text;
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
 
+    /// A window can open: always off Linux; on Linux when a display server is named.
     pub fn has_display() -> bool {
-        cfg!(not(target_os = "linux"))
-            || std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+        cfg!(not(target_os = "linux")) || ledtogo::desktop_env::display_in_env()
     }
 
     pub fn run(args: &Cli) -> Result<()> {
@@ -248,24 +243,6 @@ mod desktop {
         }
         tracing::info!("stopping");
         result
-    }
-}
-
-/// Keeps the alert worker's settings equal to the (reloaded) config's `[alerts]`, checked once a second.
-fn follow_alert_settings(engine: &Engine, alerts: &AlertHandle) {
-    let (alerts, published) = (alerts.clone(), engine.published_handle());
-    let spawned = std::thread::Builder::new()
-        .name("alert-settings".into())
-        .spawn(move || {
-            while let Some(config) = published.config() {
-                if alerts.settings() != config.alerts {
-                    alerts.set_settings(config.alerts.clone());
-                }
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!("alert settings will not follow config edits: no thread: {e}");
     }
 }
 

@@ -36,6 +36,13 @@ pub enum Edit {
         key: String,
         value: Option<EditValue>,
     },
+    /// Flips the switch `key` in `[table]` as it is in the file at that moment (`default` when it is not
+    /// there), so quick toggles in a row never read a stale value (the tray's "Mute sounds").
+    ToggleBool {
+        table: Option<String>,
+        key: String,
+        default: bool,
+    },
     /// Adds or updates a server; a new token is stored in a private file next to the config.
     SaveServer {
         old_name: Option<String>,
@@ -136,6 +143,19 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
                 doc.remove_value(table.as_deref(), key);
             }
         },
+        Edit::ToggleBool {
+            table,
+            key,
+            default,
+        } => {
+            let on = match doc.value(table.as_deref(), key) {
+                None => *default,
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| format!("`{key}` is not true or false; nothing was changed"))?,
+            };
+            doc.set_value(table.as_deref(), key, (!on).into());
+        }
         Edit::SaveServer {
             old_name,
             entry,
@@ -421,6 +441,57 @@ mod tests {
             1,
             "the first edit is saved, the second is not"
         );
+    }
+
+    #[test]
+    fn two_toggles_in_a_row_bring_the_file_back_to_where_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let toggle = || Edit::ToggleBool {
+            table: Some("alerts".into()),
+            key: "sounds".into(),
+            default: true,
+        };
+        for (text, start) in [
+            (BASE.to_owned(), true),
+            (format!("{BASE}\n[alerts]\nsounds = false   # shh\n"), false),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            let (tx, rx) = mpsc::channel();
+            let editor = Editor::spawn(path.clone(), move |ok| tx.send(ok).unwrap()).unwrap();
+            editor.send(toggle());
+            editor.send(toggle());
+            assert!(rx.recv().unwrap() && rx.recv().unwrap());
+            assert_eq!(Config::load(&path).unwrap().alerts.sounds, start, "{text}");
+            editor.send(toggle());
+            assert!(rx.recv().unwrap());
+            let after = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                Config::load(&path).unwrap().alerts.sounds,
+                !start,
+                "{after}"
+            );
+            if !start {
+                assert!(
+                    after.contains("sounds = true   # shh"),
+                    "comment kept: {after}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn toggling_a_value_that_is_not_a_switch_is_refused() {
+        let mut doc = ConfigDocument::parse("[alerts]\nsounds = \"loud\"\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let edit = Edit::ToggleBool {
+            table: Some("alerts".into()),
+            key: "sounds".into(),
+            default: true,
+        };
+        let e = apply(&mut doc, &edit, dir.path()).unwrap_err();
+        assert!(e.contains("not true or false"), "{e}");
+        assert_eq!(doc.text(), "[alerts]\nsounds = \"loud\"\n");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use ledtogo::alerts::{
     Alert, AlertKind, AlertWorker, Notifier, NotifyError, SoundError, SoundKind, SoundSink,
 };
-use ledtogo::config::{Alerts, Config};
-use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::config::Config;
+use ledtogo::engine::{Batch, ConfigSource, Engine, Observers};
 use ledtogo::model::{JobState, Transition};
 use ledtogo::sim::{SimJenkins, SimJob};
 
@@ -52,12 +52,12 @@ fn jobs_breaking_and_getting_fixed_notify_once_per_poll_and_kind() {
     let config = Config::parse(&text, None).unwrap();
 
     // The engine's batches go through the test (to see how they were cut) on to the worker.
-    let (engine_tx, engine_rx) = mpsc::channel::<Vec<Transition>>();
+    let (engine_tx, engine_rx) = mpsc::channel::<Batch>();
     let (worker_tx, worker_rx) = mpsc::channel();
     let (batches_tx, batches) = mpsc::channel();
     std::thread::spawn(move || {
         for batch in engine_rx {
-            batches_tx.send(batch.clone()).ok();
+            batches_tx.send(batch.transitions.clone()).ok();
             worker_tx.send(batch).ok();
         }
     });
@@ -65,7 +65,6 @@ fn jobs_breaking_and_getting_fixed_notify_once_per_poll_and_kind() {
     let (played_tx, played) = mpsc::channel();
     let handle = AlertWorker::spawn(
         worker_rx,
-        Alerts::default(),
         Box::new(Recorder(shown_tx)),
         Box::new(Speaker(played_tx)),
     )

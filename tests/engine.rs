@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ledtogo::color::Rgb;
 use ledtogo::config::Config;
-use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::engine::{Batch, ConfigSource, Engine, Observers};
 use ledtogo::model::{JobId, JobState, ServerState, Transition};
 use ledtogo::outputs::VirtualStrip;
 use ledtogo::sim::{Mode, SimJenkins, SimJob};
@@ -111,8 +111,8 @@ fn an_outage_is_one_event_jobs_go_stale_and_recovery_is_one_more() {
     sim.set_mode(Mode::Normal);
     assert!(wait_until(LIMIT, || strip.latest()[..2]
         == [colors.success, colors.success]));
-    let batches: Vec<Vec<Transition>> = rx.try_iter().collect();
-    let all: Vec<&Transition> = batches.iter().flatten().collect();
+    let batches: Vec<Batch> = rx.try_iter().collect();
+    let all: Vec<&Transition> = batches.iter().flat_map(|b| &b.transitions).collect();
     assert_eq!(
         all,
         vec![
@@ -147,7 +147,7 @@ fn a_short_build_between_polls_is_reported_by_its_number() {
     assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
     // A whole build (started and failed again) between two polls: the colour never changed.
     sim.finish_build("api", JobState::Failure);
-    let got = rx.recv_timeout(LIMIT).unwrap();
+    let got = rx.recv_timeout(LIMIT).unwrap().transitions;
     assert!(
         matches!(
             got.as_slice(),

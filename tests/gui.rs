@@ -437,6 +437,29 @@ fn alert_switches_and_quiet_hours_are_written_to_the_file() {
 }
 
 #[test]
+fn a_sound_path_relative_to_the_config_folder_is_accepted_and_saved_as_typed() {
+    let mut s = setup("");
+    let dir = s.path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("broke.wav"), b"RIFF").unwrap();
+    assert!(
+        !Path::new("broke.wav").exists(),
+        "the test's working folder must not have one"
+    );
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    s.replace_text("Broke sound", "broke.wav");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    let config = s.saved(|c| c.alerts.sound_broke.is_some());
+    assert_eq!(config.alerts.sound_broke, Some(dir.join("broke.wav")));
+    let text = std::fs::read_to_string(&s.path).unwrap();
+    assert!(
+        text.contains("sound_broke = \"broke.wav\""),
+        "saved as typed, resolved on load: {text}"
+    );
+}
+
+#[test]
 fn at_800_by_500_every_led_slot_and_the_job_tree_fit_in_the_window() {
     let mut s = setup_sized("", Vec2::new(800.0, 500.0));
     s.harness.step();
@@ -453,6 +476,24 @@ fn at_800_by_500_every_led_slot_and_the_job_tree_fit_in_the_window() {
     }
     let api = s.center("api", true);
     assert!(api.y < 500.0, "the job tree shows the jobs: {api:?}");
+}
+
+#[test]
+fn a_quick_double_mute_from_the_tray_ends_where_it_started() {
+    use ledtogo::gui::on_tray_action;
+    use ledtogo::tray::TrayAction;
+    let mut s = setup("");
+    let desk = s.harness.state().desk().clone();
+    assert!(s.config().alerts.sounds);
+    // Both before the first save is reloaded.
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    on_tray_action(&desk, TrayAction::ToggleMute);
+    assert!(s.pump_until(|_| desk.editor.state().saved == 2));
+    assert!(
+        s.config().alerts.sounds,
+        "two toggles are no toggle: {}",
+        std::fs::read_to_string(&s.path).unwrap()
+    );
 }
 
 #[test]

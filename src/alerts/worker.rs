@@ -20,7 +20,7 @@ use std::time::Instant;
 use super::policy::{Alert, AlertPolicy, Moment, RateLimit, SoundKind};
 use super::{Notifier, SoundError, SoundSink};
 use crate::config::Alerts;
-use crate::model::Transition;
+use crate::engine::Batch;
 
 /// Notifications waiting for the notifier; more are dropped (and counted).
 const NOTIFY_QUEUE: usize = 4;
@@ -33,28 +33,24 @@ pub struct AlertWorker;
 
 impl AlertWorker {
     /// Starts the worker on `rx` (give the matching sender to the engine's `Observers::transitions`).
+    /// Each batch is judged by its own config's `[alerts]`.
     pub fn spawn(
-        rx: Receiver<Vec<Transition>>,
-        settings: Alerts,
+        rx: Receiver<Batch>,
         notifier: Box<dyn Notifier>,
         sound: Box<dyn SoundSink>,
     ) -> std::io::Result<AlertHandle> {
-        Self::spawn_with(rx, settings, notifier, sound, RateLimit::default())
+        Self::spawn_with(rx, notifier, sound, RateLimit::default())
     }
 
     /// [`AlertWorker::spawn`] with another flapping limit.
     pub fn spawn_with(
-        rx: Receiver<Vec<Transition>>,
-        settings: Alerts,
+        rx: Receiver<Batch>,
         mut notifier: Box<dyn Notifier>,
         mut sound: Box<dyn SoundSink>,
         limit: RateLimit,
     ) -> std::io::Result<AlertHandle> {
         let shared = Arc::new(Shared {
-            control: Mutex::new(Control {
-                settings,
-                paused_until: None,
-            }),
+            control: Mutex::new(Control { paused_until: None }),
             stats: Counters::default(),
         });
         let (notify_tx, notify_rx) = std::sync::mpsc::sync_channel::<Alert>(NOTIFY_QUEUE);
@@ -135,13 +131,13 @@ impl AlertWorker {
                 let mut backed_up = false;
                 for batch in rx {
                     s.stats.batches.fetch_add(1, Ordering::Relaxed);
-                    let (settings, paused_until) = s.current();
+                    let settings = &batch.config.alerts;
                     let at = Moment {
                         now: Instant::now(),
                         minute_of_day: local_minute_of_day(),
-                        paused_until,
+                        paused_until: s.lock().paused_until,
                     };
-                    let decision = policy.decide(&batch, &at, &settings);
+                    let decision = policy.decide(&batch.transitions, &at, settings);
                     for sup in &decision.suppressed {
                         s.stats.flapping_suppressed.fetch_add(1, Ordering::Relaxed);
                         if sup.first {
@@ -161,10 +157,7 @@ impl AlertWorker {
                             alert.sound.map_or("", |_| ", sound")
                         );
                         if let Some(kind) = alert.sound {
-                            let custom = match kind {
-                                SoundKind::Broke => settings.sound_broke.clone(),
-                                SoundKind::Fixed => settings.sound_fixed.clone(),
-                            };
+                            let custom = custom_sound(settings, kind);
                             if sound_tx.try_send(SoundRequest { kind, custom }).is_err() {
                                 s.stats.sounds_dropped.fetch_add(1, Ordering::Relaxed);
                                 tracing::debug!("sound dropped: the sound thread is busy");
@@ -196,7 +189,7 @@ impl AlertWorker {
     }
 }
 
-/// Controls a running [`AlertWorker`]: settings, the notification pause, statistics. Cheap to clone.
+/// Controls a running [`AlertWorker`]: the notification pause, sound previews, statistics. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AlertHandle {
     shared: Arc<Shared>,
@@ -205,15 +198,6 @@ pub struct AlertHandle {
 }
 
 impl AlertHandle {
-    /// Replaces the `[alerts]` settings (after a config reload, or a tray toggle); used from the next batch.
-    pub fn set_settings(&self, settings: Alerts) {
-        self.shared.lock().settings = settings;
-    }
-
-    pub fn settings(&self) -> Alerts {
-        self.shared.lock().settings.clone()
-    }
-
     /// Shows no notifications until `until` (sounds still play; quiet hours and the mute switch are
     /// separate). A later call replaces the end.
     pub fn pause_notifications_until(&self, until: Instant) {
@@ -231,14 +215,11 @@ impl AlertHandle {
         self.shared.lock().paused_until.filter(|until| now < *until)
     }
 
-    /// Plays the sound of `kind` now, as configured (the user's file or the built-in one), whatever the
-    /// switches say: the Alerts tab's "Play" button. Never blocks; dropped when sounds are already queued.
-    pub fn play_now(&self, kind: SoundKind) {
-        let settings = self.settings();
-        let custom = match kind {
-            SoundKind::Broke => settings.sound_broke,
-            SoundKind::Fixed => settings.sound_fixed,
-        };
+    /// Plays the sound of `kind` now, as `settings` configure it (the user's file or the built-in one),
+    /// whatever the switches say: the Alerts tab's "Play" button. Never blocks; dropped when sounds are
+    /// already queued.
+    pub fn play_now(&self, kind: SoundKind, settings: &Alerts) {
+        let custom = custom_sound(settings, kind);
         if self
             .preview
             .try_send(SoundRequest { kind, custom })
@@ -292,9 +273,16 @@ struct SoundRequest {
     custom: Option<PathBuf>,
 }
 
+/// The user's file for a sound of `kind`, if one is configured.
+fn custom_sound(settings: &Alerts, kind: SoundKind) -> Option<PathBuf> {
+    match kind {
+        SoundKind::Broke => settings.sound_broke.clone(),
+        SoundKind::Fixed => settings.sound_fixed.clone(),
+    }
+}
+
 #[derive(Debug)]
 struct Control {
-    settings: Alerts,
     paused_until: Option<Instant>,
 }
 
@@ -321,11 +309,6 @@ impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Control> {
         // The data is plain values: a panic elsewhere cannot leave it half-updated.
         self.control.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn current(&self) -> (Alerts, Option<Instant>) {
-        let c = self.lock();
-        (c.settings.clone(), c.paused_until)
     }
 
     /// Logs a platform failure as its [`Report`] says: once loudly, then quietly.
@@ -399,7 +382,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::alerts::NotifyError;
-    use crate::model::{JobId, JobState};
+    use crate::config::Config;
+    use crate::model::{JobId, JobState, Transition};
     use std::path::Path;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -412,6 +396,41 @@ mod tests {
             build: Some(build),
             url: None,
         }]
+    }
+
+    fn config_with(alerts: Alerts) -> Arc<Config> {
+        Arc::new(Config {
+            alerts,
+            ..Config::parse("", None).unwrap()
+        })
+    }
+
+    /// The engine's end: sends each batch with the config in use, as the engine does.
+    struct Feed {
+        tx: mpsc::Sender<Batch>,
+        config: Arc<Config>,
+    }
+
+    impl Feed {
+        fn send(&self, transitions: Vec<Transition>) {
+            self.tx
+                .send(Batch {
+                    transitions,
+                    config: self.config.clone(),
+                })
+                .unwrap();
+        }
+
+        /// A config reload: the batches from now on carry `settings`.
+        fn reload(&mut self, settings: Alerts) {
+            self.config = config_with(settings);
+        }
+    }
+
+    fn feed(settings: Alerts) -> (Feed, mpsc::Receiver<Batch>) {
+        let (tx, rx) = mpsc::channel();
+        let config = config_with(settings);
+        (Feed { tx, config }, rx)
     }
 
     /// Records what it was asked to show.
@@ -480,19 +499,18 @@ mod tests {
 
     /// A worker with a recording notifier and speaker, and the ends to drive and watch it.
     struct Rig {
-        tx: mpsc::Sender<Vec<Transition>>,
+        tx: Feed,
         shown: mpsc::Receiver<String>,
         played: mpsc::Receiver<(SoundKind, Option<PathBuf>)>,
         handle: AlertHandle,
     }
 
     fn rig(settings: Alerts) -> Rig {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = feed(settings);
         let (shown_tx, shown) = mpsc::channel();
         let (played_tx, played) = mpsc::channel();
         let handle = AlertWorker::spawn(
             rx,
-            settings,
             Box::new(Recorder(shown_tx)),
             Box::new(Speaker(played_tx)),
         )
@@ -517,8 +535,8 @@ mod tests {
             played,
             handle,
         } = rig(settings);
-        tx.send(vec![]).unwrap();
-        tx.send(broke("api", 3)).unwrap();
+        tx.send(vec![]);
+        tx.send(broke("api", 3));
         let t = shown.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(t, "api broke");
         assert_eq!(
@@ -530,8 +548,7 @@ mod tests {
             display_name: "api".into(),
             build: Some(4),
             url: None,
-        }])
-        .unwrap();
+        }]);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),
             (SoundKind::Fixed, Some(PathBuf::from("/sounds/fixed.wav")))
@@ -543,19 +560,14 @@ mod tests {
 
     #[test]
     fn a_hung_notifier_never_blocks_the_sender_nor_the_sounds() {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = feed(Alerts::default());
         let (release, hung) = mpsc::channel();
         let (played_tx, played) = mpsc::channel();
-        let handle = AlertWorker::spawn(
-            rx,
-            Alerts::default(),
-            Box::new(Hung(hung)),
-            Box::new(Speaker(played_tx)),
-        )
-        .unwrap();
+        let handle =
+            AlertWorker::spawn(rx, Box::new(Hung(hung)), Box::new(Speaker(played_tx))).unwrap();
         let started = Instant::now();
         for i in 0..50 {
-            tx.send(broke(&format!("job{i}"), 1)).unwrap();
+            tx.send(broke(&format!("job{i}"), 1));
         }
         assert!(started.elapsed() < Duration::from_secs(1));
         // Sounds go on while the notifier hangs (some may be dropped: the queue is small).
@@ -574,12 +586,10 @@ mod tests {
 
     #[test]
     fn missing_platforms_are_logged_once_and_the_worker_keeps_going() {
-        let (tx, rx) = mpsc::channel();
-        let handle =
-            AlertWorker::spawn(rx, Alerts::default(), Box::new(Failing), Box::new(NoDevice))
-                .unwrap();
+        let (tx, rx) = feed(Alerts::default());
+        let handle = AlertWorker::spawn(rx, Box::new(Failing), Box::new(NoDevice)).unwrap();
         for i in 0..5 {
-            tx.send(broke(&format!("job{i}"), 1)).unwrap();
+            tx.send(broke(&format!("job{i}"), 1));
             wait_for(&handle, |s| {
                 s.notification_failures > i && s.sound_failures + s.sounds_dropped > i
             });
@@ -603,7 +613,7 @@ mod tests {
             handle,
         } = rig(settings);
         for i in 0..3 {
-            tx.send(broke(&format!("job{i}"), 1)).unwrap();
+            tx.send(broke(&format!("job{i}"), 1));
             played.recv_timeout(Duration::from_secs(5)).unwrap();
         }
         let s = wait_for(&handle, |s| s.sound_failures == 3);
@@ -623,13 +633,13 @@ mod tests {
             shown: _shown,
             played,
             handle,
-        } = rig(settings);
-        handle.play_now(SoundKind::Fixed);
+        } = rig(settings.clone());
+        handle.play_now(SoundKind::Fixed, &settings);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),
             (SoundKind::Fixed, Some(PathBuf::from("/sounds/fixed.wav")))
         );
-        handle.play_now(SoundKind::Broke);
+        handle.play_now(SoundKind::Broke, &settings);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),
             (SoundKind::Broke, None)
@@ -637,12 +647,11 @@ mod tests {
     }
 
     #[test]
-    fn settings_and_the_pause_can_change_while_running() {
-        let (tx, rx) = mpsc::channel();
+    fn reloaded_settings_and_the_pause_apply_from_the_next_batch() {
+        let (mut tx, rx) = feed(Alerts::default());
         let (shown_tx, shown) = mpsc::channel();
         let handle = AlertWorker::spawn(
             rx,
-            Alerts::default(),
             Box::new(Recorder(shown_tx)),
             Box::new(super::super::LogSound),
         )
@@ -651,17 +660,18 @@ mod tests {
         let until = Instant::now() + Duration::from_secs(3600);
         handle.pause_notifications_until(until);
         assert_eq!(handle.paused_until(), Some(until));
-        tx.send(broke("a", 1)).unwrap();
+        tx.send(broke("a", 1));
         wait_for(&handle, |s| s.batches == 1 && s.sounds_played == 1);
         handle.resume_notifications();
         assert_eq!(handle.paused_until(), None);
-        let mut quiet = handle.settings();
-        quiet.broke = false;
-        handle.set_settings(quiet);
-        tx.send(broke("b", 1)).unwrap();
+        tx.reload(Alerts {
+            broke: false,
+            ..Alerts::default()
+        });
+        tx.send(broke("b", 1));
         wait_for(&handle, |s| s.batches == 2);
-        handle.set_settings(Alerts::default());
-        tx.send(broke("c", 1)).unwrap();
+        tx.reload(Alerts::default());
+        tx.send(broke("c", 1));
         assert_eq!(
             shown.recv_timeout(Duration::from_secs(5)).unwrap(),
             "c broke"
@@ -670,6 +680,49 @@ mod tests {
         // A pause that is over reads as no pause.
         handle.pause_notifications_until(Instant::now());
         assert_eq!(handle.paused_until(), None);
+    }
+
+    #[test]
+    fn a_reload_that_mutes_sounds_silences_the_very_next_batch() {
+        let Rig {
+            mut tx,
+            shown,
+            played,
+            handle,
+        } = rig(Alerts::default());
+        tx.send(broke("a", 1));
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Broke, None)
+        );
+        assert_eq!(
+            shown.recv_timeout(Duration::from_secs(5)).unwrap(),
+            "a broke"
+        );
+        tx.reload(Alerts {
+            sounds: false,
+            ..Alerts::default()
+        });
+        tx.send(broke("b", 1));
+        assert_eq!(
+            shown.recv_timeout(Duration::from_secs(5)).unwrap(),
+            "b broke",
+            "notifications still on"
+        );
+        // Sounds on again: the next sound heard is this fix's (sounds come in order), not b's break.
+        tx.reload(Alerts::default());
+        tx.send(vec![Transition::Fixed {
+            job: JobId::new("ci", "a"),
+            display_name: "a".into(),
+            build: Some(2),
+            url: None,
+        }]);
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Fixed, None)
+        );
+        let s = wait_for(&handle, |s| s.batches == 3 && s.sounds_played == 2);
+        assert_eq!(s.sounds_dropped, 0);
     }
 
     #[test]

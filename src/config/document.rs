@@ -106,6 +106,15 @@ impl ConfigDocument {
         }
     }
 
+    /// The value of `key` in `[table]` (top level for `None`), if it is there.
+    pub fn value(&self, table: Option<&str>, key: &str) -> Option<&toml_edit::Value> {
+        let table = match table {
+            None => self.doc.as_table() as &dyn toml_edit::TableLike,
+            Some(name) => self.doc.get(name)?.as_table_like()?,
+        };
+        table.get(key)?.as_value()
+    }
+
     /// Removes `key` from `[table]`. Returns whether it was there.
     pub fn remove_value(&mut self, table: Option<&str>, key: &str) -> bool {
         self.table_mut(table).remove(key).is_some()

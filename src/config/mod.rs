@@ -741,7 +741,9 @@ fn list(names: &BTreeSet<String>) -> String {
     }
 }
 
-fn resolve_path(p: &str, base: Option<&Path>) -> PathBuf {
+/// A path as written in the config file: `~/` is the home folder; a relative path is relative to `base`
+/// (the config file's folder) when there is one.
+pub(crate) fn resolve_path(p: &str, base: Option<&Path>) -> PathBuf {
     if let Some(rest) = p.strip_prefix("~/")
         && let Some(dirs) = directories::BaseDirs::new()
     {

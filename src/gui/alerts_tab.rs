@@ -4,7 +4,9 @@
 use egui::{RichText, Ui};
 
 use crate::alerts::SoundKind;
-use crate::config::{Config, QuietHours};
+use std::path::Path;
+
+use crate::config::{Config, QuietHours, resolve_path};
 use crate::settings::{Edit, EditValue};
 
 use super::desk::Desk;
@@ -68,6 +70,19 @@ fn field(
         }
     });
     outcome
+}
+
+/// Whether the sound file `text` names exists, read the way the config reads it (`~/` is the home
+/// folder, a relative path is relative to the folder of `config_file`).
+fn sound_file_exists(text: &str, config_file: Option<&Path>) -> Result<(), String> {
+    let path = resolve_path(text, config_file.and_then(Path::parent));
+    if path.is_file() {
+        Ok(())
+    } else if path.as_os_str() == text {
+        Err(format!("{text}: no such file"))
+    } else {
+        Err(format!("{text}: no such file ({})", path.display()))
+    }
 }
 
 impl AlertsTab {
@@ -134,13 +149,14 @@ impl AlertsTab {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
         };
+        let config_file = config.path.as_deref();
         let apply_path = |key: &'static str| {
             move |text: &str| {
                 if text.is_empty() {
                     set(desk, key, None);
-                } else if !std::path::Path::new(text).is_file() {
-                    return Err(format!("{text}: no such file"));
                 } else {
+                    sound_file_exists(text, config_file)?;
+                    // Saved as typed: the config resolves it on every load, like the file's other paths.
                     set(desk, key, Some(EditValue::Text(text.to_owned())));
                 }
                 Ok(())
@@ -167,10 +183,10 @@ impl AlertsTab {
             ui.horizontal(|ui| {
                 ui.label("Listen:");
                 if ui.button("Broke").clicked() {
-                    alerts.play_now(SoundKind::Broke);
+                    alerts.play_now(SoundKind::Broke, a);
                 }
                 if ui.button("Fixed").clicked() {
-                    alerts.play_now(SoundKind::Fixed);
+                    alerts.play_now(SoundKind::Fixed, a);
                 }
             });
         }
@@ -203,5 +219,37 @@ impl AlertsTab {
         if let Some(p) = &self.problem {
             ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn sound_paths_are_read_like_the_config_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_file = dir.path().join("config.toml");
+        std::fs::write(dir.path().join("broke.wav"), b"RIFF").unwrap();
+        assert!(sound_file_exists("broke.wav", Some(&config_file)).is_ok());
+        let absolute = dir.path().join("broke.wav");
+        assert!(sound_file_exists(&absolute.to_string_lossy(), None).is_ok());
+        let e = sound_file_exists("fixed.wav", Some(&config_file)).unwrap_err();
+        assert!(e.starts_with("fixed.wav: no such file ("), "{e}");
+
+        // `~/` is the home folder (a scratch file there, removed when the test ends).
+        let Some(home) = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()) else {
+            return;
+        };
+        let Ok(in_home) = tempfile::Builder::new()
+            .prefix(".ledtogo-test-")
+            .suffix(".ogg")
+            .tempfile_in(&home)
+        else {
+            return; // a read-only home: nothing to check against
+        };
+        let name = in_home.path().file_name().unwrap().to_string_lossy();
+        assert!(sound_file_exists(&format!("~/{name}"), Some(&config_file)).is_ok());
     }
 }

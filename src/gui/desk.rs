@@ -89,7 +89,7 @@ pub struct Desk {
     tray: OnceLock<Tray>,
     /// Set while tests pretend a tray is there.
     tray_override: AtomicBool,
-    /// Nudges the desktop feeder (tray and alert settings) to look at the state now.
+    /// Nudges the desktop feeder (the tray) to look at the state now.
     feed: std::sync::mpsc::SyncSender<()>,
 }
 
@@ -126,7 +126,7 @@ impl Desk {
         }
     }
 
-    /// Asks the feeder to update the tray and the alert settings now (never blocks).
+    /// Asks the feeder to update the tray now (never blocks).
     pub fn feed(&self) {
         self.feed.try_send(()).ok();
     }
@@ -161,13 +161,13 @@ impl Desk {
         self.waker.wake();
     }
 
-    /// Flips the `sounds` switch in the config file.
+    /// Flips the `sounds` switch in the config file (as the file has it when the edit is applied, so
+    /// quick toggles in a row each count).
     pub fn toggle_mute(&self) {
-        let sounds = self.engine.published().config.alerts.sounds;
-        self.edit(Edit::SetValue {
+        self.edit(Edit::ToggleBool {
             table: Some("alerts".into()),
             key: "sounds".into(),
-            value: Some(crate::settings::EditValue::Bool(!sounds)),
+            default: crate::config::Alerts::default().sounds,
         });
     }
 

@@ -30,12 +30,29 @@ pub fn dot(ui: &mut Ui, fill: Color32, diameter: f32) -> egui::Response {
     response
 }
 
-/// "3 min ago", "2 h ago", "yesterday"… for an epoch-milliseconds time.
+/// How far ahead of our clock a server's time may be and still read "just now" (clock skew).
+const SKEW_MS: i64 = 60_000;
+
+/// "3 min ago", "2 h ago", "4 days ago"… for an epoch-milliseconds time from a server: "in the future"
+/// for a time ahead of the clock, "at an unknown time" for one before 1970 (never overflows).
 pub fn ago(epoch_ms: i64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let secs = (now - epoch_ms).max(0) / 1000;
+    ago_at(now, epoch_ms)
+}
+
+/// [`ago`] with the clock's time given.
+fn ago_at(now_ms: i64, epoch_ms: i64) -> String {
+    if epoch_ms < 0 {
+        return "at an unknown time".to_owned();
+    }
+    // Both are non-negative here, so the difference fits (and saturating keeps it so anyway).
+    let elapsed_ms = now_ms.saturating_sub(epoch_ms);
+    if elapsed_ms < -SKEW_MS {
+        return "in the future".to_owned();
+    }
+    let secs = elapsed_ms.max(0) / 1000;
     match secs {
         0..60 => "just now".to_owned(),
         60..3600 => format!("{} min ago", secs / 60),
@@ -58,4 +75,50 @@ pub fn job_details(job: &Job) -> String {
     }
     text.push_str("\nDouble-click to open the job page");
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::{Build, JobId};
+
+    fn job_started_at(timestamp_ms: i64) -> Job {
+        Job {
+            id: JobId::new("ci", "api"),
+            display_name: "api".into(),
+            url: "http://ci/job/api/".into(),
+            state: JobState::Success,
+            building: false,
+            last_build: Some(Build {
+                number: u64::MAX,
+                result: Some(JobState::Success),
+                building: false,
+                timestamp_ms: Some(timestamp_ms),
+            }),
+        }
+    }
+
+    #[test]
+    fn times_from_a_server_never_overflow_and_the_future_says_so() {
+        assert_eq!(ago(i64::MAX), "in the future");
+        assert_eq!(ago(i64::MIN), "at an unknown time");
+        assert_eq!(ago(-1), "at an unknown time");
+        for ts in [i64::MIN, -1, 0, i64::MAX] {
+            let text = job_details(&job_started_at(ts));
+            assert!(text.contains(&format!("#{}", u64::MAX)), "{text}");
+        }
+        let text = job_details(&job_started_at(i64::MAX));
+        assert!(text.contains("started in the future"), "{text}");
+    }
+
+    #[test]
+    fn past_times_read_as_ages() {
+        let now = 1_700_000_000_000;
+        assert_eq!(ago_at(now, now), "just now");
+        assert_eq!(ago_at(now, now + 30_000), "just now", "a little clock skew");
+        assert_eq!(ago_at(now, now - 5 * 60_000), "5 min ago");
+        assert_eq!(ago_at(now, now - 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago_at(now, now - 2 * 86_400_000), "2 days ago");
+    }
 }

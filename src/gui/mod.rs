@@ -42,7 +42,7 @@ pub fn start_desk(
     let (alerts, transitions) = match outputs {
         Some((notifier, sound)) => {
             let (tx, rx) = mpsc::channel();
-            let handle = AlertWorker::spawn(rx, initial.alerts.clone(), notifier, sound)
+            let handle = AlertWorker::spawn(rx, notifier, sound)
                 .context("cannot start the alert threads")?;
             (Some(handle), Some(tx))
         }
@@ -93,8 +93,7 @@ pub fn tray_model(desk: &Desk) -> TrayModel {
     }
 }
 
-/// Keeps the tray icon and the alert settings in step with the engine, whether or not the window is
-/// drawn. Woken by the engine's changes (coalesced, at most 10 updates a second) and once a second
+/// Keeps the tray icon in step with the engine, whether or not the window is drawn. Woken by the engine's changes (coalesced, at most 10 updates a second) and once a second
 /// (a pause running out).
 fn spawn_feeder(desk: Weak<Desk>, wake: mpsc::Receiver<()>) -> Result<()> {
     std::thread::Builder::new()
@@ -108,12 +107,6 @@ fn spawn_feeder(desk: Weak<Desk>, wake: mpsc::Receiver<()>) -> Result<()> {
                 let Some(desk) = desk.upgrade() else {
                     return;
                 };
-                if let Some(alerts) = &desk.alerts {
-                    let wanted = desk.engine.published().config.alerts.clone();
-                    if alerts.settings() != wanted {
-                        alerts.set_settings(wanted);
-                    }
-                }
                 if let Some(tray) = desk.tray() {
                     tray.update(tray_model(&desk));
                 }

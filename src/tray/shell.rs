@@ -18,7 +18,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -212,11 +211,6 @@ impl Tray {
     }
 }
 
-/// True when a display server is named in the environment (X11 or Wayland).
-pub fn display_present(display: Option<&OsStr>, wayland: Option<&OsStr>) -> bool {
-    display.is_some_and(|d| !d.is_empty()) || wayland.is_some_and(|w| !w.is_empty())
-}
-
 /// The first of [`APPINDICATOR_LIBS`] found in `dirs`.
 pub fn find_library(dirs: &[PathBuf]) -> Option<PathBuf> {
     APPINDICATOR_LIBS
@@ -258,9 +252,7 @@ fn ldconfig_lists_library() -> bool {
 
 /// Checks the environment, then starts the GTK thread and waits until GTK is up.
 fn start_host() -> Result<Sender<Command>, TrayError> {
-    let display = std::env::var_os("DISPLAY");
-    let wayland = std::env::var_os("WAYLAND_DISPLAY");
-    if !display_present(display.as_deref(), wayland.as_deref()) {
+    if !crate::desktop_env::display_in_env() {
         return Err(TrayError::NoDisplay);
     }
     if find_library(&library_dirs()).is_none() && !ldconfig_lists_library() {
@@ -563,14 +555,6 @@ mod tests {
     }
 
     #[test]
-    fn a_display_is_needed() {
-        assert!(!display_present(None, None));
-        assert!(!display_present(Some(OsStr::new("")), None));
-        assert!(display_present(Some(OsStr::new(":0")), None));
-        assert!(display_present(None, Some(OsStr::new("wayland-0"))));
-    }
-
-    #[test]
     fn the_library_is_found_in_the_given_folders_only() {
         let empty = tempfile::tempdir().unwrap();
         let full = tempfile::tempdir().unwrap();
@@ -597,10 +581,7 @@ mod tests {
     #[test]
     fn spawn_never_panics_and_the_tray_works_or_is_a_no_op() {
         // With no display in the environment (CI), this is the no-tray path; with one, a real icon.
-        let no_display = !display_present(
-            std::env::var_os("DISPLAY").as_deref(),
-            std::env::var_os("WAYLAND_DISPLAY").as_deref(),
-        );
+        let no_display = !crate::desktop_env::display_in_env();
         let tray = Tray::spawn(|_| {});
         if no_display {
             assert!(!tray.available());
