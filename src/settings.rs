@@ -4,9 +4,11 @@
 //! the saved file and publishes the new config, which the window then shows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
 
 use crate::config::{Config, ConfigDocument, ServerEntry, write_secret};
 use crate::model::Target;
@@ -75,6 +77,12 @@ impl From<EditValue> for toml_edit::Value {
     }
 }
 
+/// The tube's LEDs without `led`.
+fn tube_without(config: &Config, led: usize) -> Vec<usize> {
+    let tube = config.aggregate.leds.iter().copied();
+    tube.filter(|l| *l != led).collect()
+}
+
 /// Applies `edit` to `doc`. `config_dir` is where token files go. The result is not validated here:
 /// [`ConfigDocument::save`] refuses an invalid file.
 pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result<(), String> {
@@ -83,14 +91,7 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
         Edit::SetSlot { led, target } => {
             let config = current()?;
             if config.aggregate.leds.contains(led) {
-                let rest: Vec<usize> = config
-                    .aggregate
-                    .leds
-                    .iter()
-                    .copied()
-                    .filter(|l| l != led)
-                    .collect();
-                doc.set_aggregate_leds(&rest);
+                doc.set_aggregate_leds(&tube_without(&config, *led));
             }
             doc.set_slot(*led, target);
         }
@@ -124,13 +125,7 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
         }
         Edit::SetTube { led, on } => {
             let config = current()?;
-            let mut leds: Vec<usize> = config
-                .aggregate
-                .leds
-                .iter()
-                .copied()
-                .filter(|l| l != led)
-                .collect();
+            let mut leds = tube_without(&config, *led);
             if *on {
                 leds.push(*led);
                 doc.clear_slot(*led);
@@ -268,10 +263,7 @@ impl Editor {
     }
 
     pub fn state(&self) -> EditorState {
-        match self.state.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.state.lock().clone()
     }
 
     /// Forgets the last error (the user dismissed it).
@@ -293,10 +285,7 @@ impl Drop for Editor {
 }
 
 fn update(state: &Mutex<EditorState>, f: impl FnOnce(&mut EditorState)) {
-    match state.lock() {
-        Ok(mut g) => f(&mut g),
-        Err(p) => f(&mut p.into_inner()),
-    }
+    f(&mut state.lock());
 }
 
 fn run(path: &Path, rx: &Receiver<Edit>, state: &Mutex<EditorState>, after: &dyn Fn(bool)) {

@@ -12,9 +12,11 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::policy::{Alert, AlertPolicy, Moment, RateLimit, SoundKind};
@@ -306,9 +308,8 @@ struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Control> {
-        // The data is plain values: a panic elsewhere cannot leave it half-updated.
-        self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        self.control.lock()
     }
 
     /// Logs a platform failure as its [`Report`] says: once loudly, then quietly.

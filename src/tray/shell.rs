@@ -23,10 +23,11 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use gtk::glib;
+use parking_lot::Mutex;
 use thiserror::Error;
 use tray_icon::menu::{
     CheckMenuItem, IconMenuItem, IsMenuItem, Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem,
@@ -189,10 +190,7 @@ impl Tray {
         if h.stopped.load(Ordering::SeqCst) {
             return;
         }
-        let mut last = match h.last.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut last = h.last.lock();
         if *last == model {
             return;
         }
