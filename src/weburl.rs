@@ -6,17 +6,35 @@ use url::Url;
 /// Checks a server base URL as the config, the CLI and the settings form accept it; the parsed URL.
 pub fn check_server_url(text: &str) -> Result<Url, String> {
     let text = text.trim();
+    let shown = masked(text);
     if text.chars().any(char::is_whitespace) {
-        return Err(format!("url {text:?} contains spaces"));
+        return Err(format!("url {shown:?} contains spaces"));
     }
     let lower = text.to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(format!("url {text:?} must start with http:// or https://"));
+        return Err(format!("url {shown:?} must start with http:// or https://"));
     }
     match Url::parse(text) {
+        Ok(url) if !url.username().is_empty() || url.password().is_some() => Err(format!(
+            "url {shown:?} has a user name or password in it: put the user in `user` and the token \
+             in `token_env` or `token_file` instead (a URL gets printed in messages and logs)"
+        )),
         Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
-        Ok(_) | Err(url::ParseError::EmptyHost) => Err(format!("url {text:?} has no host name")),
-        Err(e) => Err(format!("url {text:?} is not a valid address: {e}")),
+        Ok(_) | Err(url::ParseError::EmptyHost) => Err(format!("url {shown:?} has no host name")),
+        Err(e) => Err(format!("url {shown:?} is not a valid address: {e}")),
+    }
+}
+
+/// `text` with anything between `://` and an `@` of the authority (a user name, a password) replaced
+/// by `***`, so no message repeats a secret.
+fn masked(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => text.to_owned(),
     }
 }
 
@@ -59,6 +77,16 @@ mod tests {
         }
         let spaces = check_server_url("http://ci example/").unwrap_err();
         assert!(spaces.contains("spaces"), "{spaces}");
+        for with_secret in ["https://alice:s3cret@ci.example.com/", "https://s3cret@ci/"] {
+            let e = check_server_url(with_secret).unwrap_err();
+            assert!(e.contains("`user`") && e.contains("token_file"), "{e}");
+            assert!(
+                !e.contains("s3cret") && !e.contains("alice"),
+                "the secret is not echoed: {e}"
+            );
+        }
+        let spaced = check_server_url("https://alice:s3cret@ci example/").unwrap_err();
+        assert!(!spaced.contains("s3cret"), "{spaced}");
         let port = check_server_url("http://ci:99999/").unwrap_err();
         assert!(port.contains("not a valid address"), "{port}");
     }

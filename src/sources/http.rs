@@ -28,7 +28,7 @@ pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct HttpSettings {
     /// Sent pre-emptively as Basic auth on every request.
     pub credentials: Option<Credentials>,
-    /// PEM file with the CA certificate(s) to trust besides the web PKI (a self-signed server).
+    /// PEM file with CA certificate(s) to trust in addition to the web PKI (a self-signed server).
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     /// Limit for a whole request, including reading the answer.
@@ -237,6 +237,7 @@ fn describe(e: &ureq::Error) -> String {
     }
 }
 
+/// Mozilla's web PKI roots plus the CA certificates of the PEM file at `path`.
 fn load_ca(path: &Path) -> Result<ureq::tls::RootCerts, SourceError> {
     let err = |reason: String| SourceError::CaFile {
         path: path.display().to_string(),
@@ -252,11 +253,15 @@ fn load_ca(path: &Path) -> Result<ureq::tls::RootCerts, SourceError> {
     if certs.is_empty() {
         return Err(err("no PEM certificate in the file".to_owned()));
     }
-    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+    let web = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()));
+    Ok(ureq::tls::RootCerts::from(web.chain(certs)))
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     const NOW: fn() -> SystemTime = || SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -275,6 +280,25 @@ mod tests {
         assert_eq!(retry_at(Some(&past), now), now, "never in the past");
         assert_eq!(retry_at(None, now), now + DEFAULT_RETRY_AFTER);
         assert_eq!(retry_at(Some("soon"), now), now + DEFAULT_RETRY_AFTER);
+    }
+
+    #[test]
+    fn a_ca_file_adds_to_the_web_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("ca.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUW0==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        match load_ca(&pem).unwrap() {
+            ureq::tls::RootCerts::Specific(certs) => assert_eq!(
+                certs.len(),
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() + 1,
+                "the web PKI roots and the file's certificate"
+            ),
+            other => panic!("expected specific roots, got {other:?}"),
+        }
     }
 
     #[test]
