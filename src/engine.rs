@@ -323,8 +323,8 @@ impl Worker {
             self.generation += 1;
             self.snapshot.servers.entry(name.clone()).or_default();
             match Poller::spawn(
-                crate::sources::open(&key.server, key.timeout),
-                name.clone(),
+                key.server.clone(),
+                key.timeout,
                 key.interval,
                 self.generation,
                 {

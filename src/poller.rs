@@ -7,7 +7,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::backoff::Backoff;
-use crate::sources::{Listing, Source, SourceError};
+use crate::config::ServerConfig;
+use crate::sources::credentials::{self, Credentials};
+use crate::sources::{self, Listing, Source, SourceError};
 
 /// The longest wait between two attempts on a failing server.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -75,20 +77,24 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// Starts polling `source` every `base` (adapted as above) and hands each result to `out`, which
-    /// returns false once nobody listens any more (the poller then stops).
-    /// `source` could not be built (a missing token) → that error is reported on every attempt.
+    /// Starts polling `server` every `base` (adapted as above), each request limited to `timeout`, and
+    /// hands each result to `out`, which returns false once nobody listens any more (the poller then
+    /// stops). The token is looked up before every poll, so a rotated one applies at the next poll; a
+    /// missing one is reported on every attempt.
     pub fn spawn(
-        source: Result<Box<dyn Source>, SourceError>,
-        server: String,
+        server: ServerConfig,
+        timeout: Duration,
         base: Duration,
         generation: u64,
         out: impl Fn(Polled) -> bool + Send + 'static,
     ) -> std::io::Result<Poller> {
         let (commands, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
-            .name(format!("poll {server}"))
-            .spawn(move || run(&source, &server, base, generation, &out, &rx))?;
+            .name(format!("poll {}", server.name))
+            .spawn(move || {
+                let mut source = CurrentSource::new(server, timeout);
+                run(&mut source, base, generation, &out, &rx);
+            })?;
         Ok(Poller {
             commands,
             _thread: thread,
@@ -101,23 +107,71 @@ impl Poller {
     }
 }
 
+/// How often the token is looked up again while a server refuses it.
+pub const CREDENTIALS_CHECK: Duration = Duration::from_secs(2);
+
+/// A server's source, rebuilt when its credentials change (and kept otherwise, with its connections).
+#[derive(Debug)]
+struct CurrentSource {
+    server: ServerConfig,
+    timeout: Duration,
+    open: Option<(Option<Credentials>, Box<dyn Source>)>,
+}
+
+impl CurrentSource {
+    fn new(server: ServerConfig, timeout: Duration) -> Self {
+        Self {
+            server,
+            timeout,
+            open: None,
+        }
+    }
+
+    /// Whether the token found now differs from the one the last poll used.
+    fn credentials_changed(&self) -> bool {
+        let now = credentials::lookup(&self.server).ok();
+        match &self.open {
+            Some((used, _)) => now.as_ref() != Some(used),
+            None => now.is_some(),
+        }
+    }
+
+    /// One poll with the token as it is now.
+    fn fetch(&mut self) -> Result<Listing, SourceError> {
+        let wanted = credentials::lookup(&self.server).map_err(|e| {
+            self.open = None;
+            SourceError::Setup(e.to_string())
+        })?;
+        let source = match self.open.take() {
+            Some((used, source)) if used == wanted => source,
+            _ => sources::open_with(&self.server, self.timeout, wanted.clone())?,
+        };
+        let result = source.fetch();
+        self.open = Some((wanted, source));
+        result
+    }
+}
+
 fn run(
-    source: &Result<Box<dyn Source>, SourceError>,
-    server: &str,
+    source: &mut CurrentSource,
     base: Duration,
     generation: u64,
     out: &impl Fn(Polled) -> bool,
     commands: &Receiver<Command>,
 ) {
+    let server = source.server.name.clone();
     let mut failures = 0u32;
     let mut last_jobs = None;
     let mut last_change = Instant::now();
     loop {
-        let result = match source {
-            Ok(s) => s.fetch(),
-            Err(e) => Err(e.clone()),
-        };
+        let result = source.fetch();
         let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
+        let refused = matches!(
+            result,
+            Err(SourceError::AuthNeeded { .. }
+                | SourceError::TokenRejected { .. }
+                | SourceError::Setup(_))
+        );
         let building = match &result {
             Ok(f) => {
                 failures = 0;
@@ -133,7 +187,7 @@ fn run(
             }
         };
         let polled = Polled {
-            server: server.to_owned(),
+            server: server.clone(),
             generation,
             result,
         };
@@ -145,9 +199,23 @@ fn run(
             retry_at,
             SystemTime::now(),
         );
-        match commands.recv_timeout(delay) {
-            Ok(Command::Refresh) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+        // While the server refuses us, a new token (saved in the window, or the token file edited)
+        // is noticed within CREDENTIALS_CHECK instead of after the back-off.
+        let deadline = Instant::now() + delay;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = if refused {
+                left.min(CREDENTIALS_CHECK)
+            } else {
+                left
+            };
+            match commands.recv_timeout(slice) {
+                Ok(Command::Refresh) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) if left <= slice => break,
+                Err(RecvTimeoutError::Timeout) if source.credentials_changed() => break,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
         }
     }
 }

@@ -213,3 +213,37 @@ fn editing_the_config_file_applies_it_and_a_bad_edit_keeps_the_last_good_one() {
         "the user's file is never overwritten"
     );
 }
+
+#[test]
+fn a_rotated_token_applies_at_the_next_poll_without_a_restart() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    sim.set_auth("alice", "new-token");
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("ci.token");
+    std::fs::write(&token, "old-token\n").unwrap();
+    let text = format!(
+        "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\nleds = 4\n\
+         [[servers]]\nname = \"ci\"\nurl = \"{}\"\nuser = \"alice\"\ntoken_file = \"{}\"\n\
+         [[slots]]\nled = 0\njob = \"api\"\n",
+        sim.url(),
+        token.display()
+    );
+    let engine = Engine::start(
+        ConfigSource::Fixed(Config::parse(&text, None).unwrap()),
+        Vec::new(),
+        Observers::default(),
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].state
+        == ServerState::TokenRejected));
+    // Let the back-off grow a little, then rotate the token in its file (the config is unchanged).
+    std::thread::sleep(Duration::from_secs(3));
+    std::fs::write(&token, "new-token\n").unwrap();
+    assert!(
+        wait_until(Duration::from_secs(8), || engine.snapshot().servers["ci"]
+            .state
+            .is_ok()),
+        "the new token is used: {:?}",
+        engine.snapshot().servers["ci"].state
+    );
+}
