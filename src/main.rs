@@ -1,6 +1,5 @@
 //! The `ledtogo` binary: parse the command line, pick the app (headless for now) or a subcommand.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -17,7 +16,7 @@ use ledtogo::outputs::{Output, PrintFrames};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    init_logging();
+    ledtogo::logging::init();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -26,17 +25,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
 }
 
 fn run(args: Cli) -> Result<()> {

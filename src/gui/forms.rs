@@ -18,6 +18,7 @@ use crate::sources::{self, Credentials};
 use crate::weburl::check_server_url;
 
 use super::desk::Desk;
+use super::secret_text::SecretText;
 
 /// Background work whose result the window shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ pub struct ServerDraft {
     pub url: String,
     pub user: String,
     /// A new token; empty keeps the current one.
-    pub token: String,
+    pub token: SecretText,
     pub has_token: bool,
 }
 
@@ -101,7 +102,7 @@ impl ServerDraft {
         if let Err(e) = check_server_url(&self.url) {
             return Some(e);
         }
-        if !self.token.trim().is_empty() && self.user.trim().is_empty() {
+        if !self.token.is_blank() && self.user.trim().is_empty() {
             return Some("a token needs a user name".into());
         }
         None
@@ -127,7 +128,7 @@ impl ServerDraft {
         server.url = self.url.trim().to_owned();
         server.user = Some(self.user.trim().to_owned()).filter(|u| !u.is_empty());
         let typed =
-            (!self.token.trim().is_empty()).then(|| Credentials::new(&self.user, &self.token));
+            (!self.token.is_blank()).then(|| Credentials::new(&self.user, self.token.expose()));
         (server, typed)
     }
 }
@@ -171,7 +172,7 @@ impl ServersTab {
                                 name: server.name.clone(),
                                 url: server.url.clone(),
                                 user: server.user.clone().unwrap_or_default(),
-                                token: String::new(),
+                                token: SecretText::default(),
                                 has_token: server.token != TokenSource::None,
                             });
                             self.test.set(None);
@@ -307,7 +308,7 @@ impl ServersTab {
                 user: Some(draft.user.trim().to_owned()).filter(|u| !u.is_empty()),
                 token_file: None,
             };
-            let token = Some(draft.token.trim().to_owned()).filter(|t| !t.is_empty());
+            let token = (!draft.token.is_blank()).then(|| draft.token.expose().trim().to_owned());
             desk.edit(Edit::SaveServer {
                 old_name: draft.old_name.clone(),
                 entry,

@@ -7,6 +7,7 @@ pub mod desk;
 pub mod forms;
 pub mod jobs;
 pub mod look;
+pub mod secret_text;
 pub mod strip;
 
 use std::path::PathBuf;
