@@ -6,9 +6,11 @@
 //! | the terminal (`ledtogo jobs`, `ledtogo check`), log lines, the window (labels, hover texts) | [`visible`] |
 //! | the tray menu and tooltip, the window title, notification titles | [`short`] ([`visible`], then [`truncate`] to [`MAX_NAME`]) |
 //! | a notification body on a daemon that renders markup | [`escape_markup`], after [`short`] on each name |
+//! | `ledtogo jobs --json` | [`json_escape_hidden`] (the exact strings, escaped) |
 //!
-//! Nothing is changed where the exact text is the point: `ledtogo jobs --json` (JSON-escaped by
-//! `serde_json`), the config file, matching and URLs.
+//! Nothing is changed where the exact text is the point: the config file, matching and URLs, and
+//! `ledtogo jobs --json`, whose strings parse back to the exact names ([`json_escape_hidden`] only writes
+//! the hidden controls as `\uXXXX` escapes).
 //!
 //! - **Hidden controls** ([`is_hidden_control`]): C0 (U+0000–U+001F, including tab, CR and newline), DEL
 //!   and C1 (U+007F–U+009F), the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
@@ -117,6 +119,26 @@ pub fn escape_markup(text: &str) -> Cow<'_, str> {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text (as `serde_json` writes it) with the hidden controls it leaves raw (DEL, C1, the bidi
+/// controls, the separators; it escapes C0 itself) written as `\uXXXX` escapes: the same strings once
+/// parsed, no hidden controls in the bytes. Outside strings JSON has only ASCII, so every such character
+/// is inside a string.
+pub fn json_escape_hidden(json: &str) -> Cow<'_, str> {
+    let raw = |c: char| is_hidden_control(c) && c >= '\u{7f}';
+    if !json.chars().any(raw) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
         }
     }
     Cow::Owned(out)
@@ -248,5 +270,23 @@ mod tests {
             "entities are not trusted either"
         );
         assert!(matches!(escape_markup("plain name"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_keeps_the_exact_name_but_no_hidden_control_in_its_bytes() {
+        let name = "\x1b]0;evil\x07 \u{202E}gpj.exe \u{9b}2J \u{7f}";
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "path": name })).unwrap();
+        let safe = json_escape_hidden(&json);
+        assert!(
+            !safe.chars().any(|c| is_hidden_control(c) && c != '\n'),
+            "{safe:?}"
+        );
+        assert!(safe.contains("\\u202e") && safe.contains("\\u009b") && safe.contains("\\u007f"));
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["path"], name);
+        assert!(matches!(
+            json_escape_hidden("{\"a\": \"b\"}"),
+            Cow::Borrowed(_)
+        ));
     }
 }
