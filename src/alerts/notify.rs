@@ -176,10 +176,11 @@ pub fn open_url(url: &str) {
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    let shown = text::visible(url);
     match cmd.spawn().and_then(|mut child| child.wait()) {
         Ok(status) if status.success() => {}
-        Ok(status) => tracing::warn!("opening {url} failed: {cmd:?} exited with {status}"),
-        Err(e) => tracing::warn!("cannot open {url}: {cmd:?}: {e}"),
+        Ok(status) => tracing::warn!("opening {shown} failed: {cmd:?} exited with {status}"),
+        Err(e) => tracing::warn!("cannot open {shown}: {cmd:?}: {e}"),
     }
 }
 
