@@ -208,6 +208,34 @@ fn jobs_never_prints_a_servers_control_characters_but_json_keeps_the_exact_name(
 }
 
 #[test]
+fn check_shows_control_characters_in_a_slot_as_replacement_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n[strip]\nleds = 2\n\
+         [[slots]]\nled = 1\njob = \"team/a\\u001b]0;x\\u0007\\u202e\"\n",
+    )
+    .unwrap();
+    let out = ledtogo()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_hidden_controls(&stdout), "{stdout:?}");
+    assert!(
+        stdout.contains("LED   1  job office:team/a\u{FFFD}]0;x\u{FFFD}\u{FFFD}\n"),
+        "{stdout:?}"
+    );
+}
+
+#[test]
 fn check_prints_the_led_map_or_the_error_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
