@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{AggregateScope, Config, PortChoice, Root, ServerConfig, TokenSource};
 use crate::model::Job;
 use crate::outputs::serial::{self, DeviceSettings};
+use crate::text;
 
 /// ledtogo — Jenkins job states on a USB LED strip, a tray icon and a window.
 #[derive(Debug, Parser)]
@@ -193,7 +194,8 @@ pub fn jobs(
     );
     if json {
         let list: Vec<serde_json::Value> = listing.jobs.iter().map(job_json).collect();
-        return Ok(serde_json::to_string_pretty(&list)? + "\n");
+        let json = serde_json::to_string_pretty(&list)?;
+        return Ok(text::json_escape_hidden(&json).into_owned() + "\n");
     }
     Ok(job_table(&listing.jobs))
 }
@@ -214,15 +216,16 @@ fn job_json(job: &Job) -> serde_json::Value {
     })
 }
 
+/// One line per job: state, building, full name, URL. The names and URLs come from the server: hidden
+/// controls are shown as "�" ([`text::visible`]), never sent to the terminal (`--json` keeps them exact).
 fn job_table(jobs: &[Job]) -> String {
-    let width = jobs
+    let names: Vec<String> = jobs
         .iter()
-        .map(|j| j.id.full_name().chars().count())
-        .max()
-        .unwrap_or(0);
+        .map(|j| text::visible(&j.id.full_name()).into_owned())
+        .collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
-    for j in jobs {
-        let name = j.id.full_name();
+    for (j, name) in jobs.iter().zip(&names) {
         let pad = width - name.chars().count();
         writeln!(
             out,
@@ -230,18 +233,19 @@ fn job_table(jobs: &[Job]) -> String {
             j.state.label(),
             if j.building { "building" } else { "" },
             " ".repeat(pad),
-            j.url
+            text::visible(&j.url)
         )
         .ok();
     }
     out
 }
 
-/// `ledtogo check`: the validated config as a readable summary and LED map.
+/// `ledtogo check`: the validated config as a readable summary and LED map. Names in the config can come
+/// from a server (slots made by dragging a job): each line goes through [`text::visible`].
 pub fn check(path: &Path) -> Result<String> {
     let config = Config::load(path)?;
     let mut out = String::new();
-    writeln!(out, "{}: valid", path.display()).ok();
+    line(&mut out, &format!("{}: valid", path.display()));
     writeln!(
         out,
         "poll every {:?} (timeout {:?})",
@@ -272,15 +276,19 @@ pub fn check(path: &Path) -> Result<String> {
                 if f.is_file() { "found" } else { "MISSING" }
             ),
         };
-        writeln!(out, "server {}: {} ({auth}{root})", s.name, s.url).ok();
+        line(
+            &mut out,
+            &format!("server {}: {} ({auth}{root})", s.name, s.url),
+        );
     }
     let port = &config.strip.port;
-    writeln!(
-        out,
-        "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
-        config.strip.leds, config.strip.baud, config.strip.brightness, config.strip.gamma
-    )
-    .ok();
+    line(
+        &mut out,
+        &format!(
+            "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
+            config.strip.leds, config.strip.baud, config.strip.brightness, config.strip.gamma
+        ),
+    );
     for led in 0..config.strip.leds {
         let what = match config.slot(led) {
             Some(slot) => slot.target.to_string(),
@@ -293,7 +301,13 @@ pub fn check(path: &Path) -> Result<String> {
             ),
             None => "off".to_owned(),
         };
-        writeln!(out, "LED {led:>3}  {what}").ok();
+        line(&mut out, &format!("LED {led:>3}  {what}"));
     }
     Ok(out)
+}
+
+/// Appends `text` and a newline, hidden controls in it shown as "�".
+fn line(out: &mut String, text: &str) {
+    out.push_str(&text::visible(text));
+    out.push('\n');
 }

@@ -19,6 +19,7 @@ use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::outputs::Output;
 use crate::outputs::serial::{DeviceStatus, SerialOutput};
 use crate::poller::{Polled, Poller};
+use crate::text;
 
 /// Frames per second while something animates (a building job pulses).
 pub const ANIMATION_FPS: u32 = 25;
@@ -367,7 +368,7 @@ impl Worker {
             Err(e) => {
                 let state = e.server_state();
                 if server.state != state {
-                    tracing::warn!(server = %polled.server, "{e}");
+                    tracing::warn!(server = %polled.server, "{}", text::visible(&e.to_string()));
                 }
                 server.state = state;
             }
@@ -489,27 +490,88 @@ fn publish(
 }
 
 fn log_transition(t: &Transition) {
+    let (level, line) = transition_line(t);
+    match level {
+        tracing::Level::WARN => tracing::warn!("{line}"),
+        tracing::Level::INFO => tracing::info!("{line}"),
+        _ => tracing::debug!("{line}"),
+    }
+}
+
+/// The log level and line of a transition. Job names and server errors come from the server: their
+/// control characters are made visible ([`text::visible`]), so a name cannot forge lines or reorder text.
+fn transition_line(t: &Transition) -> (tracing::Level, String) {
+    use tracing::Level;
     let build = |b: &Option<u64>| b.map(|n| format!(" #{n}")).unwrap_or_default();
+    let name = |job: &crate::model::JobId| text::visible(&job.to_string()).into_owned();
     match t {
         Transition::Broke {
             job,
             state,
             build: b,
             ..
-        } => tracing::warn!("{job}{} broke ({state})", build(b)),
-        Transition::Fixed { job, build: b, .. } => tracing::info!("{job}{} fixed", build(b)),
+        } => (
+            Level::WARN,
+            format!("{}{} broke ({state})", name(job), build(b)),
+        ),
+        Transition::Fixed { job, build: b, .. } => {
+            (Level::INFO, format!("{}{} fixed", name(job), build(b)))
+        }
         Transition::StillFailing {
             job,
             state,
             build: b,
             ..
-        } => tracing::info!("{job}{} still {state}", build(b)),
-        Transition::StartedBuilding { job, build: b, .. } => {
-            tracing::debug!("{job}{} started building", build(b));
-        }
-        Transition::Appeared { job } => tracing::info!("{job} appeared"),
-        Transition::Disappeared { job } => tracing::info!("{job} disappeared"),
-        Transition::ServerLost { server, state } => tracing::debug!("server {server}: {state}"),
-        Transition::ServerRecovered { server } => tracing::info!("server {server}: back"),
+        } => (
+            Level::INFO,
+            format!("{}{} still {state}", name(job), build(b)),
+        ),
+        Transition::StartedBuilding { job, build: b, .. } => (
+            Level::DEBUG,
+            format!("{}{} started building", name(job), build(b)),
+        ),
+        Transition::Appeared { job } => (Level::INFO, format!("{} appeared", name(job))),
+        Transition::Disappeared { job } => (Level::INFO, format!("{} disappeared", name(job))),
+        Transition::ServerLost { server, state } => (
+            Level::DEBUG,
+            text::visible(&format!("server {server}: {state}")).into_owned(),
+        ),
+        Transition::ServerRecovered { server } => (
+            Level::INFO,
+            format!("server {}: back", text::visible(server)),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::{JobId, JobState};
+
+    #[test]
+    fn a_hostile_job_name_cannot_forge_or_reorder_log_lines() {
+        let hostile = "api\n2030-01-01 INFO all fixed\u{202E}\x1b[2J";
+        let (level, line) = transition_line(&Transition::Broke {
+            job: JobId::new("ci", hostile),
+            display_name: hostile.to_owned(),
+            state: JobState::Failure,
+            build: Some(7),
+            url: None,
+        });
+        assert_eq!(level, tracing::Level::WARN);
+        assert_eq!(
+            line,
+            "ci:api\u{FFFD}2030-01-01 INFO all fixed\u{FFFD}\u{FFFD}[2J #7 broke (failure)"
+        );
+        let (_, line) = transition_line(&Transition::ServerLost {
+            server: "ci".into(),
+            state: ServerState::Unreachable("bad answer: \u{202E}\r\nHTTP".into()),
+        });
+        assert!(!line.chars().any(text::is_hidden_control), "{line:?}");
+        let (_, line) = transition_line(&Transition::Appeared {
+            job: JobId::new("ci", "team/web"),
+        });
+        assert_eq!(line, "ci:team/web appeared", "ordinary names unchanged");
     }
 }

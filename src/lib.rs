@@ -23,5 +23,6 @@ pub mod sim;
 pub mod sources;
 #[cfg(test)]
 pub(crate) mod test_fixtures;
+pub mod text;
 pub mod tray;
 pub mod weburl;

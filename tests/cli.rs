@@ -138,6 +138,103 @@ fn jobs_fails_clearly_on_auth_and_network_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an http"));
 }
 
+/// A name as a hostile server could send it: a terminal retitle (ESC ] … BEL), a CSI (C1), a bidi override.
+const HOSTILE: &str = "\x1b]0;evil\x07api\u{9b}2J\u{202E}gpj.exe";
+
+fn has_hidden_controls(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+            || matches!(
+                c,
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    })
+}
+
+#[test]
+fn jobs_never_prints_a_servers_control_characters_but_json_keeps_the_exact_name() {
+    let sim = SimJenkins::start(vec![
+        SimJob::new(HOSTILE, Some(JobState::Failure)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let out = ledtogo().args(["jobs", sim.url()]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains('\x1b'), "raw ESC on {what}: {text:?}");
+        assert!(!text.contains('\x07'), "raw BEL on {what}: {text:?}");
+        assert!(!has_hidden_controls(text), "{what}: {text:?}");
+    }
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("failure"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        line.contains("\u{FFFD}]0;evil\u{FFFD}api\u{FFFD}2J\u{FFFD}gpj.exe"),
+        "the name stays recognisable: {line:?}"
+    );
+    assert_eq!(stdout.lines().count(), 2, "no forged lines: {stdout:?}");
+
+    let out = ledtogo()
+        .args(["jobs", sim.url(), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_hidden_controls(&stdout), "{stdout:?}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["path"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&HOSTILE), "{names:?}");
+    let hostile = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["path"] == HOSTILE)
+        .unwrap();
+    assert_eq!(hostile["display_name"], HOSTILE);
+}
+
+#[test]
+fn check_shows_control_characters_in_a_slot_as_replacement_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n[strip]\nleds = 2\n\
+         [[slots]]\nled = 1\njob = \"team/a\\u001b]0;x\\u0007\\u202e\"\n",
+    )
+    .unwrap();
+    let out = ledtogo()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!has_hidden_controls(&stdout), "{stdout:?}");
+    assert!(
+        stdout.contains("LED   1  job office:team/a\u{FFFD}]0;x\u{FFFD}\u{FFFD}\n"),
+        "{stdout:?}"
+    );
+}
+
 #[test]
 fn check_prints_the_led_map_or_the_error_with_its_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,11 +4,19 @@
 //! "default" action ("Open build"): a click opens the build page in the browser. Waiting for the click
 //! happens on a thread of its own per notification (at most [`MAX_CLICK_WAITERS`] at a time; beyond that
 //! notifications are shown without the action). Elsewhere notifications are shown without an action.
+//!
+//! The text ([`notification_text`]): the summary is plain text by the specification (daemons that put it
+//! into markup escape it themselves, dunst for one), so it goes as it is; the body is read as markup by
+//! daemons that advertise `body-markup` (asked once, [`body_markup`]), so there it is markup-escaped
+//! ([`text::escape_markup`]): a job named `<a href=…>` or `<img src=…>` is shown as those characters.
+//! Both are plain, bounded text already ([`super::policy`] cuts the names); hidden controls are made
+//! visible here once more for alerts built elsewhere.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Alert, AlertKind, Notifier, NotifyError};
+use crate::text;
 
 /// Notifications whose click is awaited at the same time, at most.
 pub const MAX_CLICK_WAITERS: usize = 8;
@@ -17,6 +25,8 @@ pub const MAX_CLICK_WAITERS: usize = 8;
 #[derive(Debug, Default)]
 pub struct DesktopNotifier {
     waiters: Arc<AtomicUsize>,
+    /// Whether the daemon renders markup in the body, once it answered.
+    body_markup: Option<bool>,
 }
 
 impl DesktopNotifier {
@@ -27,10 +37,19 @@ impl DesktopNotifier {
 
 impl Notifier for DesktopNotifier {
     fn show(&mut self, alert: &Alert) -> Result<(), NotifyError> {
+        let markup = match self.body_markup {
+            Some(markup) => markup,
+            None => {
+                let asked = body_markup();
+                self.body_markup = asked;
+                asked.unwrap_or(true)
+            }
+        };
+        let (summary, body) = notification_text(alert, markup);
         let mut n = notify_rust::Notification::new();
         n.appname("ledtogo")
-            .summary(&alert.title)
-            .body(&alert.body)
+            .summary(&summary)
+            .body(&body)
             .icon(match alert.kind {
                 AlertKind::Broke | AlertKind::StillFailing => "dialog-error",
                 AlertKind::ServerLost => "network-error",
@@ -72,6 +91,39 @@ impl Notifier for DesktopNotifier {
                 .map_err(|e| NotifyError::Unavailable(e.to_string()))?;
         }
         Ok(())
+    }
+}
+
+/// The summary and the body handed to the daemon for `alert`: hidden controls made visible in both, the
+/// body markup-escaped when the daemon renders markup in it (`markup`).
+pub fn notification_text(alert: &Alert, markup: bool) -> (String, String) {
+    let summary = text::visible(&alert.title).into_owned();
+    let body = text::visible(&alert.body);
+    let body = if markup {
+        text::escape_markup(&body).into_owned()
+    } else {
+        body.into_owned()
+    };
+    (summary, body)
+}
+
+/// Whether the notification daemon advertises `body-markup`; `None` when it cannot be asked (then the body
+/// is escaped anyway: `&lt;` shown literally is better than markup rendered).
+pub fn body_markup() -> Option<bool> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        match notify_rust::get_capabilities() {
+            Ok(caps) => Some(caps.iter().any(|c| c == "body-markup")),
+            Err(e) => {
+                tracing::debug!("cannot ask the notification daemon what it renders: {e}");
+                None
+            }
+        }
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        // macOS and Windows show the body as plain text.
+        Some(false)
     }
 }
 
@@ -124,10 +176,11 @@ pub fn open_url(url: &str) {
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    let shown = text::visible(url);
     match cmd.spawn().and_then(|mut child| child.wait()) {
         Ok(status) if status.success() => {}
-        Ok(status) => tracing::warn!("opening {url} failed: {cmd:?} exited with {status}"),
-        Err(e) => tracing::warn!("cannot open {url}: {cmd:?}: {e}"),
+        Ok(status) => tracing::warn!("opening {shown} failed: {cmd:?} exited with {status}"),
+        Err(e) => tracing::warn!("cannot open {shown}: {cmd:?}: {e}"),
     }
 }
 
@@ -135,6 +188,60 @@ pub fn open_url(url: &str) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    fn broke_alert(name: &str) -> Alert {
+        let mut policy = super::super::AlertPolicy::default();
+        let at = super::super::Moment {
+            now: std::time::Instant::now(),
+            minute_of_day: 12 * 60,
+            paused_until: None,
+        };
+        let t = crate::model::Transition::Broke {
+            job: crate::model::JobId::new("ci", name),
+            display_name: name.to_owned(),
+            state: crate::model::JobState::Failure,
+            build: Some(4),
+            url: None,
+        };
+        let mut d = policy.decide(&[t], &at, &crate::config::Alerts::default());
+        d.alerts.remove(0)
+    }
+
+    #[test]
+    fn the_body_for_a_job_named_with_markup_is_escaped_for_a_markup_daemon() {
+        let (summary, body) = notification_text(&broke_alert("<b>x</b>"), true);
+        assert_eq!(body, "Build #4 of &lt;b&gt;x&lt;/b&gt; on ci: failure");
+        assert_eq!(summary, "<b>x</b> broke", "the summary is plain text");
+        let (_, body) = notification_text(&broke_alert("<img src=x>"), true);
+        assert!(
+            !body.contains('<') && body.contains("&lt;img src=x&gt;"),
+            "{body}"
+        );
+        let (_, body) = notification_text(&broke_alert("<a href=\"evil.example\">R&D</a>"), true);
+        assert_eq!(
+            body,
+            "Build #4 of &lt;a href=&quot;evil.example&quot;&gt;R&amp;D&lt;/a&gt; on ci: failure"
+        );
+    }
+
+    #[test]
+    fn a_daemon_without_markup_gets_the_plain_text() {
+        let (summary, body) = notification_text(&broke_alert("<b>x</b>"), false);
+        assert_eq!(summary, "<b>x</b> broke");
+        assert_eq!(body, "Build #4 of <b>x</b> on ci: failure");
+    }
+
+    #[test]
+    fn an_alert_built_elsewhere_still_loses_its_control_characters() {
+        let alert = Alert {
+            title: "\x1b]0;evil\x07 broke".into(),
+            body: "line\none \u{202E}".into(),
+            ..broke_alert("x")
+        };
+        let (summary, body) = notification_text(&alert, true);
+        assert_eq!(summary, "\u{FFFD}]0;evil\u{FFFD} broke");
+        assert_eq!(body, "line\u{FFFD}one \u{FFFD}");
+    }
 
     #[test]
     fn click_waiters_are_capped_and_released() {

@@ -13,6 +13,10 @@
 //!   `sounds` pick the channels. A runtime pause (the tray's "Pause notifications for 1 hour") silences
 //!   notifications only; quiet hours silence both.
 //! - Nothing is invented: an empty batch (such as the engine's start-up) gives nothing.
+//! - **Names are hostile** (they come from the server): each is shown with its control characters made
+//!   visible and cut to [`text::MAX_NAME`] ([`text::short`]), so titles, bodies and the log lines about
+//!   them are plain, bounded text. Markup is escaped where it matters, at the daemon
+//!   (`super::notify`).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -20,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Alerts;
 use crate::model::{JobId, JobState, ServerState, Transition};
+use crate::text;
 
 /// The most job names one notification lists before "and N more".
 pub const MAX_NAMES: usize = 5;
@@ -112,10 +117,11 @@ enum Subject {
 }
 
 impl Subject {
+    /// For log lines: hidden controls made visible, the full name kept.
     fn label(&self) -> String {
         match self {
-            Subject::Job(id) => id.to_string(),
-            Subject::Server(name) => format!("server {name}"),
+            Subject::Job(id) => text::visible(&id.to_string()).into_owned(),
+            Subject::Server(name) => format!("server {}", text::visible(name)),
         }
     }
 }
@@ -273,17 +279,17 @@ fn job_entry(
     state: JobState,
 ) -> Entry {
     let name = if display_name.is_empty() {
-        job.readable_name()
+        text::short(&job.readable_name())
     } else {
-        display_name.to_owned()
+        text::short(display_name)
     };
     let number = build.map_or_else(String::new, |n| format!(" #{n}"));
     Entry {
         name,
         detail: format!(
             "Build{number} of {} on {}: {state}",
-            job.readable_name(),
-            job.server
+            text::short(&job.readable_name()),
+            text::short(&job.server)
         ),
         url: url.cloned(),
         build,
@@ -299,8 +305,8 @@ fn describe(t: &Transition) -> Option<(AlertKind, Subject, Entry)> {
             kind,
             Subject::Server(name.to_owned()),
             Entry {
-                name: name.to_owned(),
-                detail,
+                name: text::short(name),
+                detail: text::visible(&detail).into_owned(),
                 url: None,
                 build: None,
                 held_back: 0,
@@ -822,5 +828,53 @@ mod tests {
         assert_eq!(s.policy.history.len(), 100);
         s.decide(100 + 30 * 60, &[]);
         assert_eq!(s.policy.history.len(), 0);
+    }
+
+    #[test]
+    fn a_hostile_job_name_is_shown_visible_and_cut_in_title_body_and_flapping_subject() {
+        let mut s = Setup::new();
+        s.policy = AlertPolicy::new(RateLimit {
+            max: 1,
+            window: Duration::from_secs(600),
+        });
+        let hostile = format!("\x1b]0;evil\x07\u{202E}{}", "n".repeat(500));
+        let alerts = s.decide(0, &[broke(&hostile, 1)]);
+        let a = &alerts[0];
+        // Ten characters before the n's, the ellipsis last.
+        let shown = format!(
+            "\u{FFFD}]0;evil\u{FFFD}\u{FFFD}{}…",
+            "n".repeat(text::MAX_NAME - 11)
+        );
+        assert_eq!(a.title, format!("{shown} broke"));
+        assert_eq!(a.body, format!("Build #1 of {shown} on ci: failure"));
+        let two = s.decide(1, &[broke("web", 1), fixed(&hostile, 2)]);
+        assert!(two.iter().all(|a| !a.title.contains('\x1b')));
+        let d = s
+            .policy
+            .decide(&[broke(&hostile, 3)], &s.at(2, 12 * 60), &s.settings);
+        let subject = &d.suppressed[0].subject;
+        assert!(
+            subject.starts_with("ci:\u{FFFD}]0;evil\u{FFFD}\u{FFFD}nnn"),
+            "{subject}"
+        );
+        assert!(!subject.chars().any(text::is_hidden_control));
+    }
+
+    #[test]
+    fn several_hostile_names_in_one_notification_are_each_cut() {
+        let mut s = Setup::new();
+        let long = "x".repeat(500);
+        let alerts = s.decide(0, &[broke(&long, 1), broke("a\nforged line", 2)]);
+        let cut = format!("{}…", "x".repeat(text::MAX_NAME - 1));
+        assert_eq!(alerts[0].body, format!("{cut} #1, a\u{FFFD}forged line #2"));
+    }
+
+    #[test]
+    fn markup_in_a_name_stays_plain_text_in_the_alert() {
+        // The alert is plain text (logs show it as is); `notify` escapes it for the daemon.
+        let mut s = Setup::new();
+        let a = s.decide(0, &[broke("<b>x</b>", 1)]);
+        assert_eq!(a[0].title, "<b>x</b> broke");
+        assert_eq!(a[0].body, "Build #1 of <b>x</b> on ci: failure");
     }
 }

@@ -176,7 +176,7 @@ fn show_node(
     }
     for job in node.jobs.iter().filter(|j| keep(j)) {
         let color = look::state_color(job.state, config);
-        let mut text = job.display_name.clone();
+        let mut text = crate::text::visible(&job.display_name).into_owned();
         if job.building {
             text.push_str("  (building)");
         }

@@ -63,7 +63,8 @@ fn ago_at(now_ms: i64, epoch_ms: i64) -> String {
 
 /// The hover text of a job: name, state, last build and when it started.
 pub fn job_details(job: &Job) -> String {
-    let mut text = format!("{}\n{}", job.id.readable_name(), job.state.label());
+    let name = crate::text::visible(&job.id.readable_name()).into_owned();
+    let mut text = format!("{name}\n{}", job.state.label());
     if job.building {
         text.push_str(", building now");
     }
@@ -120,5 +121,20 @@ mod tests {
         assert_eq!(ago_at(now, now - 5 * 60_000), "5 min ago");
         assert_eq!(ago_at(now, now - 3 * 3_600_000), "3 h ago");
         assert_eq!(ago_at(now, now - 2 * 86_400_000), "2 days ago");
+    }
+
+    #[test]
+    fn the_hover_text_keeps_the_full_name_with_its_control_characters_visible() {
+        let name = format!("\x1b]0;evil\x07\u{202E}{}", "n".repeat(500));
+        let job = Job {
+            id: JobId::new("ci", &name),
+            ..job_started_at(0)
+        };
+        let text = job_details(&job);
+        let first = text.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!("\u{FFFD}]0;evil\u{FFFD}\u{FFFD}{}", "n".repeat(500))
+        );
     }
 }

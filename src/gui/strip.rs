@@ -38,7 +38,7 @@ pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
         None => "—".to_owned(),
         Some(Target::Job(id)) => snapshot.job(id).map_or_else(
             || id.path.last().cloned().unwrap_or_default(),
-            |j| j.display_name.clone(),
+            |j| crate::text::visible(&j.display_name).into_owned(),
         ),
         Some(Target::Folder { path, .. }) => format!("{}/", path.join("/")),
         Some(Target::Server(s)) => format!("all of {s}"),

@@ -21,6 +21,12 @@
 //! - else jobs with a result (success, aborted, unknown) → [`TrayState::Success`] ("none failing");
 //! - else (nothing counted, or only disabled / never built jobs) → [`TrayState::NoJobs`].
 //!
+//! # Names
+//!
+//! Job names come from the server: each name in the tooltip and each menu label is shown with its control
+//! characters made visible and cut to [`text::MAX_NAME`] characters ([`text::short`]). The window's
+//! hover texts keep the full names.
+//!
 //! The icon's pixels and palette are in [`super::icon`].
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::Config;
 use crate::frame;
 use crate::model::{JobId, JobState, JobStatus, Scope, ServerState, Severity, Snapshot};
+use crate::text;
 
 /// The icon's state: the worst state of the counted jobs. See the module docs for the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,7 +74,8 @@ impl TrayState {
 /// A failing or unstable job, for the tray menu (a click opens `url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProblemJob {
-    /// Human name: the decoded full name (`team/api`), prefixed with `server: ` when several servers exist.
+    /// Human name: the decoded full name (`team/api`), prefixed with `server: ` when several servers exist;
+    /// made visible and cut ([`text::short`]).
     pub label: String,
     /// The job page.
     pub url: String,
@@ -257,19 +265,20 @@ fn short_names(jobs: &[&Counted], several_servers: bool) -> Vec<String> {
             if seen.get(j.display_name).copied().unwrap_or(0) > 1 || j.display_name.is_empty() {
                 full_label(j.id, several_servers)
             } else {
-                j.display_name.to_owned()
+                text::short(j.display_name)
             }
         })
         .collect()
 }
 
-/// `team/api` (segments percent-decoded: `feature%2Fx` → `feature/x`), with `server: ` when useful.
+/// `team/api` (segments percent-decoded: `feature%2Fx` → `feature/x`), with `server: ` when useful; made
+/// visible and cut ([`text::short`]).
 fn full_label(id: &JobId, with_server: bool) -> String {
     let name = id.readable_name();
     if with_server {
-        format!("{}: {name}", id.server)
+        text::short(&format!("{}: {name}", id.server))
     } else {
-        name
+        text::short(&name)
     }
 }
 
@@ -296,6 +305,7 @@ fn stale_clause(snapshot: &Snapshot, servers: &BTreeSet<&str>) -> String {
         .iter()
         .map(|name| {
             let state = snapshot.servers.get(*name).map(|s| &s.state);
+            let name = text::short(name);
             match state {
                 Some(ServerState::Connecting) => format!("connecting to {name}…"),
                 Some(ServerState::AuthNeeded) => format!("{name} needs a login"),
@@ -542,5 +552,65 @@ mod tests {
         let v = tray_view(&s2, &config(ALL_JOBS));
         assert_eq!(v.tooltip, "2 failing: api/feature/x, web/feature/x");
         assert_eq!(v.problems[0].label, "api/feature/x");
+    }
+
+    #[test]
+    fn a_long_hostile_name_is_cut_and_made_visible_in_the_tooltip_and_the_menu() {
+        let hostile = format!("\x1b]0;evil\x07\u{202E}<b>{}", "n".repeat(500));
+        let mut s = ci_ok(vec![job("ci", "api", JobState::Failure), ok("web")]);
+        let j = s
+            .servers
+            .get_mut("ci")
+            .unwrap()
+            .jobs
+            .values_mut()
+            .next()
+            .unwrap();
+        j.display_name = hostile.clone();
+        j.id = JobId::new("ci", &hostile);
+        let v = tray_view(&s, &config(ALL_JOBS));
+        // Ten characters before the n's, the ellipsis last: MAX_NAME in all.
+        let shown = format!(
+            "\u{FFFD}]0;evil\u{FFFD}\u{FFFD}<b>{}…",
+            "n".repeat(text::MAX_NAME - 14)
+        );
+        assert_eq!(v.tooltip, format!("1 failing: {shown}"));
+        assert_eq!(v.problems[0].label, shown);
+
+        let entries = crate::tray::menu_entries(&crate::tray::TrayModel {
+            view: v,
+            ..Default::default()
+        });
+        let texts: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                crate::tray::MenuEntry::Item { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts[0], format!("1 failing: {shown}"), "the summary line");
+        assert_eq!(texts[1], format!("{shown} (failing)"));
+        for t in texts {
+            assert!(!t.chars().any(text::is_hidden_control), "{t:?}");
+            assert!(t.chars().count() <= text::MAX_NAME + 20, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_hostile_name_with_several_servers_is_cut_with_its_server_prefix() {
+        let mut s = ci_ok(vec![job("ci", &"x".repeat(300), JobState::Unstable)]);
+        s.servers.insert(
+            "old".into(),
+            server(ServerState::Ok, vec![job("old", "a\nb", JobState::Failure)]),
+        );
+        let v = tray_view(&s, &config(ALL_JOBS));
+        let labels: Vec<&str> = v.problems.iter().map(|p| p.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            vec![
+                "old: a\u{FFFD}b".to_owned(),
+                format!("ci: {}…", "x".repeat(text::MAX_NAME - 5)),
+            ]
+        );
     }
 }
