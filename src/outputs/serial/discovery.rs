@@ -140,14 +140,6 @@ pub fn list_ports() -> Result<Vec<PortReport>, ListError> {
     Ok(ports)
 }
 
-/// Ports worth probing in "auto" mode: known USB-serial bridges.
-pub fn auto_candidates() -> Result<Vec<PortReport>, ListError> {
-    Ok(list_ports()?
-        .into_iter()
-        .filter(|p| p.kind.is_known_bridge())
-        .collect())
-}
-
 /// A listed port as auto mode remembers it: its path and USB serial number. Another board on the
 /// same path, or the same board on another path, is another port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
