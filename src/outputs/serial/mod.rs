@@ -14,7 +14,9 @@ use super::Output;
 use crate::color::Rgb;
 use crate::config::{Config, PortChoice};
 
-pub use discovery::{ListError, PortKind, PortReport, ProbeOutcome, list_ports, probe};
+pub use discovery::{
+    AutoDiscovery, ListError, PortKind, PortReport, ProbeOutcome, list_ports, probe,
+};
 pub use link::LinkError;
 pub use protocol::ByeAction;
 pub use worker::{

@@ -6,14 +6,19 @@
 //! Ada frames, re-sent every second. Unplug, reset, silence and garbage end the connection; the
 //! worker reports it through `on_status`, backs off (250 ms doubling to 5 s) and starts over, and
 //! re-sends the whole frame once connected again.
+//!
+//! A configured path is always tried. `port = "auto"` lists the ports each round and probes only
+//! what [`discovery::plan_probes`] picks: never a port another process holds, a port that is not a
+//! LED device once per plug-in, the last ledtogo device (remembered in the state folder) first.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::discovery;
+use super::discovery::{self, AutoDiscovery, PortReport, ProbeMemory};
 use super::link::{Handshake, Link, LinkError, READ_SLICE};
 use super::protocol::{
     ByeAction, CONFIG_LED_COUNT, Info, LinkState, MAX_PIXELS_PER_CHUNK, ReplyBody, Request,
@@ -186,8 +191,18 @@ pub struct Device {
 impl Device {
     /// Starts the worker. `on_status` runs on the worker thread for every status change, just
     /// before [`Device::status`] reports it (keep it short: store the status, wake the UI).
+    /// `port = "auto"` looks at the system's ports ([`AutoDiscovery::system`]).
     pub fn spawn(
         settings: DeviceSettings,
+        on_status: impl Fn(&DeviceStatus) + Send + 'static,
+    ) -> Device {
+        Device::spawn_with(settings, AutoDiscovery::system(), on_status)
+    }
+
+    /// [`Device::spawn`] with auto mode's ports and memory taken from `discovery`.
+    pub fn spawn_with(
+        settings: DeviceSettings,
+        discovery: AutoDiscovery,
         on_status: impl Fn(&DeviceStatus) + Send + 'static,
     ) -> Device {
         let initial = match settings.port {
@@ -217,6 +232,13 @@ impl Device {
                     on_status: Box::new(on_status),
                     failures: 0,
                     sent_gen: 0,
+                    auto: AutoState {
+                        discovery,
+                        memory: ProbeMemory::default(),
+                        remembered: None,
+                        loaded: false,
+                        list_failed: false,
+                    },
                 };
                 worker.run();
             });
@@ -318,8 +340,29 @@ struct Stopped;
 /// Why a connection attempt or session ended.
 enum Ended {
     Stopped,
-    Failed { port: String, error: LinkError },
-    NotLed { port: String, noise: usize },
+    /// Opening the port or the handshake failed: what is on the port is still unknown. `opened`:
+    /// the port was open (and its board reset) when it failed.
+    ProbeFailed {
+        port: String,
+        error: LinkError,
+        opened: bool,
+    },
+    /// A LED device answered, and its session ended with `error`.
+    Lost {
+        port: String,
+        error: LinkError,
+    },
+    NotLed {
+        port: String,
+        noise: usize,
+    },
+}
+
+/// What a round of connection attempts came to.
+enum Round {
+    Stopped,
+    /// Nothing to show for it: report `status`, back off and try again.
+    Wait(DeviceStatus),
 }
 
 struct Worker {
@@ -329,6 +372,18 @@ struct Worker {
     /// Failed connection rounds in a row.
     failures: u32,
     sent_gen: u64,
+    auto: AutoState,
+}
+
+/// What `port = "auto"` keeps between rounds.
+struct AutoState {
+    discovery: AutoDiscovery,
+    memory: ProbeMemory,
+    /// The USB serial number of the last ledtogo device (tried first); read when the worker starts.
+    remembered: Option<String>,
+    loaded: bool,
+    /// Listing the ports failed last round (said once until it works again).
+    list_failed: bool,
 }
 
 impl Worker {
@@ -337,72 +392,193 @@ impl Worker {
             if self.stop_requested().is_some() {
                 return;
             }
-            let paths = match &self.settings.port {
+            let round = match self.settings.port.clone() {
                 PortChoice::None => {
                     self.set_status(DeviceStatus::Disabled);
                     self.sleep(Duration::MAX);
                     continue;
                 }
-                PortChoice::Path(p) => vec![p.to_string_lossy().into_owned()],
-                PortChoice::Auto => match discovery::auto_candidates() {
-                    Ok(ports) => ports.into_iter().map(|p| p.path).collect(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "auto mode cannot list ports");
-                        Vec::new()
-                    }
-                },
+                PortChoice::Path(p) => self.explicit_round(&p.to_string_lossy()),
+                PortChoice::Auto => self.auto_round(),
             };
-            let mut failure = None;
-            for path in &paths {
-                match self.connect(path) {
-                    Ended::Stopped => return,
-                    Ended::Failed { port, error } => {
-                        tracing::warn!(port, error = %error, "LED device connection failed");
-                        failure = Some(DeviceStatus::Error {
-                            port: Some(port),
-                            reason: error.to_string(),
-                        });
-                    }
-                    Ended::NotLed { port, noise } => {
-                        let reason = if noise == 0 {
-                            "no LED device answers (no Ada line, no reply to HELLO)".to_owned()
-                        } else {
-                            format!(
-                                "no LED device answers: {noise} frames of garbage, no reply to HELLO"
-                            )
-                        };
-                        tracing::info!(port, reason, "not a LED device");
-                        if self.settings.port != PortChoice::Auto {
-                            failure = Some(DeviceStatus::Error {
-                                port: Some(port),
-                                reason,
-                            });
-                        }
-                    }
+            match round {
+                Round::Stopped => return,
+                Round::Wait(status) => {
+                    self.set_status(status);
+                    self.failures = self.failures.saturating_add(1);
+                    self.sleep(RECONNECT.delay(self.failures));
                 }
             }
-            self.set_status(failure.unwrap_or(DeviceStatus::Searching));
-            self.failures = self.failures.saturating_add(1);
-            self.sleep(RECONNECT.delay(self.failures));
         }
     }
 
-    fn connect(&mut self, path: &str) -> Ended {
-        let failed = |error| Ended::Failed {
-            port: path.to_owned(),
-            error,
+    /// A configured path: always tried, every failure said.
+    fn explicit_round(&mut self, path: &str) -> Round {
+        let (port, reason) = match self.connect(path, None) {
+            Ended::Stopped => return Round::Stopped,
+            Ended::ProbeFailed { port, error, .. } | Ended::Lost { port, error } => {
+                tracing::warn!(port, error = %error, "LED device connection failed");
+                (port, error.to_string())
+            }
+            Ended::NotLed { port, noise } => {
+                let reason = not_led_reason(noise);
+                tracing::info!(port, reason, "not a LED device");
+                (port, reason)
+            }
         };
+        Round::Wait(DeviceStatus::Error {
+            port: Some(port),
+            reason,
+        })
+    }
+
+    /// `port = "auto"`: probes the ports [`discovery::plan_probes`] picks, one line said per port
+    /// and plug-in; a port that is not a LED device is not opened again until it is unplugged.
+    fn auto_round(&mut self) -> Round {
+        if !self.auto.loaded {
+            self.auto.loaded = true;
+            if let Some(path) = self.auto.discovery.remembered_path() {
+                match discovery::load_remembered_serial(path) {
+                    Ok(serial) => self.auto.remembered = serial,
+                    Err(e) => tracing::warn!(error = %e, "auto mode tries no device first"),
+                }
+            }
+        }
+        let listed = match self.auto.discovery.list() {
+            Ok(listed) => {
+                self.auto.list_failed = false;
+                listed
+            }
+            Err(e) => {
+                if !self.auto.list_failed {
+                    tracing::warn!(error = %e, "auto mode cannot list ports; retrying quietly");
+                }
+                self.auto.list_failed = true;
+                Vec::new()
+            }
+        };
+        let remembered = self.auto.remembered.clone();
+        let to_check = discovery::ports_to_check(&listed, &self.auto.memory, remembered.as_deref());
+        let held = held_or_none(&to_check);
+        let plan = discovery::plan_probes(&listed, &self.auto.memory, remembered.as_deref(), &held);
+        self.auto.memory = plan.memory;
+        for (port, holder) in &plan.newly_held {
+            tracing::info!(
+                port = port.path,
+                holder = %holder,
+                "another program has this port open; auto mode leaves it alone while it is held"
+            );
+        }
+        let mut failure = None;
+        for port in &plan.probe {
+            // The probes before this one took seconds: look again right before opening.
+            if !held_or_none(&[port.path.as_str()]).is_empty() {
+                continue;
+            }
+            match self.connect(&port.path, Some(port)) {
+                Ended::Stopped => return Round::Stopped,
+                Ended::NotLed { port: path, noise } => {
+                    tracing::info!(
+                        port = path,
+                        reason = not_led_reason(noise),
+                        "not a LED device; auto mode does not open it again until it is replugged"
+                    );
+                    self.auto.memory.not_led(port);
+                }
+                Ended::ProbeFailed {
+                    port: path,
+                    error,
+                    opened: true,
+                } => {
+                    // Something answered, but not so that this host can use it: opening it again
+                    // would only reset it again.
+                    tracing::warn!(
+                        port = path,
+                        error = %error,
+                        "cannot talk to the device on this port; auto mode does not open it again \
+                         until it is replugged"
+                    );
+                    self.auto.memory.not_led(port);
+                    failure = Some(DeviceStatus::Error {
+                        port: Some(path),
+                        reason: error.to_string(),
+                    });
+                }
+                Ended::ProbeFailed {
+                    port: path,
+                    error,
+                    opened: false,
+                } => {
+                    if self.auto.memory.failed(port) {
+                        tracing::warn!(
+                            port = path,
+                            error = %error,
+                            "cannot open this port; auto mode keeps trying it quietly"
+                        );
+                    }
+                    failure = Some(DeviceStatus::Error {
+                        port: Some(path),
+                        reason: error.to_string(),
+                    });
+                }
+                Ended::Lost { port: path, error } => {
+                    tracing::warn!(port = path, error = %error, "LED device connection failed");
+                    // Hours may have passed: list the ports and look for holders anew.
+                    return Round::Wait(DeviceStatus::Error {
+                        port: Some(path),
+                        reason: error.to_string(),
+                    });
+                }
+            }
+        }
+        Round::Wait(failure.unwrap_or(DeviceStatus::Searching))
+    }
+
+    /// Remembers the USB serial number of the ledtogo device on `port` (auto mode), so that it is
+    /// tried first next time.
+    fn remember(&mut self, port: &PortReport) {
+        let Some(serial) = &port.serial_number else {
+            return;
+        };
+        if self.auto.remembered.as_ref() == Some(serial) {
+            return;
+        }
+        self.auto.remembered = Some(serial.clone());
+        if let Some(path) = self.auto.discovery.remembered_path() {
+            match discovery::save_remembered_serial(path, serial) {
+                Ok(()) => tracing::debug!(port = port.path, "remembered the LED device"),
+                Err(e) => tracing::warn!(error = %e, "the LED device is not remembered"),
+            }
+        }
+    }
+
+    /// Opens `path`, does the handshake and runs the session until it ends. `listed` is the port
+    /// as auto mode found it (`None` for a configured path).
+    fn connect(&mut self, path: &str, listed: Option<&PortReport>) -> Ended {
         let mut link = match Link::open(path, self.settings.baud, Arc::clone(&self.shared.cancel)) {
             Ok(link) => link,
-            Err(e) => return failed(e),
+            Err(error) => {
+                return Ended::ProbeFailed {
+                    port: path.to_owned(),
+                    error,
+                    opened: false,
+                };
+            }
         };
         let result = match link.handshake() {
             Ok(Handshake::Ledtogo(info)) => {
                 self.failures = 0;
+                if let Some(port) = listed {
+                    self.auto.memory.answered(port);
+                    self.remember(port);
+                }
                 self.session(&mut link, info)
             }
             Ok(Handshake::Legacy) => {
                 self.failures = 0;
+                if let Some(port) = listed {
+                    self.auto.memory.answered(port);
+                }
                 self.legacy(&mut link)
             }
             Ok(Handshake::Silent { noise }) => {
@@ -411,12 +587,21 @@ impl Worker {
                     noise,
                 };
             }
-            Err(e) => Err(e),
+            Err(LinkError::Cancelled) => return Ended::Stopped,
+            Err(error) => {
+                return Ended::ProbeFailed {
+                    port: path.to_owned(),
+                    error,
+                    opened: true,
+                };
+            }
         };
         match result {
-            Ok(Stopped) => Ended::Stopped,
-            Err(LinkError::Cancelled) => Ended::Stopped,
-            Err(e) => failed(e),
+            Ok(Stopped) | Err(LinkError::Cancelled) => Ended::Stopped,
+            Err(error) => Ended::Lost {
+                port: path.to_owned(),
+                error,
+            },
         }
     }
 
@@ -616,6 +801,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// Why a port that answered nothing is not a LED device.
+fn not_led_reason(noise: usize) -> String {
+    if noise == 0 {
+        "no LED device answers (no Ada line, no reply to HELLO)".to_owned()
+    } else {
+        format!("no LED device answers: {noise} frames of garbage, no reply to HELLO")
+    }
+}
+
+/// [`discovery::held_ports`]; when `/proc` cannot be read, nothing counts as held (debug log:
+/// it would be the same every round).
+fn held_or_none(paths: &[&str]) -> HashMap<String, discovery::Holder> {
+    discovery::held_ports(paths).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "cannot look for processes holding serial ports");
+        HashMap::new()
+    })
 }
 
 /// `frame` cut or padded with black to `len` LEDs.
