@@ -420,3 +420,34 @@ fn credentials_follow_a_redirect_on_the_same_host_only() {
         seen[0]
     );
 }
+
+#[test]
+fn an_answer_beyond_the_size_cap_is_refused_with_a_clear_reason() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).unwrap();
+        let size = ledtogo::sources::http::MAX_BODY_BYTES + 1024 * 1024;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n{{\"jobs\": ["
+        );
+        sock.write_all(head.as_bytes()).unwrap();
+        let blanks = vec![b' '; 1024 * 1024];
+        // The client stops reading at the cap and hangs up: a write error then is expected.
+        for _ in 0..=size / 1024 / 1024 {
+            if sock.write_all(&blanks).is_err() {
+                break;
+            }
+        }
+    });
+    let e = client(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap_err();
+    assert!(
+        matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("larger than 64 MB")),
+        "{e}"
+    );
+    server.join().unwrap();
+}

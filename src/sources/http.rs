@@ -3,11 +3,11 @@
 //! `NO_PROXY`…), a response size cap, credentials sent up front, the redirect policy (credentials follow
 //! a redirect only to the same host), and `Retry-After`.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use secrecy::ExposeSecret as _;
-use serde_json::Value;
 
 use super::SourceError;
 use super::credentials::{Credentials, Secret};
@@ -74,14 +74,14 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
-/// A JSON answer and the response headers a source may need.
+/// A parsed answer and the response headers a source may need.
 #[derive(Debug, Clone)]
-pub struct JsonAnswer {
-    pub value: Value,
+pub struct Answer<T> {
+    pub value: T,
     headers: Vec<(String, String)>,
 }
 
-impl JsonAnswer {
+impl<T> Answer<T> {
     /// A response header (name in lower case), when it was sent as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -116,10 +116,15 @@ impl HttpClient {
         })
     }
 
-    /// One GET that must answer 200 with JSON. 401 and 403 are the auth errors, 429 (and a 503 with
-    /// `Retry-After`) rate limiting; anything else that is not JSON data is a failure naming the URL
-    /// (without its query).
-    pub fn get_json(&self, url: &str) -> Result<JsonAnswer, SourceError> {
+    /// One GET that must answer 200 with JSON, whose body `read` parses as a stream (capped at
+    /// [`MAX_BODY_BYTES`]; see [`body_error`] for the errors of reading it). 401 and 403 are the auth
+    /// errors, 429 (and a 503 with `Retry-After`) rate limiting; anything else that is not JSON data
+    /// is a failure naming the URL (without its query).
+    pub fn get_json<T>(
+        &self,
+        url: &str,
+        read: impl FnOnce(&mut dyn Read) -> Result<T, SourceError>,
+    ) -> Result<Answer<T>, SourceError> {
         let mut req = self
             .agent
             .get(url)
@@ -168,25 +173,48 @@ impl HttpClient {
                 },
             });
         }
+        // A declared size beyond the cap is refused before reading a byte of it.
+        if let Some(length) = header("content-length").and_then(|l| l.trim().parse::<u64>().ok())
+            && length > MAX_BODY_BYTES
+        {
+            return Err(too_large(&shown));
+        }
         let headers = KEPT_HEADERS
             .iter()
             .filter_map(|name| header(name).map(|v| ((*name).to_owned(), v)))
             .collect();
-        let body = resp
+        let mut body = resp
             .body_mut()
             .with_config()
             .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .map_err(|e| SourceError::Network {
-                url: shown.clone(),
-                reason: format!("reading the answer failed: {}", describe(&e)),
-            })?;
-        let value = serde_json::from_slice(&body).map_err(|e| SourceError::BadAnswer {
-            url: shown,
-            what: "JSON",
-            reason: e.to_string(),
-        })?;
-        Ok(JsonAnswer { value, headers })
+            .reader();
+        let value = read(&mut body)?;
+        Ok(Answer { value, headers })
+    }
+}
+
+/// The error for a body that could not be read from `url` (the connection broke, a timeout, or the
+/// answer is larger than [`MAX_BODY_BYTES`]).
+pub fn body_error(url: &str, e: &std::io::Error) -> SourceError {
+    let reason = match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+        Some(ureq::Error::BodyExceedsLimit(_)) => return too_large(url),
+        Some(other) => format!("reading the answer failed: {}", describe(other)),
+        None => format!("reading the answer failed: {e}"),
+    };
+    SourceError::Network {
+        url: without_query(url),
+        reason,
+    }
+}
+
+fn too_large(url: &str) -> SourceError {
+    SourceError::Network {
+        url: without_query(url),
+        reason: format!(
+            "the answer is larger than {} MB, the most ledtogo reads (a folder or view as the \
+             server's root makes it smaller)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
     }
 }
 

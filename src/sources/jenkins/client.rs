@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 
 use crate::config::Root;
-use crate::sources::http::{HttpClient, HttpSettings};
-use crate::sources::jenkins::parse::{self, Context};
+use crate::sources::http::{self, HttpClient, HttpSettings};
+use crate::sources::jenkins::parse::{self, Context, ParseError};
 use crate::sources::jenkins::tree;
 use crate::sources::{Listing, Source, SourceError};
 
@@ -88,15 +88,20 @@ impl Source for Client {
                 break;
             }
             requests += 1;
-            let answer = self.http.get_json(&tree::api_url(&url, tree::LEVELS))?;
+            let answer = self
+                .http
+                .get_json(&tree::api_url(&url, tree::LEVELS), |body| {
+                    parse::listing(ctx, body, &parent).map_err(|e| match e {
+                        ParseError::Read(e) => http::body_error(&url, &e),
+                        ParseError::Invalid(reason) => SourceError::BadAnswer {
+                            url: url.clone(),
+                            what: "Jenkins JSON",
+                            reason,
+                        },
+                    })
+                })?;
             version = version.or_else(|| answer.header("x-jenkins").map(str::to_owned));
-            let listing = parse::listing(ctx, &answer.value, &parent).map_err(|reason| {
-                SourceError::BadAnswer {
-                    url: url.clone(),
-                    what: "Jenkins JSON",
-                    reason,
-                }
-            })?;
+            let listing = answer.value;
             jobs.extend(listing.jobs);
             for path in listing.truncated {
                 queue.push_back((tree::job_url(&self.settings.base, &path), path));

@@ -1,6 +1,7 @@
 //! Jenkins: the one-request `tree=` client, the response parser and the URL/tree query builder.
 
 pub mod client;
+mod lenient;
 pub mod parse;
 pub mod tree;
 

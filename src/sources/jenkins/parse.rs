@@ -1,8 +1,13 @@
 //! Turns a Jenkins `api/json` answer (a nested `tree=` listing) into jobs, leniently: unknown colours,
-//! `null` builds, missing fields and foreign item types never fail the whole poll.
+//! `null` builds, missing fields, fields of the wrong type and foreign item types never fail the whole
+//! poll. The answer is read as a stream into typed items (no JSON tree of the whole body is built), so
+//! a large answer costs little more memory than the jobs it lists.
 
-use serde_json::Value;
+use std::io::Read;
 
+use serde::Deserialize;
+
+use super::lenient::{List, Object, Scalar};
 use crate::model::{Build, Job, JobId, JobState, split_full_name};
 use crate::sources::jenkins::tree::job_url;
 
@@ -23,37 +28,87 @@ pub struct Context<'a> {
     pub base: &'a str,
 }
 
-/// Reads the `jobs` of `root` (a Jenkins root, folder or view object). `parent` is the full name path of
-/// the container that was requested (empty for the root or a view).
-pub fn listing(ctx: Context<'_>, root: &Value, parent: &[String]) -> Result<Listing, String> {
-    let obj = root
-        .as_object()
-        .ok_or_else(|| "the answer is not a JSON object".to_owned())?;
-    let jobs = match obj.get("jobs") {
-        Some(Value::Array(items)) => items,
-        Some(Value::Null) | None => {
-            return Err("the answer has no `jobs` list (is this a Jenkins URL?)".to_owned());
+/// Why an answer is not a listing.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Reading the body failed (the connection broke, or the answer is larger than the cap).
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// Not JSON, or not the shape of a Jenkins answer.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An item of a `jobs` (or `activeConfigurations`) list, with the fields the query asks for.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Item {
+    #[serde(rename = "_class")]
+    class: Scalar,
+    name: Scalar,
+    #[serde(rename = "fullName")]
+    full_name: Scalar,
+    #[serde(rename = "displayName")]
+    display_name: Scalar,
+    url: Scalar,
+    color: Scalar,
+    #[serde(rename = "lastBuild")]
+    last_build: Object<RawBuild>,
+    #[serde(rename = "activeConfigurations")]
+    active_configurations: List<Object<Item>>,
+    jobs: List<Object<Item>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawBuild {
+    number: Scalar,
+    result: Scalar,
+    building: Scalar,
+    timestamp: Scalar,
+}
+
+/// Reads the `jobs` of the answer in `body` (a Jenkins root, folder or view object). `parent` is the
+/// full name path of the container that was requested (empty for the root or a view).
+pub fn listing(ctx: Context<'_>, body: impl Read, parent: &[String]) -> Result<Listing, ParseError> {
+    let root: Object<Item> =
+        serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
+            if e.is_io() {
+                ParseError::Read(std::io::Error::from(e))
+            } else {
+                ParseError::Invalid(e.to_string())
+            }
+        })?;
+    let Object(Some(root)) = root else {
+        return Err(ParseError::Invalid("the answer is not a JSON object".to_owned()));
+    };
+    let jobs = match root.jobs {
+        List::Items(items) => items,
+        List::Missing => {
+            return Err(ParseError::Invalid(
+                "the answer has no `jobs` list (is this a Jenkins URL?)".to_owned(),
+            ));
         }
-        Some(_) => return Err("`jobs` is not a list".to_owned()),
+        List::NotAList => return Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
     };
     let mut out = Listing::default();
     walk(ctx, jobs, parent, &mut out);
     Ok(out)
 }
 
-fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing) {
-    for item in items {
-        let Some(obj) = item.as_object() else {
+fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut Listing) {
+    for Object(item) in items {
+        let Some(item) = item else {
             continue;
         };
-        let Some(name) = obj.get("name").and_then(Value::as_str) else {
+        let Some(name) = item.name.as_str() else {
             // A `{"_class": …}` stub: the query stopped above this level. Fetch the parent again.
-            if obj.contains_key("_class") && !out.truncated.iter().any(|p| p == parent) {
+            if item.class.is_present() && !out.truncated.iter().any(|p| p == parent) {
                 out.truncated.push(parent.to_vec());
             }
             continue;
         };
-        let path = match obj.get("fullName").and_then(Value::as_str) {
+        let path = match item.full_name.as_str() {
             Some(full) if !full.is_empty() => split_full_name(full),
             _ => {
                 let mut p = parent.to_vec();
@@ -61,51 +116,43 @@ fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing)
                 p
             }
         };
-        if let Some(Value::Array(children)) = obj.get("jobs") {
+        if let List::Items(children) = item.jobs {
             // Anything with `jobs` is a container (folder, multibranch, organization folder…).
             walk(ctx, children, &path, out);
             continue;
         }
-        let Some(color) = obj.get("color").and_then(Value::as_str) else {
+        if item.color.as_str().is_none() {
             // Not a job (a template, an agent definition…): nothing to show.
             continue;
+        }
+        let url = item_url(ctx, &item.url, job_url(ctx.base, &path));
+        out.jobs.push(job(ctx, &item, path.clone(), url.clone()));
+        let List::Items(configs) = &item.active_configurations else {
+            continue;
         };
-        let url = item_url(ctx, obj.get("url"), job_url(ctx.base, &path));
-        out.jobs
-            .push(job(ctx, obj, path.clone(), name, color, url.clone()));
-        if let Some(Value::Array(configs)) = obj.get("activeConfigurations") {
-            for config in configs.iter().filter_map(Value::as_object) {
-                let (Some(cname), Some(ccolor)) = (
-                    config.get("name").and_then(Value::as_str),
-                    config.get("color").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                let mut cpath = path.clone();
-                cpath.push(cname.to_owned());
-                // Matrix configurations hang off the project URL without a `job/` prefix.
-                let fallback = format!("{url}{}/", super::tree::encode_segment(cname));
-                let curl = item_url(ctx, config.get("url"), fallback);
-                out.jobs.push(job(ctx, config, cpath, cname, ccolor, curl));
-            }
+        for config in configs.iter().filter_map(|c| c.0.as_ref()) {
+            let (Some(cname), Some(_)) = (config.name.as_str(), config.color.as_str()) else {
+                continue;
+            };
+            let mut cpath = path.clone();
+            cpath.push(cname.to_owned());
+            // Matrix configurations hang off the project URL without a `job/` prefix.
+            let fallback = format!("{url}{}/", super::tree::encode_segment(cname));
+            let curl = item_url(ctx, &config.url, fallback);
+            out.jobs.push(job(ctx, config, cpath, curl));
         }
     }
 }
 
-fn job(
-    ctx: Context<'_>,
-    obj: &serde_json::Map<String, Value>,
-    path: Vec<String>,
-    name: &str,
-    color: &str,
-    url: String,
-) -> Job {
-    let (state, anime) = JobState::from_color(color);
-    let last_build = obj.get("lastBuild").and_then(build);
+/// A job from an item that has a name and a colour.
+fn job(ctx: Context<'_>, item: &Item, path: Vec<String>, url: String) -> Job {
+    let name = item.name.as_str().unwrap_or_default();
+    let (state, anime) = JobState::from_color(item.color.as_str().unwrap_or_default());
+    let last_build = item.last_build.0.as_ref().and_then(build);
     let building = anime || last_build.as_ref().is_some_and(|b| b.building);
-    let display_name = obj
-        .get("displayName")
-        .and_then(Value::as_str)
+    let display_name = item
+        .display_name
+        .as_str()
         .filter(|s| !s.is_empty())
         .unwrap_or(name)
         .to_owned();
@@ -124,28 +171,20 @@ fn job(
 
 /// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it by:
 /// use it only when it lives under our base URL.
-fn item_url(ctx: Context<'_>, url: Option<&Value>, fallback: String) -> String {
-    match url.and_then(Value::as_str) {
+fn item_url(ctx: Context<'_>, url: &Scalar, fallback: String) -> String {
+    match url.as_str() {
         Some(u) if crate::weburl::is_within(u, ctx.base) => u.to_owned(),
         _ => fallback,
     }
 }
 
 /// `lastBuild`: `null`, missing or garbage (some plugins send the string "null") all mean "no build".
-fn build(value: &Value) -> Option<Build> {
-    let obj = value.as_object()?;
-    let number = obj.get("number")?.as_u64()?;
+fn build(raw: &RawBuild) -> Option<Build> {
     Some(Build {
-        number,
-        result: obj
-            .get("result")
-            .and_then(Value::as_str)
-            .and_then(JobState::from_result),
-        building: obj
-            .get("building")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        timestamp_ms: obj.get("timestamp").and_then(Value::as_i64),
+        number: raw.number.as_u64()?,
+        result: raw.result.as_str().and_then(JobState::from_result),
+        building: raw.building.as_bool().unwrap_or(false),
+        timestamp_ms: raw.timestamp.as_i64(),
     })
 }
 
@@ -153,12 +192,17 @@ fn build(value: &Value) -> Option<Build> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const CTX: Context<'static> = Context {
         server: "ci",
         base: "https://ci.example.com/jenkins/",
     };
+
+    /// The listing of an answer that is `v` as JSON text.
+    fn listing(ctx: Context<'_>, v: &Value, parent: &[String]) -> Result<Listing, ParseError> {
+        super::listing(ctx, v.to_string().as_bytes(), parent)
+    }
 
     fn paths(l: &Listing) -> Vec<String> {
         l.jobs.iter().map(|j| j.id.full_name()).collect()
