@@ -7,7 +7,7 @@ mod document;
 mod files;
 mod quiet_hours;
 
-pub use document::{ConfigDocument, ServerEntry};
+pub use document::{ConfigDocument, ServerEntry, TokenSetting};
 pub use files::{default_path, write_atomic, write_secret};
 pub use quiet_hours::QuietHours;
 
@@ -64,6 +64,7 @@ struct RawServer {
     user: Option<String>,
     token_env: Option<Spanned<String>>,
     token_file: Option<Spanned<String>>,
+    token_keyring: Option<Spanned<bool>>,
     ca_file: Option<Spanned<String>>,
     folder: Option<String>,
     view: Option<Spanned<String>>,
@@ -346,6 +347,9 @@ pub enum TokenSource {
     None,
     Env(String),
     File(PathBuf),
+    /// `token_keyring = true`: the OS keyring entry of the server's URL and user (see
+    /// [`crate::sources::credentials::keyring_account`]).
+    Keyring,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -504,16 +508,35 @@ impl Config {
             if let Err(e) = crate::weburl::check_server_url(url) {
                 return Err(err(Some(s.url.span()), format!("server {name:?}: {e}")));
             }
-            let token = match (&s.token_env, &s.token_file) {
-                (Some(_), Some(f)) => {
+            let keyring = s.token_keyring.as_ref().filter(|k| *k.get_ref());
+            let token = match (&s.token_env, &s.token_file, keyring) {
+                (Some(_), Some(f), _) => {
                     return Err(err(
                         Some(f.span()),
                         "use either token_env or token_file, not both".into(),
                     ));
                 }
-                (Some(e), None) => TokenSource::Env(e.get_ref().clone()),
-                (None, Some(f)) => TokenSource::File(resolve(f.get_ref())),
-                (None, None) => TokenSource::None,
+                (Some(_), None, Some(k)) | (None, Some(_), Some(k)) => {
+                    return Err(err(
+                        Some(k.span()),
+                        "use one of token_env, token_file and token_keyring, not two".into(),
+                    ));
+                }
+                (Some(e), None, None) => TokenSource::Env(e.get_ref().clone()),
+                (None, Some(f), None) => TokenSource::File(resolve(f.get_ref())),
+                (None, None, Some(k)) => {
+                    if s.user.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                        return Err(err(
+                            Some(k.span()),
+                            format!(
+                                "server {name:?}: token_keyring needs `user` (the keyring entry is \
+                                 keyed by the server URL and the user)"
+                            ),
+                        ));
+                    }
+                    TokenSource::Keyring
+                }
+                (None, None, None) => TokenSource::None,
             };
             if let (Some(_), Some(v)) = (&s.folder, &s.view) {
                 return Err(err(
@@ -922,5 +945,26 @@ mod tests {
         assert!(config.servers.is_empty() && config.slots.is_empty());
         assert_eq!(config.strip.leds, 16);
         assert_eq!(config.strip.port, PortChoice::Auto);
+    }
+
+    #[test]
+    fn token_keyring_names_the_keyring_and_needs_a_user_and_no_other_token() {
+        let server = "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n";
+        let c = Config::parse(
+            &format!("{server}user = \"alice\"\ntoken_keyring = true\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.servers[0].token, TokenSource::Keyring);
+        let c = Config::parse(&format!("{server}token_keyring = false\n"), None).unwrap();
+        assert_eq!(c.servers[0].token, TokenSource::None, "false is no keyring");
+        let (line, col, msg) = invalid(&format!("{server}token_keyring = true\n"));
+        assert_eq!((line, col), (4, 17));
+        assert!(msg.contains("needs `user`"), "{msg}");
+        let (line, _, msg) = invalid(&format!(
+            "{server}user = \"alice\"\ntoken_env = \"T\"\ntoken_keyring = true\n"
+        ));
+        assert_eq!(line, 6);
+        assert!(msg.contains("not two"), "{msg}");
     }
 }

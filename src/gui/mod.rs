@@ -19,7 +19,7 @@ use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
 use crate::engine::{ConfigSource, Engine, Observers};
 use crate::outputs::Output;
-use crate::settings::Editor;
+use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
@@ -69,7 +69,12 @@ pub fn start_desk(
     .context("cannot start the engine threads")?;
     let reload = engine.reloader();
     let wake = waker.clone();
-    let editor = Editor::spawn(path, move |saved| {
+    // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
+    let tokens = match &place {
+        ConfigPlace::Demo { .. } => TokenStore::Files,
+        ConfigPlace::User(_) => TokenStore::Keyring,
+    };
+    let editor = Editor::spawn_with(path, tokens, move |saved| {
         if saved {
             reload();
         }
