@@ -275,6 +275,15 @@ pub fn check(path: &Path) -> Result<String> {
                 f.display(),
                 if f.is_file() { "found" } else { "MISSING" }
             ),
+            (u, TokenSource::Keyring) => format!(
+                "user {}, token from the keyring ({})",
+                u.as_deref().unwrap_or("?"),
+                if crate::sources::credentials::lookup(s).is_ok() {
+                    "found"
+                } else {
+                    "MISSING"
+                }
+            ),
         };
         line(
             &mut out,

@@ -2,6 +2,13 @@
 //! is on disk at that moment (so an edit made in a text editor meanwhile is kept), validated, and saved
 //! atomically. The window never writes the file itself and keeps no settings of its own: the engine reloads
 //! the saved file and publishes the new config, which the window then shows.
+//!
+//! A token typed in the window goes to the OS keyring (`token_keyring = true`); where no keyring service
+//! answers (a headless machine, a bare session) it goes to a private `<name>.token` file (mode 600) next
+//! to the config (`token_file`), and the saved edit says so. Once an edit is saved, what the window
+//! stored for a server and no entry refers to any more is removed: its keyring entry, and its token file
+//! when that is `<name>.token` in the config's folder (the name the window gives it); a token file
+//! anywhere else, or one another entry still uses, is the user's and stays.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +17,13 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use crate::config::{Config, ConfigDocument, ServerEntry, write_secret};
+use secrecy::ExposeSecret as _;
+
+use crate::config::{
+    Config, ConfigDocument, ServerConfig, ServerEntry, TokenSetting, TokenSource, write_secret,
+};
 use crate::model::Target;
+use crate::sources::credentials;
 
 /// One change the user made.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,14 +57,53 @@ pub enum Edit {
         key: String,
         default: bool,
     },
-    /// Adds or updates a server; a new token is stored in a private file next to the config.
+    /// Adds or updates a server; a new token is stored in the OS keyring, or in a private file next to the
+    /// config when no keyring answers ([`TokenStore`]).
     SaveServer {
         old_name: Option<String>,
         entry: ServerEntry,
         token: Option<String>,
     },
-    /// Removes a server and the LEDs that show it.
+    /// Removes a server and the LEDs that show it, and the token the window stored for it.
     RemoveServer(String),
+}
+
+/// Where the editor stores a token typed in the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenStore {
+    /// The OS keyring (`token_keyring = true`); a private token file next to the config when no keyring
+    /// service answers.
+    #[default]
+    Keyring,
+    /// Private token files only: the keyring is never touched (the demo's scratch config, tests).
+    Files,
+}
+
+/// The config file an edit applies to, and where its tokens go.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub path: &'a Path,
+    pub tokens: TokenStore,
+}
+
+impl Place<'_> {
+    /// The config's folder: token files go here.
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// The token file the window makes for the server `name`.
+    fn token_file(&self, name: &str) -> PathBuf {
+        self.dir().join(format!("{}.token", safe_file_name(name)))
+    }
+}
+
+/// A saved edit: the new config, and what the user should know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    pub config: Config,
+    /// E.g. that the token went to a file because no keyring answered.
+    pub notice: Option<String>,
 }
 
 /// A value for [`Edit::SetValue`].
@@ -83,10 +134,16 @@ fn tube_without(config: &Config, led: usize) -> Vec<usize> {
     tube.filter(|l| *l != led).collect()
 }
 
-/// Applies `edit` to `doc`. `config_dir` is where token files go. The result is not validated here:
+/// Applies `edit` to `doc`, the file at `place`; a typed token is stored now. Returns what the user should
+/// know (a token that went to a file instead of the keyring). The result is not validated here:
 /// [`ConfigDocument::save`] refuses an invalid file.
-pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result<(), String> {
-    let current = || Config::parse(&doc.text(), None).map_err(|e| e.to_string());
+pub fn apply(
+    doc: &mut ConfigDocument,
+    edit: &Edit,
+    place: Place,
+) -> Result<Option<String>, String> {
+    let current = || Config::parse(&doc.text(), Some(place.path)).map_err(|e| e.to_string());
+    let mut notice = None;
     match edit {
         Edit::SetSlot { led, target } => {
             let config = current()?;
@@ -100,7 +157,7 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
         }
         Edit::MoveSlot { from, to } => {
             if from == to {
-                return Ok(());
+                return Ok(None);
             }
             let config = current()?;
             let Some(moving) = config.slot(*from).map(|s| s.target.clone()) else {
@@ -157,11 +214,22 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
             token,
         } => {
             let mut entry = entry.clone();
-            if let Some(token) = token.as_deref().filter(|t| !t.trim().is_empty()) {
-                let file = config_dir.join(format!("{}.token", safe_file_name(&entry.name)));
-                write_secret(&file, token)
-                    .map_err(|e| format!("cannot store the token in {}: {e}", file.display()))?;
-                entry.token_file = Some(file);
+            match token.as_deref().filter(|t| !t.trim().is_empty()) {
+                Some(token) => {
+                    let (setting, said) = store_token(&entry, token, place)?;
+                    entry.token = setting;
+                    notice = said;
+                }
+                None if place.tokens == TokenStore::Keyring => {
+                    let config = current()?;
+                    let before = old_name
+                        .as_deref()
+                        .and_then(|old| config.servers.iter().find(|s| s.name == old));
+                    if let Some(before) = before {
+                        move_keyring_entry(before, &entry)?;
+                    }
+                }
+                None => {}
             }
             doc.save_server(old_name.as_deref(), &entry);
         }
@@ -169,7 +237,116 @@ pub fn apply(doc: &mut ConfigDocument, edit: &Edit, config_dir: &Path) -> Result
             doc.remove_server(name);
         }
     }
-    Ok(())
+    Ok(notice)
+}
+
+/// Stores a typed token for `entry`: in the keyring, else in the server's private token file. Returns
+/// the entry's new token setting and, after a fallback, why the keyring was not used.
+fn store_token(
+    entry: &ServerEntry,
+    token: &str,
+    place: Place,
+) -> Result<(TokenSetting, Option<String>), String> {
+    let refused = match (place.tokens, entry.user.as_deref()) {
+        (TokenStore::Keyring, Some(user)) => {
+            match credentials::keyring_store(&entry.url, user, token) {
+                Ok(()) => return Ok((TokenSetting::Keyring, None)),
+                Err(e) => Some(e),
+            }
+        }
+        // No user, no keyring entry: the config refuses a token without a user anyway.
+        _ => None,
+    };
+    let file = place.token_file(&entry.name);
+    write_secret(&file, token)
+        .map_err(|e| format!("cannot store the token in {}: {e}", file.display()))?;
+    let notice = refused.map(|e| {
+        format!(
+            "{e}: the token of server {:?} is stored in {} (readable by you only) instead of the keyring",
+            entry.name,
+            file.display()
+        )
+    });
+    Ok((TokenSetting::File(file), notice))
+}
+
+/// The keyring account of a server entry's token, when the keyring holds it.
+fn keyring_account(server: &ServerConfig) -> Option<String> {
+    match (&server.token, &server.user) {
+        (TokenSource::Keyring, Some(user)) => Some(credentials::keyring_account(&server.url, user)),
+        _ => None,
+    }
+}
+
+/// A server whose token is in the keyring keeps it when its URL or user changes: the token is copied to
+/// the new account (the old one is removed after the save, when no entry uses it).
+fn move_keyring_entry(before: &ServerConfig, entry: &ServerEntry) -> Result<(), String> {
+    let (Some(old), Some(user)) = (keyring_account(before), entry.user.as_deref()) else {
+        return Ok(());
+    };
+    if credentials::keyring_account(&entry.url, user) == old {
+        return Ok(());
+    }
+    let Some(old_user) = before.user.as_deref() else {
+        return Ok(());
+    };
+    let cannot = |e: credentials::KeyringError| {
+        format!(
+            "cannot move the token of server {:?} in the keyring to the new URL or user: {e}; nothing was \
+             changed (type the token again to store it anew)",
+            before.name
+        )
+    };
+    let token = credentials::keyring_read(&before.url, old_user).map_err(cannot)?;
+    credentials::keyring_store(&entry.url, user, token.expose_secret()).map_err(cannot)
+}
+
+/// Removes what the window stored for the servers of `before` and no server of `after` uses: keyring
+/// entries, and token files named `<name>.token` in the config's folder. Returns what could not be
+/// removed.
+fn remove_leftovers(before: &Config, after: &Config, place: Place) -> Vec<String> {
+    let mut problems = Vec::new();
+    for server in &before.servers {
+        match &server.token {
+            TokenSource::File(file) if *file == place.token_file(&server.name) => {
+                if after.servers.iter().any(|s| s.token == server.token) {
+                    continue;
+                }
+                match std::fs::remove_file(file) {
+                    Ok(()) => tracing::debug!("removed the token file {}", file.display()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => problems.push(format!(
+                        "cannot remove the token file {} that server {:?} used: {e}; delete it by hand",
+                        file.display(),
+                        server.name
+                    )),
+                }
+            }
+            TokenSource::Keyring if place.tokens == TokenStore::Keyring => {
+                let (Some(account), Some(user)) = (keyring_account(server), &server.user) else {
+                    continue;
+                };
+                if after
+                    .servers
+                    .iter()
+                    .any(|s| keyring_account(s).as_ref() == Some(&account))
+                {
+                    continue;
+                }
+                match credentials::keyring_delete(&server.url, user) {
+                    Ok(_) => tracing::debug!("removed the keyring entry {account}"),
+                    Err(e) => problems.push(format!(
+                        "cannot remove the token that server {:?} used from the keyring: {e}; delete it \
+                         with your keyring's tool (service \"{}\", account {account})",
+                        server.name,
+                        credentials::KEYRING_SERVICE
+                    )),
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// A server name made safe as a file name.
@@ -192,16 +369,23 @@ fn safe_file_name(name: &str) -> String {
     }
 }
 
-/// Loads the file, applies the edit, validates and saves atomically.
-pub fn apply_to_file(path: &Path, edit: &Edit) -> Result<Config, String> {
-    let mut doc = match ConfigDocument::load(path) {
+/// Loads the file, applies the edit, validates and saves atomically; then removes the tokens the edit
+/// left unused.
+pub fn apply_to_file(place: Place, edit: &Edit) -> Result<Saved, String> {
+    let mut doc = match ConfigDocument::load(place.path) {
         Ok(d) => d,
         Err(e) => return Err(format!("{e} — fix the file first; nothing was changed")),
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    apply(&mut doc, edit, dir)?;
-    doc.save(path)
-        .map_err(|e| format!("not saved: {e}; the file is unchanged"))
+    let before = Config::parse(&doc.text(), Some(place.path)).ok();
+    let mut notices: Vec<String> = apply(&mut doc, edit, place)?.into_iter().collect();
+    let config = doc
+        .save(place.path)
+        .map_err(|e| format!("not saved: {e}; the file is unchanged"))?;
+    if let Some(before) = &before {
+        notices.extend(remove_leftovers(before, &config, place));
+    }
+    let notice = (!notices.is_empty()).then(|| notices.join("; "));
+    Ok(Saved { config, notice })
 }
 
 /// What the editor has done so far, for the window.
@@ -213,6 +397,9 @@ pub struct EditorState {
     pub saved: u64,
     /// Why the last edit was refused, if it was.
     pub last_error: Option<String>,
+    /// What the last saved edit that had something to say said (a token stored in a file because no
+    /// keyring answered), until dismissed.
+    pub last_notice: Option<String>,
 }
 
 /// The worker that owns writing the config file.
@@ -225,16 +412,32 @@ pub struct Editor {
 }
 
 impl Editor {
-    /// Starts the worker for the file at `path`. `after` runs after each edit (saved or refused), on the
-    /// worker: e.g. ask the engine to reload now and the window to repaint.
+    /// Starts the worker for the file at `path`, storing typed tokens in the OS keyring. `after` runs
+    /// after each edit (saved or refused), on the worker: e.g. ask the engine to reload now and the
+    /// window to repaint.
     pub fn spawn(path: PathBuf, after: impl Fn(bool) + Send + 'static) -> std::io::Result<Editor> {
+        Self::spawn_with(path, TokenStore::Keyring, after)
+    }
+
+    /// Like [`Editor::spawn`], with typed tokens going to `tokens`.
+    pub fn spawn_with(
+        path: PathBuf,
+        tokens: TokenStore,
+        after: impl Fn(bool) + Send + 'static,
+    ) -> std::io::Result<Editor> {
         let (tx, rx) = mpsc::channel();
         let state = Arc::new(Mutex::new(EditorState::default()));
         let thread = {
             let (path, state) = (path.clone(), state.clone());
             std::thread::Builder::new()
                 .name("config-editor".into())
-                .spawn(move || run(&path, &rx, &state, &after))?
+                .spawn(move || {
+                    let place = Place {
+                        path: &path,
+                        tokens,
+                    };
+                    run(place, &rx, &state, &after);
+                })?
         };
         Ok(Editor {
             path,
@@ -270,6 +473,11 @@ impl Editor {
     pub fn dismiss_error(&self) {
         update(&self.state, |s| s.last_error = None);
     }
+
+    /// Forgets the last notice (the user dismissed it).
+    pub fn dismiss_notice(&self) {
+        update(&self.state, |s| s.last_notice = None);
+    }
 }
 
 impl Drop for Editor {
@@ -284,24 +492,47 @@ impl Drop for Editor {
     }
 }
 
+/// `edit` as the log shows it: a typed token is hidden.
+fn for_log(edit: &Edit) -> String {
+    match edit {
+        Edit::SaveServer {
+            old_name,
+            entry,
+            token,
+        } => format!(
+            "SaveServer {{ old_name: {old_name:?}, entry: {entry:?}, token: {} }}",
+            if token.is_some() { "<hidden>" } else { "None" }
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
 fn update(state: &Mutex<EditorState>, f: impl FnOnce(&mut EditorState)) {
     f(&mut state.lock());
 }
 
-fn run(path: &Path, rx: &Receiver<Edit>, state: &Mutex<EditorState>, after: &dyn Fn(bool)) {
+fn run(place: Place, rx: &Receiver<Edit>, state: &Mutex<EditorState>, after: &dyn Fn(bool)) {
+    let path = place.path;
     for edit in rx {
-        let result = apply_to_file(path, &edit);
+        let result = apply_to_file(place, &edit);
         let ok = result.is_ok();
-        match result {
-            Ok(_) => tracing::debug!("{}: saved {edit:?}", path.display()),
-            Err(ref e) => tracing::warn!("{}: {e}", path.display()),
+        match &result {
+            Ok(Saved {
+                notice: Some(notice),
+                ..
+            }) => tracing::warn!("{}: saved; {notice}", path.display()),
+            Ok(_) => tracing::debug!("{}: saved {}", path.display(), for_log(&edit)),
+            Err(e) => tracing::warn!("{}: {e}", path.display()),
         }
         update(state, |s| {
             s.pending = s.pending.saturating_sub(1);
             match result {
-                Ok(_) => {
+                Ok(saved) => {
                     s.saved += 1;
                     s.last_error = None;
+                    if saved.notice.is_some() {
+                        s.last_notice = saved.notice;
+                    }
                 }
                 Err(e) => s.last_error = Some(e),
             }
@@ -320,10 +551,23 @@ mod tests {
                         [aggregate]\nleds = [6, 7]\n\n[[slots]]\nled = 0\njob = \"api\"\n\n\
                         [[slots]]\nled = 1\njob = \"web\"\n";
 
+    /// The config file `config.toml` in `dir`, whose tokens go to files only.
+    fn place(dir: &Path) -> (PathBuf, TokenStore) {
+        (dir.join("config.toml"), TokenStore::Files)
+    }
+
     fn edited(edit: &Edit) -> Result<Config, String> {
         let mut doc = ConfigDocument::parse(BASE).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        apply(&mut doc, edit, dir.path())?;
+        let (path, tokens) = place(dir.path());
+        apply(
+            &mut doc,
+            edit,
+            Place {
+                path: &path,
+                tokens,
+            },
+        )?;
         Config::parse(&doc.text(), None).map_err(|e| e.to_string())
     }
 
@@ -393,14 +637,24 @@ mod tests {
             name: "ci/../x".into(),
             url: "http://127.0.0.1:1/".into(),
             user: Some("bob".into()),
-            token_file: None,
+            token: TokenSetting::Keep,
         };
         let edit = Edit::SaveServer {
             old_name: Some("ci".into()),
             entry,
             token: Some("abc123".into()),
         };
-        apply(&mut doc, &edit, dir.path()).unwrap();
+        let (path, tokens) = place(dir.path());
+        let notice = apply(
+            &mut doc,
+            &edit,
+            Place {
+                path: &path,
+                tokens,
+            },
+        )
+        .unwrap();
+        assert_eq!(notice, None, "files were asked for: no fallback to tell");
         let file = dir.path().join("ci_.._x.token");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "abc123\n");
         assert!(doc.text().contains("ci_.._x.token"), "{}", doc.text());
@@ -412,7 +666,10 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, BASE).unwrap();
         let (tx, rx) = mpsc::channel();
-        let editor = Editor::spawn(path.clone(), move |ok| tx.send(ok).unwrap()).unwrap();
+        let editor = Editor::spawn_with(path.clone(), TokenStore::Files, move |ok| {
+            tx.send(ok).unwrap();
+        })
+        .unwrap();
         editor.send(Edit::ClearSlot(1));
         editor.send(Edit::SetSlot {
             led: 20,
@@ -447,7 +704,10 @@ mod tests {
         ] {
             std::fs::write(&path, &text).unwrap();
             let (tx, rx) = mpsc::channel();
-            let editor = Editor::spawn(path.clone(), move |ok| tx.send(ok).unwrap()).unwrap();
+            let editor = Editor::spawn_with(path.clone(), TokenStore::Files, move |ok| {
+                tx.send(ok).unwrap();
+            })
+            .unwrap();
             editor.send(toggle());
             editor.send(toggle());
             assert!(rx.recv().unwrap() && rx.recv().unwrap());
@@ -478,7 +738,16 @@ mod tests {
             key: "sounds".into(),
             default: true,
         };
-        let e = apply(&mut doc, &edit, dir.path()).unwrap_err();
+        let (path, tokens) = place(dir.path());
+        let e = apply(
+            &mut doc,
+            &edit,
+            Place {
+                path: &path,
+                tokens,
+            },
+        )
+        .unwrap_err();
         assert!(e.contains("not true or false"), "{e}");
         assert_eq!(doc.text(), "[alerts]\nsounds = \"loud\"\n");
     }
@@ -488,11 +757,123 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "[strip\nleds = 8\n").unwrap();
-        let e = apply_to_file(&path, &Edit::ClearSlot(0)).unwrap_err();
+        let place = Place {
+            path: &path,
+            tokens: TokenStore::Files,
+        };
+        let e = apply_to_file(place, &Edit::ClearSlot(0)).unwrap_err();
         assert!(e.contains("fix the file first"), "{e}");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "[strip\nleds = 8\n"
         );
+    }
+
+    /// A config with servers `a` (a token file the window made), `b` (a token file of the user's, in
+    /// the same folder) and `c` (the window-made `c.token`, which `d` uses too).
+    fn servers_with_token_files(dir: &Path) -> String {
+        for name in ["a.token", "mine.token", "c.token"] {
+            write_secret(&dir.join(name), "s3cret").unwrap();
+        }
+        let server = |name: &str, file: &str| {
+            format!(
+                "[[servers]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:1/\"\nuser = \"bob\"\n\
+                 token_file = \"{file}\"\n"
+            )
+        };
+        let a = dir.join("a.token").display().to_string();
+        [
+            server("a", &a),
+            server("b", "mine.token"),
+            server("c", "c.token"),
+            server("d", "c.token"),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn removing_a_server_removes_the_token_file_the_window_made_for_it_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, servers_with_token_files(dir.path())).unwrap();
+        let place = Place {
+            path: &path,
+            tokens: TokenStore::Files,
+        };
+        for name in ["a", "b", "c"] {
+            let saved = apply_to_file(place, &Edit::RemoveServer(name.into())).unwrap();
+            assert_eq!(saved.notice, None, "{name}");
+        }
+        assert!(
+            !dir.path().join("a.token").exists(),
+            "the window's a.token is gone"
+        );
+        assert!(
+            dir.path().join("mine.token").exists(),
+            "a token file of the user's own naming stays"
+        );
+        assert!(
+            dir.path().join("c.token").exists(),
+            "c.token stays while server d uses it"
+        );
+        apply_to_file(place, &Edit::RemoveServer("d".into())).unwrap();
+        assert!(
+            dir.path().join("c.token").exists(),
+            "c.token was not made for d: it stays"
+        );
+        let saved = Config::load(&path).unwrap();
+        assert!(saved.servers.is_empty());
+    }
+
+    #[test]
+    fn a_new_token_replaces_the_token_file_the_window_made_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, servers_with_token_files(dir.path())).unwrap();
+        let place = Place {
+            path: &path,
+            tokens: TokenStore::Files,
+        };
+        let edit = |old: &str, new: &str| Edit::SaveServer {
+            old_name: Some(old.into()),
+            entry: ServerEntry {
+                name: new.into(),
+                url: "http://127.0.0.1:1/".into(),
+                user: Some("bob".into()),
+                token: TokenSetting::Keep,
+            },
+            token: Some("fresh".into()),
+        };
+        apply_to_file(place, &edit("a", "renamed")).unwrap();
+        assert!(!dir.path().join("a.token").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("renamed.token")).unwrap(),
+            "fresh\n"
+        );
+        let config = Config::load(&path).unwrap();
+        assert_eq!(
+            config.servers[0].token,
+            TokenSource::File(dir.path().join("renamed.token"))
+        );
+    }
+
+    #[test]
+    fn the_log_line_of_a_saved_server_hides_the_typed_token() {
+        let edit = Edit::SaveServer {
+            old_name: None,
+            entry: ServerEntry {
+                name: "ci".into(),
+                url: "http://127.0.0.1:1/".into(),
+                user: Some("bob".into()),
+                token: TokenSetting::Keep,
+            },
+            token: Some("s3cret-typed".into()),
+        };
+        let line = for_log(&edit);
+        assert!(
+            line.contains("\"bob\"") && line.contains("<hidden>"),
+            "{line}"
+        );
+        assert!(!line.contains("s3cret-typed"), "{line}");
     }
 }

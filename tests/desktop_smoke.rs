@@ -106,8 +106,23 @@ fn mean_rgb(display: &Display, shot: &Path, geometry: &str) -> [f64; 3] {
     [v[0], v[1], v[2]]
 }
 
-fn demo_config_of(pid: u32) -> PathBuf {
-    std::env::temp_dir().join(format!("ledtogo-demo-{pid}/config.toml"))
+/// The demo's scratch config: in the one `ledtogo-demo-*` folder (an unpredictable name) in `tmp`.
+fn demo_config_in(tmp: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ledtogo-demo-"))
+        })
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one demo scratch folder in {}",
+        tmp.display()
+    );
+    dirs[0].join("config.toml")
 }
 
 #[test]
@@ -123,9 +138,11 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
     let display = start_xvfb();
     let runtime = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
     let log = home.path().join("ledtogo.log");
     let mut cmd = ledtogo();
     cmd.env("DISPLAY", &display.name)
+        .env("TMPDIR", tmp.path())
         .env_remove("WAYLAND_DISPLAY")
         .env("XDG_RUNTIME_DIR", runtime.path())
         .env("HOME", home.path())
@@ -155,7 +172,7 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
     );
 
     // A real drag: the job "api" (backend/api, in the tree on the left) onto LED 7, moving like a hand.
-    let config = demo_config_of(pid);
+    let config = demo_config_in(tmp.path());
     let before = std::fs::read_to_string(&config).unwrap();
     assert!(!before.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""));
     x(

@@ -14,8 +14,20 @@ pub struct ServerEntry {
     pub name: String,
     pub url: String,
     pub user: Option<String>,
-    /// Where the token is stored; `None` keeps the entry's current token setting.
-    pub token_file: Option<PathBuf>,
+    /// Where the token is stored.
+    pub token: TokenSetting,
+}
+
+/// Where a server entry's token is stored, as the settings editor writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TokenSetting {
+    /// As the entry has it now (`token_env`, `token_file`, `token_keyring` or none).
+    #[default]
+    Keep,
+    /// `token_file = "…"`.
+    File(PathBuf),
+    /// `token_keyring = true`: the OS keyring entry of the URL and user.
+    Keyring,
 }
 
 /// A config file opened for editing: the user's text with its comments, changed key by key.
@@ -178,9 +190,18 @@ impl ConfigDocument {
                 table.remove("user");
             }
         }
-        if let Some(file) = &server.token_file {
-            table.remove("token_env");
-            table.insert("token_file", toml_edit::value(file.display().to_string()));
+        match &server.token {
+            TokenSetting::Keep => {}
+            TokenSetting::File(file) => {
+                table.remove("token_env");
+                table.remove("token_keyring");
+                table.insert("token_file", toml_edit::value(file.display().to_string()));
+            }
+            TokenSetting::Keyring => {
+                table.remove("token_env");
+                table.remove("token_file");
+                table.insert("token_keyring", toml_edit::value(true));
+            }
         }
         if let Some(old) = old_name.filter(|old| *old != server.name) {
             for slot in self.array_mut("slots").iter_mut() {
@@ -348,7 +369,7 @@ mod tests {
             name: "hq".into(),
             url: "https://hq.example.com/".into(),
             user: Some("alice".into()),
-            token_file: Some("/home/alice/.config/ledtogo/hq.token".into()),
+            token: TokenSetting::File("/home/alice/.config/ledtogo/hq.token".into()),
         };
         doc.save_server(Some("office"), &entry);
         let config = Config::parse(&doc.text(), None).unwrap();
@@ -365,6 +386,24 @@ mod tests {
         assert_eq!(hq.ca_file, Some(PathBuf::from("/etc/ca.pem")));
         assert_eq!(config.slots[0].target, Target::Job(JobId::new("hq", "api")));
         assert_eq!(config.slots[1].target, Target::Job(JobId::new("b", "x")));
+    }
+
+    #[test]
+    fn a_token_in_the_keyring_replaces_the_other_token_keys() {
+        let text = format!("{ONE_SERVER}user = \"alice\"\ntoken_file = \"office.token\"\n");
+        let mut doc = ConfigDocument::parse(&text).unwrap();
+        let entry = ServerEntry {
+            name: "office".into(),
+            url: "https://ci.example.com/".into(),
+            user: Some("alice".into()),
+            token: TokenSetting::Keyring,
+        };
+        doc.save_server(Some("office"), &entry);
+        let saved = doc.text();
+        assert!(saved.contains("token_keyring = true"), "{saved}");
+        assert!(!saved.contains("token_file"), "{saved}");
+        let config = Config::parse(&saved, None).unwrap();
+        assert_eq!(config.servers[0].token, TokenSource::Keyring);
     }
 
     #[test]

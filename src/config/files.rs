@@ -9,6 +9,21 @@ pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "ledtogo").map(|d| d.config_dir().join("config.toml"))
 }
 
+/// Whether every user of the machine may read the file at `path` (unix: the "others" read bit; always
+/// `false` elsewhere and for a file that cannot be read).
+pub fn world_readable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Writes `bytes` to `path` so that readers see the old or the new file, never a half-written one, and
 /// so that the new file survives a power cut once this returns.
 ///
@@ -19,6 +34,12 @@ pub fn default_path() -> Option<PathBuf> {
 /// old file is untouched and the temporary file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     replace(path, bytes, NewFile::Shared)
+}
+
+/// Writes `bytes` atomically like [`write_atomic`], readable by the owner only (mode 0600) whatever the
+/// file it replaces allowed: a config file ledtogo creates.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace(path, bytes, NewFile::Private)
 }
 
 /// Writes a secret (an API token) atomically, readable by the owner only (mode 0600), also when the

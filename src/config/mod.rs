@@ -7,8 +7,8 @@ mod document;
 mod files;
 mod quiet_hours;
 
-pub use document::{ConfigDocument, ServerEntry};
-pub use files::{default_path, write_atomic, write_secret};
+pub use document::{ConfigDocument, ServerEntry, TokenSetting};
+pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
 pub use quiet_hours::QuietHours;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +64,7 @@ struct RawServer {
     user: Option<String>,
     token_env: Option<Spanned<String>>,
     token_file: Option<Spanned<String>>,
+    token_keyring: Option<Spanned<bool>>,
     ca_file: Option<Spanned<String>>,
     folder: Option<String>,
     view: Option<Spanned<String>>,
@@ -346,6 +347,9 @@ pub enum TokenSource {
     None,
     Env(String),
     File(PathBuf),
+    /// `token_keyring = true`: the OS keyring entry of the server's URL and user (see
+    /// [`crate::sources::credentials::keyring_account`]).
+    Keyring,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -448,13 +452,43 @@ pub struct Config {
 pub const MAX_LEDS: usize = 1024;
 
 impl Config {
-    /// Reads and validates a config file.
+    /// Reads and validates a config file. A config file or token file that others may read is named in
+    /// a warning, once per file and process (the file is reloaded on every change).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
             path: path.display().to_string(),
             message: format!("cannot read the config file: {e}"),
         })?;
-        Self::parse(&text, Some(path))
+        let config = Self::parse(&text, Some(path))?;
+        static WARNED: parking_lot::Mutex<BTreeSet<PathBuf>> =
+            parking_lot::Mutex::new(BTreeSet::new());
+        for warning in config.readable_by_others(&mut WARNED.lock()) {
+            tracing::warn!("{warning}");
+        }
+        Ok(config)
+    }
+
+    /// A warning for each file of this config (the config file itself and token files) that every user
+    /// of the machine may read and that is not in `warned` yet; those are added to `warned`.
+    pub fn readable_by_others(&self, warned: &mut BTreeSet<PathBuf>) -> Vec<String> {
+        let tokens = self.servers.iter().filter_map(|s| match &s.token {
+            TokenSource::File(f) => Some((f.as_path(), "token file")),
+            _ => None,
+        });
+        let config_file = self.path.as_deref().map(|p| (p, "config file"));
+        config_file
+            .into_iter()
+            .chain(tokens)
+            .filter(|(file, _)| files::world_readable(file) && warned.insert(file.to_path_buf()))
+            .map(|(file, what)| {
+                format!(
+                    "the {what} {} can be read by every user of this machine; make it private with \
+                     `chmod 600 {}`",
+                    file.display(),
+                    file.display()
+                )
+            })
+            .collect()
     }
 
     /// Validates config text; `path` names the file in messages and anchors relative paths.
@@ -504,16 +538,35 @@ impl Config {
             if let Err(e) = crate::weburl::check_server_url(url) {
                 return Err(err(Some(s.url.span()), format!("server {name:?}: {e}")));
             }
-            let token = match (&s.token_env, &s.token_file) {
-                (Some(_), Some(f)) => {
+            let keyring = s.token_keyring.as_ref().filter(|k| *k.get_ref());
+            let token = match (&s.token_env, &s.token_file, keyring) {
+                (Some(_), Some(f), _) => {
                     return Err(err(
                         Some(f.span()),
                         "use either token_env or token_file, not both".into(),
                     ));
                 }
-                (Some(e), None) => TokenSource::Env(e.get_ref().clone()),
-                (None, Some(f)) => TokenSource::File(resolve(f.get_ref())),
-                (None, None) => TokenSource::None,
+                (Some(_), None, Some(k)) | (None, Some(_), Some(k)) => {
+                    return Err(err(
+                        Some(k.span()),
+                        "use one of token_env, token_file and token_keyring, not two".into(),
+                    ));
+                }
+                (Some(e), None, None) => TokenSource::Env(e.get_ref().clone()),
+                (None, Some(f), None) => TokenSource::File(resolve(f.get_ref())),
+                (None, None, Some(k)) => {
+                    if s.user.as_deref().is_none_or(|u| u.trim().is_empty()) {
+                        return Err(err(
+                            Some(k.span()),
+                            format!(
+                                "server {name:?}: token_keyring needs `user` (the keyring entry is \
+                                 keyed by the server URL and the user)"
+                            ),
+                        ));
+                    }
+                    TokenSource::Keyring
+                }
+                (None, None, None) => TokenSource::None,
             };
             if let (Some(_), Some(v)) = (&s.folder, &s.view) {
                 return Err(err(
@@ -922,5 +975,65 @@ mod tests {
         assert!(config.servers.is_empty() && config.slots.is_empty());
         assert_eq!(config.strip.leds, 16);
         assert_eq!(config.strip.port, PortChoice::Auto);
+    }
+
+    #[test]
+    fn token_keyring_names_the_keyring_and_needs_a_user_and_no_other_token() {
+        let server = "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n";
+        let c = Config::parse(
+            &format!("{server}user = \"alice\"\ntoken_keyring = true\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.servers[0].token, TokenSource::Keyring);
+        let c = Config::parse(&format!("{server}token_keyring = false\n"), None).unwrap();
+        assert_eq!(c.servers[0].token, TokenSource::None, "false is no keyring");
+        let (line, col, msg) = invalid(&format!("{server}token_keyring = true\n"));
+        assert_eq!((line, col), (4, 17));
+        assert!(msg.contains("needs `user`"), "{msg}");
+        let (line, _, msg) = invalid(&format!(
+            "{server}user = \"alice\"\ntoken_env = \"T\"\ntoken_keyring = true\n"
+        ));
+        assert_eq!(line, 6);
+        assert!(msg.contains("not two"), "{msg}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_or_token_file_others_may_read_is_named_once_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (path, token) = (
+            dir.path().join("config.toml"),
+            dir.path().join("office.token"),
+        );
+        let text = "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\nuser = \"a\"\n\
+                    token_file = \"office.token\"\n";
+        std::fs::write(&path, text).unwrap();
+        std::fs::write(&token, "s3cret\n").unwrap();
+        for (file, mode) in [(&path, 0o644), (&token, 0o604)] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let config = Config::parse(text, Some(&path)).unwrap();
+        let mut warned = BTreeSet::new();
+        let warnings = config.readable_by_others(&mut warned);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let shown = path.display().to_string();
+        assert!(
+            warnings[0].contains(&format!("config file {shown}"))
+                && warnings[0].contains(&format!("chmod 600 {shown}")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains(&format!("chmod 600 {}", token.display())),
+            "{warnings:?}"
+        );
+        assert!(
+            config.readable_by_others(&mut warned).is_empty(),
+            "once per file"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(config.readable_by_others(&mut BTreeSet::new()).is_empty());
     }
 }

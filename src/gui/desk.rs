@@ -193,7 +193,7 @@ impl Desk {
             return Err("not in the demo".into());
         };
         if !user.exists() {
-            crate::config::write_atomic(user, crate::config::STARTER.as_bytes())
+            crate::config::write_private(user, crate::config::STARTER.as_bytes())
                 .map_err(|e| format!("cannot create {}: {e}", user.display()))?;
         }
         let exe = std::env::current_exe().map_err(|e| {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use egui::{Color32, RichText, Ui};
 use parking_lot::Mutex;
 
-use crate::config::{Config, Root, ServerConfig, ServerEntry, TokenSource};
+use crate::config::{Config, Root, ServerConfig, ServerEntry, TokenSetting, TokenSource};
 use crate::model::Snapshot;
 use crate::outputs::serial::DeviceStatus;
 use crate::outputs::serial::discovery::{self, PortReport};
@@ -144,6 +144,14 @@ pub struct ServersTab {
 impl ServersTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, snapshot: &Snapshot) {
         ui.heading("Jenkins servers");
+        if let Some(notice) = desk.editor.state().last_notice {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(notice).color(Color32::from_rgb(200, 130, 0)));
+                if ui.small_button("Dismiss").clicked() {
+                    desk.editor.dismiss_notice();
+                }
+            });
+        }
         if config.servers.is_empty() {
             ui.label("No server yet.");
         }
@@ -306,7 +314,7 @@ impl ServersTab {
                 name: draft.name.trim().to_owned(),
                 url: draft.url.trim().to_owned(),
                 user: Some(draft.user.trim().to_owned()).filter(|u| !u.is_empty()),
-                token_file: None,
+                token: TokenSetting::Keep,
             };
             let token = (!draft.token.is_blank()).then(|| draft.token.expose().trim().to_owned());
             desk.edit(Edit::SaveServer {

@@ -10,7 +10,7 @@ pub mod look;
 pub mod secret_text;
 pub mod strip;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak, mpsc};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
 use crate::engine::{ConfigSource, Engine, Observers};
 use crate::outputs::Output;
-use crate::settings::Editor;
+use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
@@ -70,7 +70,12 @@ pub fn start_desk(
     .context("cannot start the engine threads")?;
     let reload = engine.reloader();
     let wake = waker.clone();
-    let editor = Editor::spawn(path, move |saved| {
+    // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
+    let tokens = match &place {
+        ConfigPlace::Demo { .. } => TokenStore::Files,
+        ConfigPlace::User(_) => TokenStore::Keyring,
+    };
+    let editor = Editor::spawn_with(path, tokens, move |saved| {
         if saved {
             reload();
         }
@@ -146,27 +151,39 @@ pub fn start_tray(desk: &SharedDesk) {
     desk.attach_tray(tray);
 }
 
-/// The demo's config, written to a scratch file so the window can edit it like a real one.
+/// The demo's config, written to a scratch file so the window can edit it like a real one. The folder
+/// is private (mode 700) with an unpredictable name in the temp folder, and removed when this is dropped.
 #[derive(Debug)]
 pub struct DemoScratch {
-    pub dir: PathBuf,
+    dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
 impl DemoScratch {
     pub fn write(text: &str) -> Result<DemoScratch> {
-        let dir = std::env::temp_dir().join(format!("ledtogo-demo-{}", std::process::id()));
-        let path = dir.join("config.toml");
-        crate::config::write_atomic(&path, text.as_bytes())
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("ledtogo-demo-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            // Private: other users of the machine must not read or plant files in it.
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder.tempdir().with_context(|| {
+            format!(
+                "cannot create the demo's scratch folder in {}",
+                std::env::temp_dir().display()
+            )
+        })?;
+        let path = dir.path().join("config.toml");
+        crate::config::write_private(&path, text.as_bytes())
             .with_context(|| format!("cannot write the demo config to {}", path.display()))?;
         Ok(DemoScratch { dir, path })
     }
-}
 
-impl Drop for DemoScratch {
-    fn drop(&mut self) {
-        // Best effort: a leftover scratch folder in the temp dir is harmless.
-        std::fs::remove_dir_all(&self.dir).ok();
+    /// The scratch folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -201,4 +218,41 @@ pub fn run_window(desk: SharedDesk) -> Result<()> {
         Box::new(move |cc| Ok(Box::new(App::new(&cc.egui_ctx, desk)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_demo_scratch_folder_is_private_unpredictable_and_removed_on_drop() {
+        let (a, b) = (
+            DemoScratch::write("x = 1\n").unwrap(),
+            DemoScratch::write("").unwrap(),
+        );
+        assert_ne!(
+            a.dir(),
+            b.dir(),
+            "two scratch folders of one process differ"
+        );
+        let name = a.dir().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("ledtogo-demo-")
+                && name != format!("ledtogo-demo-{}", std::process::id()),
+            "{name}"
+        );
+        assert_eq!(std::fs::read_to_string(&a.path).unwrap(), "x = 1\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(a.dir()), 0o700);
+            assert_eq!(mode(&a.path), 0o600);
+        }
+        let dir = a.dir().to_path_buf();
+        drop(a);
+        assert!(!dir.exists(), "removed on drop");
+        assert!(b.dir().exists());
+    }
 }

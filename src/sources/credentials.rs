@@ -1,12 +1,22 @@
-//! The one place a token is found: the environment variable (`token_env`) or the token file
-//! (`token_file`) a server entry names. Tokens are held in [`Secret`], whose `Debug` prints nothing, so
-//! neither a log line nor a `{:?}` can show one.
+//! The one place a token is found: the environment variable (`token_env`), the token file (`token_file`)
+//! or the OS keyring entry (`token_keyring`) a server entry names; and the keyring's store and delete for
+//! the settings editor. Tokens are held in [`Secret`], whose `Debug` prints nothing, so neither a log line
+//! nor a `{:?}` can show one.
+//!
+//! A keyring entry is keyed by the service [`KEYRING_SERVICE`] (`"ledtogo"`) and the account
+//! [`keyring_account`]: `user@url`, the URL with a trailing slash (`alice@https://ci.example.com/jenkins/`),
+//! so two server entries for the same Jenkins and user (a view with its own LED) share one token. The
+//! keyring is the Secret Service on Linux and the BSDs (GNOME Keyring, KWallet, KeePassXC; through
+//! libdbus, synchronously), the login keychain on macOS and the Credential Manager on Windows.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use thiserror::Error;
 
 use crate::config::{ServerConfig, TokenSource};
+use crate::sources::jenkins::tree::normalize_base;
 
 /// A token, password or auth header: `Debug` shows `[REDACTED]`, and reading it takes
 /// `expose_secret()`.
@@ -70,6 +80,114 @@ pub enum CredentialError {
     },
     #[error("server {server:?}: {place} is empty")]
     Empty { server: String, place: String },
+    #[error(
+        "server {server:?}: token_keyring: {reason}; type the token again in the window's Servers tab"
+    )]
+    Keyring {
+        server: String,
+        reason: KeyringError,
+    },
+}
+
+/// The keyring's service name for every ledtogo token.
+pub const KEYRING_SERVICE: &str = "ledtogo";
+
+/// The keyring account of a server's token: `user@url`, the URL with a trailing slash.
+pub fn keyring_account(url: &str, user: &str) -> String {
+    format!("{}@{}", user.trim(), normalize_base(url))
+}
+
+/// Why the OS keyring cannot store, find or delete a token.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum KeyringError {
+    /// No keyring service answers: no session bus or no Secret Service on it (a headless machine, a
+    /// bare session), or an OS without a supported keyring.
+    #[error("no keyring service answers ({0})")]
+    Unavailable(String),
+    #[error("the keyring has no entry for {account} (service \"{KEYRING_SERVICE}\")")]
+    NoEntry { account: String },
+    #[error("the keyring entry for {account} (service \"{KEYRING_SERVICE}\"): {reason}")]
+    Failed { account: String, reason: String },
+}
+
+/// Stores `token` (trimmed) in the OS keyring for `user` on the server at `url`, replacing an older one.
+pub fn keyring_store(url: &str, user: &str, token: &str) -> Result<(), KeyringError> {
+    let account = keyring_account(url, user);
+    entry(&account)?
+        .set_password(token.trim())
+        .map_err(|e| failed(&account, &e))
+}
+
+/// Deletes the keyring entry of `user` on `url`. `Ok(false)`: there was none.
+pub fn keyring_delete(url: &str, user: &str) -> Result<bool, KeyringError> {
+    let account = keyring_account(url, user);
+    match entry(&account)?.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring_core::Error::NoEntry) => Ok(false),
+        Err(e) => Err(failed(&account, &e)),
+    }
+}
+
+/// The token of `user` on `url` in the OS keyring.
+pub fn keyring_read(url: &str, user: &str) -> Result<Secret, KeyringError> {
+    let account = keyring_account(url, user);
+    match entry(&account)?.get_password() {
+        Ok(token) => Ok(SecretString::from(token)),
+        Err(keyring_core::Error::NoEntry) => Err(KeyringError::NoEntry { account }),
+        Err(e) => Err(failed(&account, &e)),
+    }
+}
+
+fn failed(account: &str, e: &keyring_core::Error) -> KeyringError {
+    KeyringError::Failed {
+        account: account.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// The keyring entry for `account`, in a store opened now (a keyring service started or stopped since the
+/// last call counts).
+fn entry(account: &str) -> Result<keyring_core::Entry, KeyringError> {
+    let store = open_store().map_err(|e| KeyringError::Unavailable(e.to_string()))?;
+    keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE, account)
+        .map_err(|e| failed(account, &e))
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn open_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    let store: Arc<keyring_core::CredentialStore> =
+        dbus_secret_service_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(target_os = "macos")]
+fn open_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    let store: Arc<keyring_core::CredentialStore> =
+        apple_native_keyring_store::keychain::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(target_os = "windows")]
+fn open_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    let store: Arc<keyring_core::CredentialStore> = windows_native_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+#[cfg(not(any(
+    all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ),
+    target_os = "macos",
+    target_os = "windows"
+)))]
+fn open_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
+    Err(keyring_core::Error::NotSupportedByStore(
+        "ledtogo has no keyring for this OS".into(),
+    ))
 }
 
 /// The credentials of a server entry, looked up now (so a rotated token applies to the next lookup);
@@ -93,6 +211,15 @@ pub fn lookup(server: &ServerConfig) -> Result<Option<Credentials>, CredentialEr
                 reason: e.to_string(),
             })?;
             (user, token, format!("token_file {}", path.display()))
+        }
+        (Some(user), TokenSource::Keyring) => {
+            let token =
+                keyring_read(&server.url, user).map_err(|reason| CredentialError::Keyring {
+                    server: name(),
+                    reason,
+                })?;
+            let place = format!("the keyring entry {}", keyring_account(&server.url, user));
+            (user, token.expose_secret().to_owned(), place)
         }
     };
     if token.trim().is_empty() {
