@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::backoff::Backoff;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, TokenSource};
 use crate::sources::credentials::{self, Credentials};
 use crate::sources::{self, Listing, Source, SourceError};
 
@@ -116,6 +116,8 @@ struct CurrentSource {
     server: ServerConfig,
     timeout: Duration,
     open: Option<(Option<Credentials>, Box<dyn Source>)>,
+    /// The server refused the credentials of the last poll.
+    refused: bool,
 }
 
 impl CurrentSource {
@@ -124,7 +126,15 @@ impl CurrentSource {
             server,
             timeout,
             open: None,
+            refused: false,
         }
+    }
+
+    /// Whether to look the token up before this poll: always for a file or variable (a cheap read, so
+    /// an edited token file applies at the next poll), for the keyring only while the server refuses
+    /// the one in use (a keyring asks over D-Bus, and a locked one may prompt the user).
+    fn look_up_now(&self) -> bool {
+        self.open.is_none() || self.refused || self.server.token != TokenSource::Keyring
     }
 
     /// Whether the token found now differs from the one the last poll used.
@@ -138,10 +148,24 @@ impl CurrentSource {
 
     /// One poll with the token as it is now.
     fn fetch(&mut self) -> Result<Listing, SourceError> {
-        let wanted = credentials::lookup(&self.server).map_err(|e| {
-            self.open = None;
-            SourceError::Setup(e.to_string())
-        })?;
+        let result = self.fetch_once();
+        self.refused = matches!(
+            result,
+            Err(SourceError::AuthNeeded { .. }
+                | SourceError::TokenRejected { .. }
+                | SourceError::Setup(_))
+        );
+        result
+    }
+
+    fn fetch_once(&mut self) -> Result<Listing, SourceError> {
+        let wanted = match (&self.open, self.look_up_now()) {
+            (Some((used, _)), false) => used.clone(),
+            _ => credentials::lookup(&self.server).map_err(|e| {
+                self.open = None;
+                SourceError::Setup(e.to_string())
+            })?,
+        };
         let source = match self.open.take() {
             Some((used, source)) if used == wanted => source,
             _ => sources::open_with(&self.server, self.timeout, wanted.clone())?,
@@ -166,12 +190,7 @@ fn run(
     loop {
         let result = source.fetch();
         let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
-        let refused = matches!(
-            result,
-            Err(SourceError::AuthNeeded { .. }
-                | SourceError::TokenRejected { .. }
-                | SourceError::Setup(_))
-        );
+        let refused = source.refused;
         let building = match &result {
             Ok(f) => {
                 failures = 0;

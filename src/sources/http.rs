@@ -183,11 +183,7 @@ impl HttpClient {
             .iter()
             .filter_map(|name| header(name).map(|v| ((*name).to_owned(), v)))
             .collect();
-        let mut body = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .reader();
+        let mut body = resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader();
         let value = read(&mut body)?;
         Ok(Answer { value, headers })
     }
@@ -196,7 +192,10 @@ impl HttpClient {
 /// The error for a body that could not be read from `url` (the connection broke, a timeout, or the
 /// answer is larger than [`MAX_BODY_BYTES`]).
 pub fn body_error(url: &str, e: &std::io::Error) -> SourceError {
-    let reason = match e.get_ref().and_then(|inner| inner.downcast_ref::<ureq::Error>()) {
+    let reason = match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+    {
         Some(ureq::Error::BodyExceedsLimit(_)) => return too_large(url),
         Some(other) => format!("reading the answer failed: {}", describe(other)),
         None => format!("reading the answer failed: {e}"),

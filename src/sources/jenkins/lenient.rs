@@ -164,17 +164,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 }
 
 /// A list field: absent or `null`, a list (whose elements are read as `T`), or something else.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum List<T> {
+    #[default]
     Missing,
     Items(Vec<T>),
-    NotAList,
-}
-
-impl<T> Default for List<T> {
-    fn default() -> Self {
-        List::Missing
-    }
+    Other,
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
@@ -194,7 +189,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List<T>, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<List<T>, D::Error> {
                 List::deserialize(d)
@@ -206,19 +201,19 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
                 Ok(List::Missing)
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<List<T>, E> {
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<List<T>, E> {
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<List<T>, E> {
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<List<T>, E> {
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<List<T>, E> {
-                Ok(List::NotAList)
+                Ok(List::Other)
             }
         }
         d.deserialize_any(V(PhantomData))
@@ -250,10 +245,11 @@ mod tests {
 
     #[test]
     fn wrong_types_read_as_not_there_and_are_skipped() {
-        let p = probe(r#"{"s": {"deep": [1, {"x": 2}]}, "o": [1, 2], "l": {"a": 1}, "extra": [[[]]]}"#);
+        let p =
+            probe(r#"{"s": {"deep": [1, {"x": 2}]}, "o": [1, 2], "l": {"a": 1}, "extra": [[[]]]}"#);
         assert_eq!(p.s, Scalar::Other);
         assert_eq!(p.o, Object(None));
-        assert_eq!(p.l, List::NotAList);
+        assert_eq!(p.l, List::Other);
         let p = probe(r#"{"s": "x", "o": {"n": -3}, "l": [{"n": 1}, "junk", null, {"n": true}]}"#);
         assert_eq!(p.s.as_str(), Some("x"));
         assert_eq!(p.o.0.unwrap().n.as_i64(), Some(-3));

@@ -70,7 +70,11 @@ struct RawBuild {
 
 /// Reads the `jobs` of the answer in `body` (a Jenkins root, folder or view object). `parent` is the
 /// full name path of the container that was requested (empty for the root or a view).
-pub fn listing(ctx: Context<'_>, body: impl Read, parent: &[String]) -> Result<Listing, ParseError> {
+pub fn listing(
+    ctx: Context<'_>,
+    body: impl Read,
+    parent: &[String],
+) -> Result<Listing, ParseError> {
     let root: Object<Item> =
         serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
             if e.is_io() {
@@ -80,7 +84,9 @@ pub fn listing(ctx: Context<'_>, body: impl Read, parent: &[String]) -> Result<L
             }
         })?;
     let Object(Some(root)) = root else {
-        return Err(ParseError::Invalid("the answer is not a JSON object".to_owned()));
+        return Err(ParseError::Invalid(
+            "the answer is not a JSON object".to_owned(),
+        ));
     };
     let jobs = match root.jobs {
         List::Items(items) => items,
@@ -89,7 +95,7 @@ pub fn listing(ctx: Context<'_>, body: impl Read, parent: &[String]) -> Result<L
                 "the answer has no `jobs` list (is this a Jenkins URL?)".to_owned(),
             ));
         }
-        List::NotAList => return Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
+        List::Other => return Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
     };
     let mut out = Listing::default();
     walk(ctx, jobs, parent, &mut out);
