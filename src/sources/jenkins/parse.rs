@@ -61,6 +61,10 @@ fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing)
                 p
             }
         };
+        if path.iter().any(|seg| is_dot_segment(seg)) {
+            // Not a name Jenkins gives; in a link it would climb above the job.
+            continue;
+        }
         if let Some(Value::Array(children)) = obj.get("jobs") {
             // Anything with `jobs` is a container (folder, multibranch, organization folder…).
             walk(ctx, children, &path, out);
@@ -81,6 +85,9 @@ fn walk(ctx: Context<'_>, items: &[Value], parent: &[String], out: &mut Listing)
                 ) else {
                     continue;
                 };
+                if is_dot_segment(cname) {
+                    continue;
+                }
                 let mut cpath = path.clone();
                 cpath.push(cname.to_owned());
                 // Matrix configurations hang off the project URL without a `job/` prefix.
@@ -120,6 +127,11 @@ fn job(
         building,
         last_build,
     }
+}
+
+/// `.` and `..`: names Jenkins refuses (`checkGoodName`), and path steps in a URL.
+fn is_dot_segment(segment: &str) -> bool {
+    segment == "." || segment == ".."
 }
 
 /// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it by:
@@ -241,6 +253,22 @@ mod tests {
         assert_eq!(l.jobs[1].last_build, None);
         assert_eq!(l.jobs[1].state, JobState::Disabled);
         assert_eq!(l.jobs[2].state, JobState::Unknown);
+    }
+
+    #[test]
+    fn dot_names_are_skipped_so_no_link_leaves_the_server_path() {
+        // Found by fuzz/ (jenkins_listing): a matrix configuration named `..` under a project whose
+        // `url` is the base linked to `https://ci.example.com/jenkins/../`, i.e. above the base.
+        // Jenkins never names an item `.` or `..`.
+        let v: Value = serde_json::from_slice(
+            br#"{"jobs":[{"name":"m","color":"red","url":"https://ci.example.com/jenkins/","activeConfigurations":[{"name":"..","color":"blue"},{"name":"jdk=17","color":"blue"}]},{"name":".","color":"blue"},{"name":"ok","fullName":"team/../ok","color":"blue"}]}"#,
+        )
+        .unwrap();
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(paths(&l), vec!["m", "m/jdk=17"]);
+        for job in &l.jobs {
+            assert!(crate::weburl::is_within(&job.url, CTX.base), "{}", job.url);
+        }
     }
 
     #[test]
