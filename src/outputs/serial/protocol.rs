@@ -1451,6 +1451,36 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_behind_a_false_header_is_found_once_that_header_s_body_has_passed() {
+        // From fuzz/ (serial_decoder): "Ady" + the first 4 bytes of a seq-9 reply ("Ady\x09") is a
+        // header that passes its check (seq 0x41, cmd 0x64, len 121). The decoder waits for that
+        // body, so the real reply comes out only when 123 more bytes have arrived, not before.
+        let reply = encode_ext(ADY_MAGIC, 9, 0x82, &[0, 1, 2, 3, 4, 0]).unwrap();
+        let mut decoder = Decoder::new(Direction::DeviceToHost);
+        let mut stream = b"AAdy".to_vec();
+        stream.extend(&reply);
+        assert_eq!(decoder.feed(&stream), vec![]);
+        assert!(!decoder.is_hunting());
+        let rest = 121 + 2 - (reply.len() - 4);
+        let results = decoder.feed(&vec![0; rest]);
+        assert!(
+            matches!(
+                results[0],
+                Err(DecodeError::Crc {
+                    seq: 0x41,
+                    cmd: 0x64,
+                    ..
+                })
+            ),
+            "{results:?}"
+        );
+        let [Ok(Item::Ext(frame))] = &results[1..] else {
+            panic!("{results:?}");
+        };
+        assert_eq!((frame.seq, frame.cmd), (9, 0x82));
+    }
+
+    #[test]
     fn device_side_decoder_drains_oversized_frames_then_reports_them() {
         let payload = vec![0u8; 97];
         let mut stream = encode_ext(ADX_MAGIC, 6, 0x10, &payload).unwrap();

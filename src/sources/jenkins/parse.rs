@@ -122,6 +122,10 @@ fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut
                 p
             }
         };
+        if path.iter().any(|seg| is_dot_segment(seg)) {
+            // Not a name Jenkins gives; in a link it would climb above the job.
+            continue;
+        }
         if let List::Items(children) = item.jobs {
             // Anything with `jobs` is a container (folder, multibranch, organization folder…).
             walk(ctx, children, &path, out);
@@ -140,6 +144,9 @@ fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut
             let (Some(cname), Some(_)) = (config.name.as_str(), config.color.as_str()) else {
                 continue;
             };
+            if is_dot_segment(cname) {
+                continue;
+            }
             let mut cpath = path.clone();
             cpath.push(cname.to_owned());
             // Matrix configurations hang off the project URL without a `job/` prefix.
@@ -173,6 +180,11 @@ fn job(ctx: Context<'_>, item: &Item, path: Vec<String>, url: String) -> Job {
         building,
         last_build,
     }
+}
+
+/// `.` and `..`: names Jenkins refuses (`checkGoodName`), and path steps in a URL.
+fn is_dot_segment(segment: &str) -> bool {
+    segment == "." || segment == ".."
 }
 
 /// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it by:
@@ -291,6 +303,22 @@ mod tests {
         assert_eq!(l.jobs[1].last_build, None);
         assert_eq!(l.jobs[1].state, JobState::Disabled);
         assert_eq!(l.jobs[2].state, JobState::Unknown);
+    }
+
+    #[test]
+    fn dot_names_are_skipped_so_no_link_leaves_the_server_path() {
+        // Found by fuzz/ (jenkins_listing): a matrix configuration named `..` under a project whose
+        // `url` is the base linked to `https://ci.example.com/jenkins/../`, i.e. above the base.
+        // Jenkins never names an item `.` or `..`.
+        let v: Value = serde_json::from_slice(
+            br#"{"jobs":[{"name":"m","color":"red","url":"https://ci.example.com/jenkins/","activeConfigurations":[{"name":"..","color":"blue"},{"name":"jdk=17","color":"blue"}]},{"name":".","color":"blue"},{"name":"ok","fullName":"team/../ok","color":"blue"}]}"#,
+        )
+        .unwrap();
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(paths(&l), vec!["m", "m/jdk=17"]);
+        for job in &l.jobs {
+            assert!(crate::weburl::is_within(&job.url, CTX.base), "{}", job.url);
+        }
     }
 
     #[test]
