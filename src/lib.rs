@@ -14,6 +14,7 @@ pub mod engine;
 pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod instance;
 pub mod logging;
 pub mod model;
 pub mod outputs;

@@ -12,6 +12,7 @@ use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::instance::InstanceLock;
 use ledtogo::outputs::{Output, PrintFrames};
 
 fn main() -> ExitCode {
@@ -129,6 +130,8 @@ fn choose_start(args: &Cli) -> Result<Start> {
 }
 
 fn run_headless(args: &Cli) -> Result<()> {
+    // One instance per config file (the demo counts as the config it would create).
+    let _lock = InstanceLock::acquire(&config_path(args.config.clone())?)?;
     // Keep the demo (its simulator) alive as long as the engine polls it.
     let (source, _demo) = match choose_start(args)? {
         Start::File(path, initial) => (ConfigSource::File { path, initial }, None),
@@ -162,12 +165,13 @@ fn run_headless(args: &Cli) -> Result<()> {
 mod desktop {
     //! The desktop start: window, tray, notifications and sounds around the same engine.
 
-    use super::{Cli, Start, choose_start};
+    use super::{Cli, Start, choose_start, config_path};
     use anyhow::{Context as _, Result};
     use ledtogo::alerts;
     use ledtogo::config::{Config, ConfigError};
     use ledtogo::demo::demo_config_text;
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
+    use ledtogo::instance::{InstanceError, InstanceLock};
 
     /// A window can open: always off Linux; on Linux when a display server is named.
     pub fn has_display() -> bool {
@@ -175,6 +179,22 @@ mod desktop {
     }
 
     pub fn run(args: &Cli) -> Result<()> {
+        // One instance per config file: a second start brings the first one's window up instead.
+        let path = config_path(args.config.clone())?;
+        let lock = match InstanceLock::acquire(&path) {
+            Ok(lock) => lock,
+            Err(e @ InstanceError::Running { .. }) => {
+                if ledtogo::instance::ask_to_show(&path) {
+                    tracing::info!(
+                        "ledtogo is already running with {}: showing its window",
+                        path.display()
+                    );
+                    return Ok(());
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         // An invalid config still opens the window (started from a menu, nobody reads stderr): it shows
         // the error and runs on defaults until the file is fixed; the file is left as it is.
         let start = match choose_start(args) {
@@ -211,6 +231,12 @@ mod desktop {
             Box::new(gui::desk::open_in_browser),
             Some((alerts::default_notifier(), alerts::default_sound())),
         )?;
+        let shown = std::sync::Arc::downgrade(&desk);
+        lock.listen(move || {
+            if let Some(desk) = shown.upgrade() {
+                desk.show_window();
+            }
+        });
         if args.no_tray {
             tracing::info!("--no-tray: closing the window quits ledtogo");
         } else {

@@ -206,8 +206,10 @@ impl Desk {
             .skip(1)
             .filter(|a| a != "--demo")
             .collect();
+        // The successor waits for this instance's lock instead of asking it to show its window.
         std::process::Command::new(exe)
             .args(args)
+            .env(crate::instance::WAIT_ENV, "1")
             .spawn()
             .map_err(|e| {
                 format!(

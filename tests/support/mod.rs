@@ -11,11 +11,32 @@ use std::time::{Duration, Instant};
 
 /// The `ledtogo` binary under test, isolated from the developer's own config and with readable logs.
 pub fn ledtogo() -> Command {
+    ledtogo_in(&private_runtime_dir())
+}
+
+/// [`ledtogo`] with `runtime` as its `XDG_RUNTIME_DIR`, where the one-instance-per-config lock lives:
+/// processes given the same folder see each other's locks.
+pub fn ledtogo_in(runtime: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
     c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
         .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("XDG_RUNTIME_DIR", runtime)
         .env("RUST_LOG", "info");
     c
+}
+
+/// A runtime folder of its own for each started process, so tests running side by side never meet
+/// each other's instance locks.
+pub fn private_runtime_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "runtime-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A child process that is killed when the test ends, pass or fail.
