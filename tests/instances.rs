@@ -3,10 +3,8 @@
 //! and exits 0 (under Xvfb when it is installed; otherwise that part says SKIPPED).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::Duration;
 
 use ledtogo::model::JobState;
@@ -83,99 +81,109 @@ fn a_second_headless_start_on_one_config_is_refused_and_another_config_runs() {
     );
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
+/// The desktop part, with the window build only.
 #[cfg(feature = "gui")]
-#[test]
-fn a_second_desktop_start_shows_the_first_window_and_exits() {
-    if !have("Xvfb") {
-        eprintln!("SKIPPED: Xvfb is not installed (./dev test installs it)");
-        return;
-    }
-    let n = (400..700)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .unwrap();
-    let display = format!(":{n}");
-    let _x = KillOnDrop(
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+mod desktop {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Command;
+    use std::sync::mpsc;
+
+    use super::*;
+
+    fn have(tool: &str) -> bool {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    #[test]
+    fn a_second_desktop_start_shows_the_first_window_and_exits() {
+        if !have("Xvfb") {
+            eprintln!("SKIPPED: Xvfb is not installed (./dev test installs it)");
+            return;
+        }
+        let n = (400..700)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .unwrap();
+        let display = format!(":{n}");
+        let _x = KillOnDrop(
+            Command::new("Xvfb")
+                .args([&display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        assert!(wait_until(Duration::from_secs(10), || Path::new(&format!(
+            "/tmp/.X11-unix/X{n}"
+        ))
+        .exists()));
+        let sim =
+            SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = private_runtime_dir();
+        let path = config(dir.path(), "desk.toml", sim.url());
+
+        let mut first = ledtogo_in(&runtime)
+            .args(["--no-tray", "--config"])
+            .arg(&path)
+            .env("DISPLAY", &display)
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
-            .unwrap(),
-    );
-    assert!(wait_until(Duration::from_secs(10), || Path::new(&format!(
-        "/tmp/.X11-unix/X{n}"
-    ))
-    .exists()));
-    let sim = SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = private_runtime_dir();
-    let path = config(dir.path(), "desk.toml", sim.url());
-
-    let mut first = ledtogo_in(&runtime)
-        .args(["--no-tray", "--config"])
-        .arg(&path)
-        .env("DISPLAY", &display)
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = first.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(log).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
+            .unwrap();
+        let log = first.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(log).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
             }
-        }
-    });
-    let _first = KillOnDrop(first);
-    let saw = |want: &str| {
-        let end = std::time::Instant::now() + Duration::from_secs(30);
-        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains(want) => return true,
-                Ok(_) => {}
-                Err(_) => return false,
+        });
+        let _first = KillOnDrop(first);
+        let saw = |want: &str| {
+            let end = std::time::Instant::now() + Duration::from_secs(30);
+            while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+                match rx.recv_timeout(left) {
+                    Ok(line) if line.contains(want) => return true,
+                    Ok(_) => {}
+                    Err(_) => return false,
+                }
             }
-        }
-        false
-    };
-    assert!(saw("using"), "the first desktop start runs");
-    // Give it a moment to open its window and its socket.
-    assert!(wait_until(Duration::from_secs(20), || std::fs::read_dir(
-        runtime.join("ledtogo")
-    )
-    .is_ok_and(
-        |mut d| d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sock")))
-    )));
+            false
+        };
+        assert!(saw("using"), "the first desktop start runs");
+        // Give it a moment to open its window and its socket.
+        assert!(wait_until(Duration::from_secs(20), || std::fs::read_dir(
+            runtime.join("ledtogo")
+        )
+        .is_ok_and(
+            |mut d| d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sock")))
+        )));
 
-    let second = ledtogo_in(&runtime)
-        .args(["--no-tray", "--config"])
-        .arg(&path)
-        .env("DISPLAY", &display)
-        .output()
-        .unwrap();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&second.stderr).contains("showing its window"),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
-    assert!(saw("asked for the window"), "the first one was asked");
+        let second = ledtogo_in(&runtime)
+            .args(["--no-tray", "--config"])
+            .arg(&path)
+            .env("DISPLAY", &display)
+            .output()
+            .unwrap();
+        assert!(
+            second.status.success(),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&second.stderr).contains("showing its window"),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        assert!(saw("asked for the window"), "the first one was asked");
+    }
 }
