@@ -11,7 +11,7 @@ use ledtogo::model::JobState;
 use ledtogo::sim::{SimJenkins, SimJob};
 
 mod support;
-use support::{KillOnDrop, ledtogo_in, lines_of, private_runtime_dir, wait_until};
+use support::{KillOnDrop, ledtogo_in, lines_of, private_runtime_dir};
 
 fn config(dir: &Path, name: &str, url: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -89,6 +89,7 @@ mod desktop {
     use std::sync::mpsc;
 
     use super::*;
+    use support::wait_until;
 
     fn have(tool: &str) -> bool {
         Command::new("sh")
