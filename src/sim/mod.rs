@@ -238,7 +238,7 @@ impl SimItem {
         }
     }
 
-    fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             SimItem::Job(j) => &j.name,
             SimItem::Folder { name, .. } => name,

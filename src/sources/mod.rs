@@ -54,7 +54,7 @@ pub enum SourceError {
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
     #[error(
-        "{url}: answered {content_type:?} instead of JSON (a login page or proxy in the way? check the URL)"
+        "{url}: not a JSON API answer: {content_type:?} (a login page or proxy in the way? check the URL)"
     )]
     NotJson { url: String, content_type: String },
     #[error("{url}: the answer is not valid {what}: {reason}")]
@@ -86,7 +86,7 @@ impl SourceError {
                 ServerState::Unreachable(format!("HTTP {status}"))
             }
             SourceError::NotJson { content_type, .. } => {
-                ServerState::Unreachable(format!("answered {content_type} instead of JSON"))
+                ServerState::Unreachable(format!("not a JSON API answer ({content_type})"))
             }
             SourceError::BadAnswer { what, reason, .. } => {
                 ServerState::Unreachable(format!("invalid {what}: {reason}"))
