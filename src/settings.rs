@@ -17,13 +17,13 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use secrecy::ExposeSecret as _;
+use secrecy::ExposeSecret;
 
 use crate::config::{
     Config, ConfigDocument, ServerConfig, ServerEntry, TokenSetting, TokenSource, write_secret,
 };
 use crate::model::Target;
-use crate::sources::credentials;
+use crate::sources::credentials::{self, Secret};
 
 /// One change the user made.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +62,7 @@ pub enum Edit {
     SaveServer {
         old_name: Option<String>,
         entry: ServerEntry,
-        token: Option<String>,
+        token: Option<Secret>,
     },
     /// Removes a server and the LEDs that show it, and the token the window stored for it.
     RemoveServer(String),
@@ -214,7 +214,11 @@ pub fn apply(
             token,
         } => {
             let mut entry = entry.clone();
-            match token.as_deref().filter(|t| !t.trim().is_empty()) {
+            match token
+                .as_ref()
+                .map(ExposeSecret::expose_secret)
+                .filter(|t| !t.trim().is_empty())
+            {
                 Some(token) => {
                     let (setting, said) = store_token(&entry, token, place)?;
                     entry.token = setting;
@@ -492,21 +496,6 @@ impl Drop for Editor {
     }
 }
 
-/// `edit` as the log shows it: a typed token is hidden.
-fn for_log(edit: &Edit) -> String {
-    match edit {
-        Edit::SaveServer {
-            old_name,
-            entry,
-            token,
-        } => format!(
-            "SaveServer {{ old_name: {old_name:?}, entry: {entry:?}, token: {} }}",
-            if token.is_some() { "<hidden>" } else { "None" }
-        ),
-        other => format!("{other:?}"),
-    }
-}
-
 fn update(state: &Mutex<EditorState>, f: impl FnOnce(&mut EditorState)) {
     f(&mut state.lock());
 }
@@ -521,7 +510,7 @@ fn run(place: Place, rx: &Receiver<Edit>, state: &Mutex<EditorState>, after: &dy
                 notice: Some(notice),
                 ..
             }) => tracing::warn!("{}: saved; {notice}", path.display()),
-            Ok(_) => tracing::debug!("{}: saved {}", path.display(), for_log(&edit)),
+            Ok(_) => tracing::debug!("{}: saved {edit:?}", path.display()),
             Err(e) => tracing::warn!("{}: {e}", path.display()),
         }
         update(state, |s| {
@@ -642,7 +631,7 @@ mod tests {
         let edit = Edit::SaveServer {
             old_name: Some("ci".into()),
             entry,
-            token: Some("abc123".into()),
+            token: Some(Secret::new("abc123")),
         };
         let (path, tokens) = place(dir.path());
         let notice = apply(
@@ -842,7 +831,7 @@ mod tests {
                 user: Some("bob".into()),
                 token: TokenSetting::Keep,
             },
-            token: Some("fresh".into()),
+            token: Some(Secret::new("fresh")),
         };
         apply_to_file(place, &edit("a", "renamed")).unwrap();
         assert!(!dir.path().join("a.token").exists());
@@ -867,9 +856,9 @@ mod tests {
                 user: Some("bob".into()),
                 token: TokenSetting::Keep,
             },
-            token: Some("s3cret-typed".into()),
+            token: Some(Secret::new("s3cret-typed")),
         };
-        let line = for_log(&edit);
+        let line = format!("{edit:?}");
         assert!(
             line.contains("\"bob\"") && line.contains("<hidden>"),
             "{line}"

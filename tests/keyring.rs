@@ -107,7 +107,7 @@ fn save_office(url: &str, token: Option<&str>) -> Edit {
             user: Some("alice".into()),
             token: TokenSetting::Keep,
         },
-        token: token.map(str::to_owned),
+        token: token.map(ledtogo::sources::Secret::new),
     }
 }
 

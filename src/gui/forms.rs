@@ -14,7 +14,7 @@ use crate::outputs::serial::DeviceStatus;
 use crate::outputs::serial::discovery::{self, PortReport};
 use crate::settings::{Edit, EditValue};
 use crate::sources::jenkins::tree::normalize_base;
-use crate::sources::{self, Credentials};
+use crate::sources::{self, Credentials, Secret};
 use crate::weburl::check_server_url;
 
 use super::desk::Desk;
@@ -316,7 +316,7 @@ impl ServersTab {
                 user: Some(draft.user.trim().to_owned()).filter(|u| !u.is_empty()),
                 token: TokenSetting::Keep,
             };
-            let token = (!draft.token.is_blank()).then(|| draft.token.expose().trim().to_owned());
+            let token = (!draft.token.is_blank()).then(|| Secret::new(draft.token.expose().trim()));
             desk.edit(Edit::SaveServer {
                 old_name: draft.old_name.clone(),
                 entry,

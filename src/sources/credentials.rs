@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::config::{ServerConfig, TokenSource};
@@ -20,7 +20,40 @@ use crate::sources::jenkins::tree::normalize_base;
 
 /// A token, password or auth header: `Debug` shows `[REDACTED]`, and reading it takes
 /// `expose_secret()`.
-pub type Secret = SecretString;
+#[derive(Clone, Default)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(SecretString::from(text.into()))
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl ExposeSecret<str> for Secret {
+    fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose_secret() == other.expose_secret()
+    }
+}
+
+impl Eq for Secret {}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
 
 /// User name and API token, sent pre-emptively on every request.
 #[derive(Clone)]
@@ -51,14 +84,14 @@ impl Credentials {
     pub fn new(user: &str, token: &str) -> Self {
         Self {
             user: user.trim().to_owned(),
-            token: SecretString::from(token.trim().to_owned()),
+            token: Secret::new(token.trim()),
         }
     }
 
     /// The `Authorization` header value for Basic auth.
     pub fn basic_header(&self) -> Secret {
         let raw = format!("{}:{}", self.user, self.token.expose_secret());
-        SecretString::from(format!(
+        Secret::new(format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(raw)
         ))
@@ -132,7 +165,7 @@ pub fn keyring_delete(url: &str, user: &str) -> Result<bool, KeyringError> {
 pub fn keyring_read(url: &str, user: &str) -> Result<Secret, KeyringError> {
     let account = keyring_account(url, user);
     match entry(&account)?.get_password() {
-        Ok(token) => Ok(SecretString::from(token)),
+        Ok(token) => Ok(Secret::new(token)),
         Err(keyring_core::Error::NoEntry) => Err(KeyringError::NoEntry { account }),
         Err(e) => Err(failed(&account, &e)),
     }
