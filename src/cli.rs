@@ -193,27 +193,46 @@ pub fn jobs(
         if listing.requests == 1 { "" } else { "s" }
     );
     if json {
-        let list: Vec<serde_json::Value> = listing.jobs.iter().map(job_json).collect();
+        let list: Vec<JobOut<'_>> = listing.jobs.iter().map(job_json).collect();
         let json = serde_json::to_string_pretty(&list)?;
         return Ok(text::json_escape_hidden(&json).into_owned() + "\n");
     }
     Ok(job_table(&listing.jobs))
 }
 
-fn job_json(job: &Job) -> serde_json::Value {
-    serde_json::json!({
-        "path": job.id.full_name(),
-        "display_name": job.display_name,
-        "state": job.state.label(),
-        "building": job.building,
-        "url": job.url,
-        "last_build": job.last_build.as_ref().map(|b| serde_json::json!({
-            "number": b.number,
-            "result": b.result.map(|r| r.label()),
-            "building": b.building,
-            "timestamp_ms": b.timestamp_ms,
-        })),
-    })
+/// A job as `ledtogo jobs --json` prints it (borrowing from the listing: no copy of it is built).
+#[derive(serde::Serialize)]
+struct JobOut<'a> {
+    path: String,
+    display_name: &'a str,
+    state: &'static str,
+    building: bool,
+    url: &'a str,
+    last_build: Option<BuildOut>,
+}
+
+#[derive(serde::Serialize)]
+struct BuildOut {
+    number: u64,
+    result: Option<&'static str>,
+    building: bool,
+    timestamp_ms: Option<i64>,
+}
+
+fn job_json(job: &Job) -> JobOut<'_> {
+    JobOut {
+        path: job.id.full_name(),
+        display_name: &job.display_name,
+        state: job.state.label(),
+        building: job.building,
+        url: &job.url,
+        last_build: job.last_build.as_ref().map(|b| BuildOut {
+            number: b.number,
+            result: b.result.map(|r| r.label()),
+            building: b.building,
+            timestamp_ms: b.timestamp_ms,
+        }),
+    }
 }
 
 /// One line per job: state, building, full name, URL. The names and URLs come from the server: hidden
