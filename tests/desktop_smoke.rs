@@ -10,17 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod support;
-use support::{KillOnDrop, ledtogo, wait_until};
+use support::{KillOnDrop, have, ledtogo, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// A private X server on a free display number, killed with the test.
 struct Display {

@@ -89,15 +89,7 @@ mod desktop {
     use std::sync::mpsc;
 
     use super::*;
-    use support::wait_until;
-
-    fn have(tool: &str) -> bool {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
+    use support::{have, wait_until};
 
     #[test]
     fn a_second_desktop_start_shows_the_first_window_and_exits() {
