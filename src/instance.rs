@@ -12,11 +12,6 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-/// Set by a restarting instance for its successor: wait for the lock instead of asking to show.
-pub const WAIT_ENV: &str = "LEDTOGO_WAIT_FOR_LOCK";
-/// How long a successor waits for its predecessor to let go.
-pub const WAIT_FOR: Duration = Duration::from_secs(15);
-
 /// Why this instance cannot run.
 #[derive(Debug, Error)]
 pub enum InstanceError {
@@ -83,14 +78,13 @@ fn key(config: &Path) -> String {
 
 impl InstanceLock {
     /// Takes the lock for `config`. Another instance holding it is [`InstanceError::Running`], naming
-    /// its pid and config; with [`WAIT_ENV`] set (a restart), waits up to [`WAIT_FOR`] for it first.
+    /// its pid and config.
     pub fn acquire(config: &Path) -> Result<Self, InstanceError> {
         let dir = lock_dir().map_err(|source| InstanceError::Io {
             path: std::env::temp_dir().display().to_string(),
             source,
         })?;
-        let wait = std::env::var_os(WAIT_ENV).is_some();
-        Self::acquire_in(&dir, config, if wait { WAIT_FOR } else { Duration::ZERO })
+        Self::acquire_in(&dir, config, Duration::ZERO)
     }
 
     /// [`InstanceLock::acquire`] in `dir`, waiting up to `wait` for another holder to let go.

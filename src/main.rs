@@ -211,8 +211,8 @@ mod desktop {
             },
             Ok(start) => start,
         };
-        let (place, initial, _demo, _scratch) = match start {
-            Start::File(path, initial) => (ConfigPlace::User(path), initial, None, None),
+        let (place, initial, demo_parts) = match start {
+            Start::File(path, initial) => (ConfigPlace::User(path), initial, None),
             Start::Demo(demo, user) => {
                 let scratch = DemoScratch::write(&demo_config_text(demo.sim.url()))?;
                 let initial =
@@ -221,7 +221,7 @@ mod desktop {
                     scratch: scratch.path.clone(),
                     user,
                 };
-                (place, initial, Some(demo), Some(scratch))
+                (place, initial, Some((demo, scratch)))
             }
         };
         let desk = gui::start_desk(
@@ -231,9 +231,16 @@ mod desktop {
             Box::new(gui::desk::open_in_browser),
             Some((alerts::default_notifier(), alerts::default_sound())),
         )?;
-        let shown = std::sync::Arc::downgrade(&desk);
+        // The demo's simulator and scratch folder live as long as its desk: "Create my config" switches
+        // to a desk on the user's file in this process, and they go with the demo's desk.
+        if let Some(parts) = demo_parts {
+            desk.hold_demo(Box::new(parts));
+        }
+        // The tray, the lock and the signal handler act on whichever desk runs now.
+        let current = desk.current();
+        let shown = current.clone();
         lock.listen(move || {
-            if let Some(desk) = shown.upgrade() {
+            if let Some(desk) = shown.get() {
                 desk.show_window();
             }
         });
@@ -242,17 +249,19 @@ mod desktop {
         } else {
             gui::start_tray(&desk);
         }
+        let tray = desk.tray().cloned();
         // Ctrl-C / SIGTERM quit like the tray's "Quit": the window closes and everything stops in order.
-        let weak = std::sync::Arc::downgrade(&desk);
+        let signalled = current.clone();
         ctrlc::set_handler(move || {
-            if let Some(desk) = weak.upgrade() {
+            if let Some(desk) = signalled.get() {
                 tracing::info!("signal received: quitting");
                 desk.quit();
             }
         })
         .context("cannot install the Ctrl-C/SIGTERM handler")?;
-        let result = gui::run_window(desk.clone());
-        if let Some(tray) = desk.tray() {
+        // The window owns the desk: when it switches desks, the demo's one stops.
+        let result = gui::run_window(desk);
+        if let Some(tray) = tray {
             tray.stop();
         }
         tracing::info!("stopping");

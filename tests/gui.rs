@@ -586,3 +586,89 @@ fn the_window_icon_follows_the_overall_state() {
         seen
     }));
 }
+
+#[test]
+fn create_my_config_switches_to_it_in_this_process_and_stops_the_demo() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("demo.toml");
+    let user = dir.path().join("home").join("ledtogo").join("config.toml");
+    std::fs::write(
+        &scratch,
+        format!(
+            "poll_seconds = 1\n\n[[servers]]\nname = \"demo\"\nurl = \"{}\"\n\n[strip]\nport = \"none\"\n\
+             leds = 4\n\n[[slots]]\nled = 0\njob = \"demo/api\"\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let desk = start_desk(
+        ConfigPlace::Demo {
+            scratch: scratch.clone(),
+            user: user.clone(),
+        },
+        Config::load(&scratch).unwrap(),
+        Vec::new(),
+        Box::new(|_| {}),
+        None,
+    )
+    .unwrap();
+    let demo = Arc::downgrade(&desk);
+    let current = desk.current();
+    let mut harness = Harness::builder()
+        .with_size(Vec2::new(1000.0, 700.0))
+        .with_step_dt(0.05)
+        .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
+    let pump = |h: &mut Harness<'static, App>, cond: &dyn Fn(&Harness<'static, App>) -> bool| {
+        wait_until(LIMIT, || {
+            h.step();
+            cond(h)
+        })
+    };
+    assert!(pump(&mut harness, &|h| h.query_all_by_label("api").count() > 0));
+    harness.get_by_label("Create my config").click();
+
+    // The same process goes on with the user's new file: no restart, the demo's desk stops.
+    assert!(
+        pump(&mut harness, &|h| h.state().desk().place
+            == ConfigPlace::User(user.clone())),
+        "the window switched to the user's config"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&user).unwrap(),
+        ledtogo::config::STARTER
+    );
+    assert!(
+        pump(&mut harness, &|_| demo.upgrade().is_none()),
+        "the demo's desk (engine, simulator) stopped"
+    );
+    assert!(
+        pump(&mut harness, &|h| h.query_all_by_label("api").count() == 0),
+        "the demo's jobs are gone with it"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("the demo's LED mappings were not carried over")
+            .is_some(),
+        "the window says the mappings stayed behind"
+    );
+    assert!(
+        current
+            .get()
+            .is_some_and(|d| d.place == ConfigPlace::User(user.clone())),
+        "the tray and the lock now act on the user's desk"
+    );
+    // The window edits the new file: a mapping made now lands in it.
+    harness
+        .state()
+        .desk()
+        .edit(ledtogo::settings::Edit::SetTube { led: 2, on: true });
+    assert!(pump(&mut harness, &|_| Config::load(&user)
+        .is_ok_and(|c| c.aggregate.leds.contains(&2))));
+    assert!(
+        std::fs::read_to_string(&scratch)
+            .unwrap()
+            .contains("demo/api"),
+        "the demo's scratch file was not written to"
+    );
+}

@@ -45,8 +45,10 @@ pub struct App {
     view: tray::TrayView,
     /// The window title last sent (sent again only when it changes).
     title: String,
-    /// Leaving the demo (creating the user's config, restarting), done off the UI thread.
-    leaving: Pending<Result<std::path::PathBuf, String>>,
+    /// Leaving the demo (creating the user's config, starting a desk on it), done off the UI thread.
+    leaving: Pending<Result<SharedDesk, String>>,
+    /// The user's config the window switched to from the demo (a note says so until dismissed).
+    switched_to: Option<std::path::PathBuf>,
 }
 
 impl App {
@@ -68,6 +70,29 @@ impl App {
             view,
             title: String::new(),
             leaving: Pending::default(),
+            switched_to: None,
+        }
+    }
+
+    /// Takes the desk on the user's config over from the demo's: the window now shows and edits it. The
+    /// demo's desk (engine, simulator, scratch folder) stops on its own thread.
+    fn switch_to(&mut self, next: SharedDesk) {
+        let old = std::mem::replace(&mut self.desk, next);
+        if let ConfigPlace::User(path) = &self.desk.place {
+            self.switched_to = Some(path.clone());
+        }
+        self.leaving = Pending::default();
+        self.tree = JobTree::default();
+        self.selected = None;
+        self.servers = ServersTab::default();
+        self.device = DeviceTab::default();
+        self.alerts = super::alerts_tab::AlertsTab::default();
+        let stopping = std::thread::Builder::new()
+            .name("demo-stop".into())
+            .spawn(move || drop(old));
+        if let Err(e) = stopping {
+            // Stopping it here is the same work, only on this thread.
+            tracing::debug!("no thread to stop the demo on ({e}): stopping it now");
         }
     }
 
@@ -161,24 +186,40 @@ impl App {
                 } else {
                     "Create my config"
                 };
-                // Once: a second click must not start a second ledtogo.
+                // Once: a second click must not start a second desk.
                 let idle = self.leaving.get().is_none()
                     || matches!(self.leaving.done(), Some(Err(_)));
                 if ui
                     .add_enabled(idle, egui::Button::new(text))
                     .on_hover_text(format!(
-                        "{} {} and restart ledtogo on it",
+                        "{} {} and switch to it. The demo's LED mappings are not carried over: they \
+                         show the simulated server's jobs.",
                         if exists { "Use" } else { "Create" },
                         user.display()
                     ))
                     .clicked()
                 {
                     let desk = self.desk.clone();
-                    self.leaving.run(self.desk.waker.clone(), move || desk.leave_demo());
+                    self.leaving
+                        .run(self.desk.waker.clone(), move || super::leave_demo(&desk));
                 }
             });
             if let Some(Err(e)) = &self.leaving.done() {
                 ui.label(RichText::new(e).color(error));
+            }
+        }
+        if let Some(path) = &self.switched_to {
+            let mut dismissed = false;
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "Now using {}. Add your CI server in the Servers tab, then drag its jobs onto LEDs; \
+                     the demo's LED mappings were not carried over.",
+                    path.display()
+                ));
+                dismissed = ui.small_button("Dismiss").clicked();
+            });
+            if dismissed {
+                self.switched_to = None;
             }
         }
     }
@@ -337,6 +378,9 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if let Some(Ok(next)) = self.leaving.done() {
+            self.switch_to(next);
+        }
         let published = self.desk.engine.published();
         let same = Arc::ptr_eq(&published.snapshot, &self.published.snapshot)
             && Arc::ptr_eq(&published.config, &self.published.config);

@@ -3,15 +3,65 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::{Mutex, RwLock};
 
 use crate::alerts::AlertHandle;
-use crate::engine::Engine;
+use crate::engine::{Batch, Engine};
 use crate::settings::{Edit, Editor};
 use crate::tray::Tray;
 
 /// How web pages are opened (the system browser; a recorder in tests).
 pub type Opener = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The desk the app runs on now: the demo's until "Create my config", then the user's. The tray, the
+/// instance lock ("show the window") and the signal handler act through it, so they follow the switch.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentDesk(Arc<RwLock<Weak<Desk>>>);
+
+impl CurrentDesk {
+    /// The desk now, unless the app is shutting down.
+    pub fn get(&self) -> Option<SharedDesk> {
+        self.0.read().upgrade()
+    }
+
+    pub fn set(&self, desk: &SharedDesk) {
+        *self.0.write() = Arc::downgrade(desk);
+    }
+}
+
+/// What outlives one desk when the app switches from the demo to the user's config: the window's waker,
+/// the browser opener, the alert worker (its pause carries over) and its inbox, and the current-desk cell.
+#[derive(Clone)]
+pub struct Handover {
+    pub waker: Waker,
+    pub opener: Arc<dyn Fn(&str) + Send + Sync>,
+    pub alerts: Option<AlertHandle>,
+    /// Where the engine sends transitions (the alert worker's inbox).
+    pub transitions: Option<Sender<Batch>>,
+    pub current: CurrentDesk,
+}
+
+impl std::fmt::Debug for Handover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handover")
+            .field("alerts", &self.alerts.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a desk is made of (see `gui::start_desk`).
+#[derive(Debug)]
+pub struct DeskParts {
+    pub engine: Engine,
+    pub editor: Editor,
+    pub place: ConfigPlace,
+    pub handover: Handover,
+    /// Nudges the desktop feeder.
+    pub feed: SyncSender<()>,
+}
 
 /// Wakes the window from any thread once it exists. While the window is hidden in the tray, state changes
 /// do not wake it (nothing to draw); commands (show, quit) always do.
@@ -84,13 +134,17 @@ pub struct Desk {
     pub waker: Waker,
     /// Notifications and sounds (`None` when the app runs without them, e.g. in UI tests).
     pub alerts: Option<AlertHandle>,
-    opener: Opener,
+    opener: Arc<dyn Fn(&str) + Send + Sync>,
+    transitions: Option<Sender<Batch>>,
+    current: CurrentDesk,
+    /// The demo's simulator and scratch folder, kept while this desk runs the demo.
+    demo: Mutex<Option<Box<dyn Send>>>,
     quitting: AtomicBool,
     tray: OnceLock<Tray>,
     /// Set while tests pretend a tray is there.
     tray_override: AtomicBool,
     /// Nudges the desktop feeder (the tray) to look at the state now.
-    feed: std::sync::mpsc::SyncSender<()>,
+    feed: SyncSender<()>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -103,15 +157,21 @@ impl std::fmt::Debug for Desk {
 }
 
 impl Desk {
-    pub fn new(
-        engine: Engine,
-        editor: Editor,
-        place: ConfigPlace,
-        waker: Waker,
-        opener: Opener,
-        alerts: Option<AlertHandle>,
-        feed: std::sync::mpsc::SyncSender<()>,
-    ) -> Self {
+    pub fn new(parts: DeskParts) -> Self {
+        let DeskParts {
+            engine,
+            editor,
+            place,
+            handover:
+                Handover {
+                    waker,
+                    opener,
+                    alerts,
+                    transitions,
+                    current,
+                },
+            feed,
+        } = parts;
         Desk {
             engine,
             editor,
@@ -119,11 +179,35 @@ impl Desk {
             waker,
             alerts,
             opener,
+            transitions,
+            current,
+            demo: Mutex::new(None),
             quitting: AtomicBool::new(false),
             tray: OnceLock::new(),
             tray_override: AtomicBool::new(false),
             feed,
         }
+    }
+
+    /// The cell that follows this desk and its successor.
+    pub fn current(&self) -> CurrentDesk {
+        self.current.clone()
+    }
+
+    /// What a successor desk reuses.
+    pub fn handover(&self) -> Handover {
+        Handover {
+            waker: self.waker.clone(),
+            opener: self.opener.clone(),
+            alerts: self.alerts.clone(),
+            transitions: self.transitions.clone(),
+            current: self.current.clone(),
+        }
+    }
+
+    /// Keeps the demo's parts (simulator, scratch folder) alive as long as this desk runs on them.
+    pub fn hold_demo(&self, parts: Box<dyn Send>) {
+        *self.demo.lock() = Some(parts);
     }
 
     /// Asks the feeder to update the tray now (never blocks).
@@ -187,38 +271,9 @@ impl Desk {
         self.waker.command(egui::ViewportCommand::Focus);
     }
 
-    /// Leaves the demo: creates the user's config (unless it appeared meanwhile) and restarts ledtogo on it.
-    pub fn leave_demo(&self) -> Result<PathBuf, String> {
-        let ConfigPlace::Demo { user, .. } = &self.place else {
-            return Err("not in the demo".into());
-        };
-        if !user.exists() {
-            crate::config::write_private(user, crate::config::STARTER.as_bytes())
-                .map_err(|e| format!("cannot create {}: {e}", user.display()))?;
-        }
-        let exe = std::env::current_exe().map_err(|e| {
-            format!(
-                "created {}, but cannot restart ledtogo: {e}",
-                user.display()
-            )
-        })?;
-        let args: Vec<std::ffi::OsString> = std::env::args_os()
-            .skip(1)
-            .filter(|a| a != "--demo")
-            .collect();
-        // The successor waits for this instance's lock instead of asking it to show its window.
-        std::process::Command::new(exe)
-            .args(args)
-            .env(crate::instance::WAIT_ENV, "1")
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "created {}, but cannot restart ledtogo: {e}",
-                    user.display()
-                )
-            })?;
-        self.quit();
-        Ok(user.clone())
+    /// Whether a tray was pretended by a test (handed on to a successor desk).
+    pub fn pretends_tray(&self) -> bool {
+        self.tray_override.load(Ordering::SeqCst)
     }
 
     /// Quits the app (the window's close then really closes).

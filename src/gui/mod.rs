@@ -24,7 +24,9 @@ use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
-pub use desk::{ConfigPlace, Desk, Opener, SharedDesk, Waker};
+pub use desk::{ConfigPlace, CurrentDesk, Desk, Opener, SharedDesk, Waker};
+
+use desk::{DeskParts, Handover};
 
 /// What plays notifications and sounds (`None`: no alerts, as in the UI tests).
 pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
@@ -38,8 +40,6 @@ pub fn start_desk(
     opener: Opener,
     outputs: AlertOutputs,
 ) -> Result<SharedDesk> {
-    let waker = Waker::default();
-    let (feed_tx, feed_rx) = mpsc::sync_channel::<()>(1);
     let (alerts, transitions) = match outputs {
         Some((notifier, sound)) => {
             let (tx, rx) = mpsc::channel();
@@ -49,14 +49,32 @@ pub fn start_desk(
         }
         None => (None, None),
     };
-    let wake = waker.clone();
+    let handover = Handover {
+        waker: Waker::default(),
+        opener: Arc::from(opener),
+        alerts,
+        transitions,
+        current: CurrentDesk::default(),
+    };
+    build_desk(place, initial, strips, handover)
+}
+
+/// The engine, the editor and the feeder of a desk around what it shares with its predecessor.
+fn build_desk(
+    place: ConfigPlace,
+    initial: Config,
+    strips: Vec<Box<dyn Output>>,
+    handover: Handover,
+) -> Result<SharedDesk> {
+    let (feed_tx, feed_rx) = mpsc::sync_channel::<()>(1);
+    let wake = handover.waker.clone();
     let feed = feed_tx.clone();
     let observers = Observers {
         on_change: Some(Box::new(move || {
             wake.wake();
             feed.try_send(()).ok();
         })),
-        transitions,
+        transitions: handover.transitions.clone(),
     };
     let path = place.path().clone();
     let engine = Engine::start(
@@ -69,7 +87,7 @@ pub fn start_desk(
     )
     .context("cannot start the engine threads")?;
     let reload = engine.reloader();
-    let wake = waker.clone();
+    let wake = handover.waker.clone();
     // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
     let tokens = match &place {
         ConfigPlace::Demo { .. } => TokenStore::Files,
@@ -82,11 +100,59 @@ pub fn start_desk(
         wake.wake();
     })
     .context("cannot start the config editor thread")?;
-    let desk = Arc::new(Desk::new(
-        engine, editor, place, waker, opener, alerts, feed_tx,
-    ));
+    let current = handover.current.clone();
+    let desk = Arc::new(Desk::new(DeskParts {
+        engine,
+        editor,
+        place,
+        handover,
+        feed: feed_tx,
+    }));
+    current.set(&desk);
     spawn_feeder(Arc::downgrade(&desk), feed_rx)?;
     Ok(desk)
+}
+
+/// Leaves the demo for the user's own config, in this process (whatever started ledtogo keeps it, with
+/// its D-Bus session): creates the file from the starter text unless it exists, then starts a desk on it
+/// that takes over the window, the tray and the alert worker. The demo's desk stops when the window lets
+/// go of it. The demo's LED mappings are not carried over (they name the simulated server's jobs).
+///
+/// Runs off the UI thread (it writes a file and starts threads).
+pub fn leave_demo(demo: &Desk) -> std::result::Result<SharedDesk, String> {
+    let ConfigPlace::Demo { user, .. } = &demo.place else {
+        return Err("ledtogo is not running the demo".into());
+    };
+    if !user.exists() {
+        crate::config::write_private(user, crate::config::STARTER.as_bytes()).map_err(|e| {
+            format!(
+                "cannot create {}: {e}; check that its folder is writable",
+                user.display()
+            )
+        })?;
+    }
+    // A file that does not load still opens (as at start): the window shows its error and runs on the
+    // defaults until it is fixed; the file is left as it is.
+    let initial = match Config::load(user) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("{e}; using default settings until it is fixed");
+            Config::parse("", Some(user)).map_err(|e| e.to_string())?
+        }
+    };
+    let next = build_desk(
+        ConfigPlace::User(user.clone()),
+        initial,
+        Vec::new(),
+        demo.handover(),
+    )
+    .map_err(|e| format!("cannot switch to {}: {e:#}", user.display()))?;
+    next.pretend_tray(demo.pretends_tray());
+    if let Some(tray) = demo.tray() {
+        next.attach_tray(tray.clone());
+    }
+    tracing::info!("left the demo: using {}", user.display());
+    Ok(next)
 }
 
 /// The tray's state for what the engine publishes now.
@@ -139,9 +205,9 @@ pub fn on_tray_action(desk: &Desk, action: TrayAction) {
 
 /// Shows the tray icon for `desk` (a no-op stand-in when the desktop has none).
 pub fn start_tray(desk: &SharedDesk) {
-    let weak = Arc::downgrade(desk);
+    let current = desk.current();
     let tray = Tray::spawn(move |action| {
-        if let Some(desk) = weak.upgrade() {
+        if let Some(desk) = current.get() {
             on_tray_action(&desk, action);
         }
     });
