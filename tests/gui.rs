@@ -672,3 +672,34 @@ fn create_my_config_switches_to_it_in_this_process_and_stops_the_demo() {
         "the demo's scratch file was not written to"
     );
 }
+
+#[test]
+fn without_a_tray_on_the_desktop_the_window_says_once_that_closing_quits() {
+    let mut s = setup("");
+    assert!(
+        s.harness
+            .query_by_label_contains("closing this window quits")
+            .is_none(),
+        "no tray was asked for (as with --no-tray): nothing to say"
+    );
+    // A tray icon was asked for, but no panel shows one.
+    s.harness
+        .state()
+        .desk()
+        .attach_tray(ledtogo::tray::Tray::disabled());
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("No tray icon: this desktop has no tray")
+            .is_some()
+    );
+    s.harness.get_by_label("Dismiss").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("closing this window quits")
+            .is_none(),
+        "said once"
+    );
+}

@@ -49,6 +49,8 @@ pub struct App {
     leaving: Pending<Result<SharedDesk, String>>,
     /// The user's config the window switched to from the demo (a note says so until dismissed).
     switched_to: Option<std::path::PathBuf>,
+    /// The "no tray icon on this desktop" note was dismissed.
+    no_tray_seen: bool,
 }
 
 impl App {
@@ -71,6 +73,7 @@ impl App {
             title: String::new(),
             leaving: Pending::default(),
             switched_to: None,
+            no_tray_seen: false,
         }
     }
 
@@ -207,6 +210,17 @@ impl App {
             if let Some(Err(e)) = &self.leaving.done() {
                 ui.label(RichText::new(e).color(error));
             }
+        }
+        // A tray icon was made but no panel shows it (stock GNOME): closing the window then quits.
+        if !self.no_tray_seen && self.desk.tray().is_some() && !self.desk.has_tray() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    "No tray icon: this desktop has no tray (on GNOME, install the AppIndicator and \
+                     KStatusNotifierItem Support extension), so closing this window quits ledtogo. The \
+                     icon appears once a tray is there.",
+                );
+                self.no_tray_seen = ui.small_button("Dismiss").clicked();
+            });
         }
         if let Some(path) = &self.switched_to {
             let mut dismissed = false;
