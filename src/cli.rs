@@ -177,6 +177,7 @@ pub fn jobs(
     };
     let server = ServerConfig {
         name: "cli".to_owned(),
+        kind: crate::config::ServerKind::Jenkins,
         url: url.trim().to_owned(),
         user,
         token,

@@ -5,9 +5,11 @@
 
 mod document;
 mod files;
+pub mod kinds;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
+pub use kinds::ServerKind;
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
 pub use quiet_hours::QuietHours;
 
@@ -60,7 +62,10 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     name: Spanned<String>,
-    url: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    repos: Option<Spanned<Vec<Spanned<String>>>>,
+    projects: Option<Spanned<Vec<Spanned<String>>>>,
     user: Option<String>,
     token_env: Option<Spanned<String>>,
     token_file: Option<Spanned<String>>,
@@ -355,6 +360,8 @@ pub enum TokenSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     pub name: String,
+    /// Jenkins, cctray, GitHub or GitLab, with that kind's own keys.
+    pub kind: ServerKind,
     pub url: String,
     pub user: Option<String>,
     pub token: TokenSource,
@@ -508,6 +515,72 @@ impl Config {
         let base_dir = path.and_then(Path::parent).map(Path::to_path_buf);
         let resolve = |p: &str| resolve_path(p, base_dir.as_deref());
 
+        // `kind = …` with the keys only that kind has: repos (github), projects (gitlab).
+        let server_kind = |name: &str, s: &RawServer| -> Result<ServerKind, ConfigError> {
+            let list = |key: &str,
+                        items: &Option<Spanned<Vec<Spanned<String>>>>,
+                        check: fn(&str) -> Result<(), String>|
+             -> Result<Vec<String>, ConfigError> {
+                let Some(items) = items else {
+                    return Err(err(
+                        Some(s.name.span()),
+                        format!("server {name:?} needs `{key} = [\"…\"]`: the ones to watch"),
+                    ));
+                };
+                if items.get_ref().is_empty() {
+                    return Err(err(
+                        Some(items.span()),
+                        format!("server {name:?}: `{key}` is empty: name at least one"),
+                    ));
+                }
+                let mut out: Vec<String> = Vec::new();
+                for item in items.get_ref() {
+                    let text = item.get_ref().trim().trim_matches('/');
+                    check(text).map_err(|e| err(Some(item.span()), format!("server {name:?}: {e}")))?;
+                    if !out.iter().any(|o| o == text) {
+                        out.push(text.to_owned());
+                    }
+                }
+                Ok(out)
+            };
+            let only = |key: &str, present: Option<Range<usize>>, kind: &str| match present {
+                Some(span) => Err(err(
+                    Some(span),
+                    format!("server {name:?}: `{key}` is for kind = \"{kind}\" servers"),
+                )),
+                None => Ok(()),
+            };
+            let kind_name = s.kind.as_ref().map_or("jenkins", |k| k.get_ref().trim());
+            let repos_span = s.repos.as_ref().map(Spanned::span);
+            let projects_span = s.projects.as_ref().map(Spanned::span);
+            let kind = match kind_name {
+                "jenkins" => ServerKind::Jenkins,
+                "cctray" => ServerKind::Cctray,
+                "github" => ServerKind::GitHub {
+                    repos: list("repos", &s.repos, kinds::check_repo)?,
+                },
+                "gitlab" => ServerKind::GitLab {
+                    projects: list("projects", &s.projects, kinds::check_project)?,
+                },
+                other => {
+                    return Err(err(
+                        s.kind.as_ref().map(Spanned::span),
+                        format!(
+                            "server {name:?}: unknown kind {other:?}: use \"jenkins\" (the default), \
+                             \"cctray\", \"github\" or \"gitlab\""
+                        ),
+                    ));
+                }
+            };
+            if !matches!(kind, ServerKind::GitHub { .. }) {
+                only("repos", repos_span, "github")?;
+            }
+            if !matches!(kind, ServerKind::GitLab { .. }) {
+                only("projects", projects_span, "gitlab")?;
+            }
+            Ok(kind)
+        };
+
         let seconds = |v: &Option<Spanned<f64>>, default: f64, min: f64, what: &str| match v {
             None => Ok(Duration::from_secs_f64(default)),
             Some(s) if *s.get_ref() >= min && *s.get_ref() <= 86_400.0 => {
@@ -534,10 +607,26 @@ impl Config {
                     format!("a server named {name:?} is already defined"),
                 ));
             }
-            let url = s.url.get_ref().trim();
-            if let Err(e) = crate::weburl::check_server_url(url) {
-                return Err(err(Some(s.url.span()), format!("server {name:?}: {e}")));
-            }
+            let kind = server_kind(name, s)?;
+            let url = match (&s.url, kind.default_url()) {
+                (Some(u), _) => {
+                    let url = u.get_ref().trim();
+                    if let Err(e) = crate::weburl::check_server_url(url) {
+                        return Err(err(Some(u.span()), format!("server {name:?}: {e}")));
+                    }
+                    url
+                }
+                (None, Some(default)) => default,
+                (None, None) => {
+                    return Err(err(
+                        Some(s.name.span()),
+                        format!(
+                            "server {name:?} needs `url = \"…\"` (the {} address)",
+                            kind.label()
+                        ),
+                    ));
+                }
+            };
             let keyring = s.token_keyring.as_ref().filter(|k| *k.get_ref());
             let token = match (&s.token_env, &s.token_file, keyring) {
                 (Some(_), Some(f), _) => {
@@ -568,6 +657,22 @@ impl Config {
                 }
                 (None, None, None) => TokenSource::None,
             };
+            if kind != ServerKind::Jenkins
+                && let Some(span) = s
+                    .view
+                    .as_ref()
+                    .map(Spanned::span)
+                    .or_else(|| s.folder.as_ref().map(|_| s.name.span()))
+            {
+                return Err(err(
+                    Some(span),
+                    format!(
+                        "server {name:?}: folder and view are Jenkins keys; a {} server lists all of \
+                         its jobs (map a level of its tree onto an LED instead)",
+                        kind.label()
+                    ),
+                ));
+            }
             if let (Some(_), Some(v)) = (&s.folder, &s.view) {
                 return Err(err(
                     Some(v.span()),
@@ -580,6 +685,7 @@ impl Config {
             );
             servers.push(ServerConfig {
                 name: name.to_owned(),
+                kind,
                 url: url.to_owned(),
                 user: s.user.clone().filter(|u| !u.is_empty()),
                 token,
@@ -652,6 +758,13 @@ impl Config {
                 })
         };
 
+        let kind_of = |server: &str| {
+            servers
+                .iter()
+                .find(|s| s.name == server)
+                .map(|s| s.kind.clone())
+                .unwrap_or_default()
+        };
         let mut slots = Vec::new();
         let mut used: BTreeMap<usize, Range<usize>> = BTreeMap::new();
         for s in &raw.slots {
@@ -695,15 +808,15 @@ impl Config {
                     ));
                 }
                 (Some(j), None) => {
-                    let path = split_full_name(j.get_ref());
+                    let path = kind_of(&server).split_name(j.get_ref());
                     if path.is_empty() {
                         return Err(err(Some(j.span()), "job name is empty".into()));
                     }
                     Target::Job(JobId { server, path })
                 }
                 (None, Some(f)) => Target::Folder {
+                    path: kind_of(&server).split_name(f.get_ref()),
                     server,
-                    path: split_full_name(f.get_ref()),
                 },
                 (None, None) => Target::Server(server),
             };
@@ -1035,5 +1148,80 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(config.readable_by_others(&mut BTreeSet::new()).is_empty());
+    }
+
+    #[test]
+    fn servers_of_every_kind_with_their_own_keys_and_job_names() {
+        let text = "[[servers]]\nname = \"gocd\"\nkind = \"cctray\"\nurl = \"https://gocd.example.com/go/cctray.xml\"\n\
+                    user = \"bob\"\ntoken_env = \"GOCD_TOKEN\"\n\n\
+                    [[servers]]\nname = \"gh\"\nkind = \"github\"\nrepos = [\"acme/api\", \"acme/web\", \"acme/api\"]\n\
+                    token_env = \"GITHUB_TOKEN\"\n\n\
+                    [[servers]]\nname = \"lab\"\nkind = \"gitlab\"\nurl = \"https://gitlab.example.com/\"\n\
+                    projects = [\"group/sub/project\"]\n\n\
+                    [[servers]]\nname = \"ci\"\nurl = \"https://ci.example.com/\"\n\n\
+                    [[slots]]\nled = 0\nserver = \"gocd\"\njob = \"build-linux :: test :: unit\"\n\
+                    [[slots]]\nled = 1\nserver = \"gh\"\njob = \"acme/api/CI/feature/login\"\n\
+                    [[slots]]\nled = 2\nserver = \"lab\"\njob = \"group/sub/project/main\"\n\
+                    [[slots]]\nled = 3\nserver = \"gocd\"\nfolder = \"build-linux :: test\"\n";
+        let c = Config::parse(text, None).unwrap();
+        assert_eq!(c.servers[0].kind, ServerKind::Cctray);
+        assert_eq!(
+            c.servers[1].kind,
+            ServerKind::GitHub {
+                repos: vec!["acme/api".into(), "acme/web".into()]
+            },
+            "a repo named twice is watched once"
+        );
+        assert_eq!(c.servers[1].url, "https://api.github.com/", "the default");
+        assert_eq!(
+            c.servers[2].kind,
+            ServerKind::GitLab {
+                projects: vec!["group/sub/project".into()]
+            }
+        );
+        assert_eq!(c.servers[3].kind, ServerKind::Jenkins, "the default kind");
+        let job = |led: usize| match &c.slots[led].target {
+            Target::Job(id) => id.path.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(job(0), ["build-linux", "test", "unit"]);
+        assert_eq!(job(1), ["acme", "api", "CI", "feature%2Flogin"]);
+        assert_eq!(job(2), ["group", "sub", "project", "main"]);
+        assert_eq!(
+            c.slots[3].target,
+            Target::Folder {
+                server: "gocd".into(),
+                path: vec!["build-linux".into(), "test".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn a_server_kind_without_its_keys_or_with_another_kinds_keys_is_refused() {
+        let (line, _, message) =
+            invalid("[[servers]]\nname = \"gh\"\nkind = \"github\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("needs `repos = [\"…\"]`"), "{message}");
+        let (line, _, message) = invalid(
+            "[[servers]]\nname = \"x\"\nkind = \"gitlab\"\nprojects = [\"group/p\"]\nrepos = [\"a/b\"]\n",
+        );
+        assert_eq!(line, 5);
+        assert!(message.contains("`repos` is for kind = \"github\""), "{message}");
+        let (line, _, message) =
+            invalid("[[servers]]\nname = \"x\"\nkind = \"travis\"\nurl = \"https://t.example/\"\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("unknown kind \"travis\""), "{message}");
+        assert!(message.contains("\"cctray\""), "{message}");
+        let (_, _, message) = invalid("[[servers]]\nname = \"feed\"\nkind = \"cctray\"\n");
+        assert!(message.contains("needs `url"), "{message}");
+        let (line, _, message) = invalid(
+            "[[servers]]\nname = \"gh\"\nkind = \"github\"\nrepos = [\"acme/api\", \"acme\"]\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("OWNER/REPO"), "{message}");
+        let (_, _, message) = invalid(
+            "[[servers]]\nname = \"f\"\nkind = \"cctray\"\nurl = \"https://x.example/cc.xml\"\nview = \"v\"\n",
+        );
+        assert!(message.contains("Jenkins keys"), "{message}");
     }
 }

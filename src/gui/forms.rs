@@ -117,6 +117,7 @@ impl ServerDraft {
             .and_then(|old| config.servers.iter().find(|s| s.name == old));
         let mut server = existing.cloned().unwrap_or_else(|| ServerConfig {
             name: String::new(),
+            kind: crate::config::ServerKind::Jenkins,
             url: String::new(),
             user: None,
             token: TokenSource::None,
