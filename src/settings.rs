@@ -150,7 +150,7 @@ pub fn apply(
             if config.aggregate.leds.contains(led) {
                 doc.set_aggregate_leds(&tube_without(&config, *led));
             }
-            doc.set_slot(*led, target);
+            doc.set_slot(*led, target, &config.kind_of(target.server()));
         }
         Edit::ClearSlot(led) => {
             doc.clear_slot(*led);
@@ -164,7 +164,7 @@ pub fn apply(
                 return Err(format!("LED {from} shows nothing to move"));
             };
             match config.slot(*to).map(|s| s.target.clone()) {
-                Some(other) => doc.set_slot(*from, &other),
+                Some(other) => doc.set_slot(*from, &other, &config.kind_of(other.server())),
                 None => {
                     doc.clear_slot(*from);
                 }
@@ -178,7 +178,7 @@ pub fn apply(
                     .collect();
                 doc.set_aggregate_leds(&rest);
             }
-            doc.set_slot(*to, &moving);
+            doc.set_slot(*to, &moving, &config.kind_of(moving.server()));
         }
         Edit::SetTube { led, on } => {
             let config = current()?;

@@ -61,16 +61,17 @@ impl ConfigDocument {
         self.doc.to_string()
     }
 
-    /// Maps `led` to `target`, replacing whatever was on it.
-    pub fn set_slot(&mut self, led: usize, target: &Target) {
+    /// Maps `led` to `target` (of a server of `kind`, which says how its names are written),
+    /// replacing whatever was on it.
+    pub fn set_slot(&mut self, led: usize, target: &Target, kind: &super::ServerKind) {
         let mut table = toml_edit::Table::new();
         table.insert(
             "led",
             toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)),
         );
         let (server, key, path) = match target {
-            Target::Job(id) => (&id.server, Some("job"), id.full_name()),
-            Target::Folder { server, path } => (server, Some("folder"), path.join("/")),
+            Target::Job(id) => (&id.server, Some("job"), kind.name_text(&id.path)),
+            Target::Folder { server, path } => (server, Some("folder"), kind.name_text(path)),
             Target::Server(server) => (server, None, String::new()),
         };
         table.insert("server", toml_edit::value(server.as_str()));
@@ -296,7 +297,11 @@ mod tests {
             format!("# my strip\n{ONE_SERVER}\n[[slots]]\nled = 0 # the API\njob = \"api\"\n");
         std::fs::write(&path, &original).unwrap();
         let mut doc = ConfigDocument::load(&path).unwrap();
-        doc.set_slot(3, &Target::Job(JobId::new("office", "team-a/web")));
+        doc.set_slot(
+            3,
+            &Target::Job(JobId::new("office", "team-a/web")),
+            &crate::config::ServerKind::Jenkins,
+        );
         assert!(doc.clear_slot(0));
         let saved = doc.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -322,7 +327,11 @@ mod tests {
         let original = format!("{ONE_SERVER}[strip]\nleds = 4\n");
         std::fs::write(&path, &original).unwrap();
         let mut doc = ConfigDocument::load(&path).unwrap();
-        doc.set_slot(9, &Target::Server("office".into()));
+        doc.set_slot(
+            9,
+            &Target::Server("office".into()),
+            &crate::config::ServerKind::Jenkins,
+        );
         let e = doc.save(&path).unwrap_err();
         assert!(e.to_string().contains("LED 9 is beyond the strip"), "{e}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);

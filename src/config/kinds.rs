@@ -9,7 +9,7 @@
 //! | kind    | form in a slot                    | levels                                  |
 //! |---------|-----------------------------------|-----------------------------------------|
 //! | jenkins | `team/api/main`                   | split at `/`                            |
-//! | cctray  | `pipeline :: stage :: job`        | split at ` :: ` (else at `/`)           |
+//! | cctray  | `pipeline :: stage :: job`        | split at ` :: `                         |
 //! | github  | `OWNER/REPO/WORKFLOW/BRANCH`      | owner, repo, workflow, the rest         |
 //! | gitlab  | `GROUP/SUB/PROJECT/REF`           | the project's own path, then the rest   |
 
@@ -67,13 +67,12 @@ impl ServerKind {
         let text = text.trim();
         match self {
             ServerKind::Jenkins => split_full_name(text),
-            ServerKind::Cctray if text.contains(CCTRAY_LEVELS) => text
+            ServerKind::Cctray => text
                 .split(CCTRAY_LEVELS)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(encode_level)
                 .collect(),
-            ServerKind::Cctray => split_full_name(text),
             ServerKind::GitHub { .. } => {
                 let mut parts = text.splitn(4, '/').filter(|s| !s.is_empty());
                 let mut path: Vec<String> = parts.by_ref().take(3).map(str::to_owned).collect();
@@ -103,6 +102,29 @@ impl ServerKind {
             }
         }
     }
+}
+
+impl ServerKind {
+    /// How the window writes a job (or folder) path in a slot: the kind's own form, which
+    /// [`ServerKind::split_name`] reads back to the same levels.
+    pub fn name_text(&self, path: &[String]) -> String {
+        match self {
+            ServerKind::Cctray => path
+                .iter()
+                .map(|level| decode_level(level))
+                .collect::<Vec<_>>()
+                .join(CCTRAY_LEVELS),
+            _ => path.join("/"),
+        }
+    }
+}
+
+/// The inverse of [`encode_level`] (only `%2F` and `%25`; other escapes are the name's own).
+pub fn decode_level(level: &str) -> String {
+    level
+        .replace("%2F", "/")
+        .replace("%2f", "/")
+        .replace("%25", "%")
 }
 
 /// One level of a job path: `%` and `/` percent-encoded, so the level survives `join("/")`.
@@ -176,9 +198,13 @@ mod tests {
             kind.split_name("acme/api (main) :: deploy"),
             ["acme%2Fapi (main)", "deploy"]
         );
-        // What the window writes (levels joined with `/`) reads back to the same levels.
-        let levels = kind.split_name("acme/api (main) :: deploy");
-        assert_eq!(kind.split_name(&levels.join("/")), levels);
+        assert_eq!(kind.split_name("acme/web"), ["acme%2Fweb"], "one level");
+        // What the window writes reads back to the same levels.
+        for name in ["acme/api (main) :: deploy", "acme/web", "100% :: a"] {
+            let levels = kind.split_name(name);
+            assert_eq!(kind.name_text(&levels), name);
+            assert_eq!(kind.split_name(&kind.name_text(&levels)), levels);
+        }
     }
 
     #[test]
@@ -186,11 +212,22 @@ mod tests {
         let kind = ServerKind::GitHub {
             repos: vec!["acme/api".into()],
         };
-        assert_eq!(kind.split_name("acme/api/CI/main"), ["acme", "api", "CI", "main"]);
+        assert_eq!(
+            kind.split_name("acme/api/CI/main"),
+            ["acme", "api", "CI", "main"]
+        );
         let levels = kind.split_name("acme/api/Build and test/feature/login");
         assert_eq!(levels, ["acme", "api", "Build and test", "feature%2Flogin"]);
-        assert_eq!(kind.split_name(&levels.join("/")), levels, "round trip");
-        assert_eq!(kind.split_name("acme/api"), ["acme", "api"], "a repo as a folder");
+        assert_eq!(
+            kind.split_name(&kind.name_text(&levels)),
+            levels,
+            "round trip"
+        );
+        assert_eq!(
+            kind.split_name("acme/api"),
+            ["acme", "api"],
+            "a repo as a folder"
+        );
     }
 
     #[test]

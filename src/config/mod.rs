@@ -9,8 +9,8 @@ pub mod kinds;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
-pub use kinds::ServerKind;
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
+pub use kinds::ServerKind;
 pub use quiet_hours::QuietHours;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -498,6 +498,15 @@ impl Config {
             .collect()
     }
 
+    /// The kind of the server named `server` (Jenkins for a name not defined).
+    pub fn kind_of(&self, server: &str) -> ServerKind {
+        self.servers
+            .iter()
+            .find(|s| s.name == server)
+            .map(|s| s.kind.clone())
+            .unwrap_or_default()
+    }
+
     /// Validates config text; `path` names the file in messages and anchors relative paths.
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config, ConfigError> {
         let shown = path.map_or_else(|| "<config>".to_owned(), |p| p.display().to_string());
@@ -536,7 +545,8 @@ impl Config {
                 let mut out: Vec<String> = Vec::new();
                 for item in items.get_ref() {
                     let text = item.get_ref().trim().trim_matches('/');
-                    check(text).map_err(|e| err(Some(item.span()), format!("server {name:?}: {e}")))?;
+                    check(text)
+                        .map_err(|e| err(Some(item.span()), format!("server {name:?}: {e}")))?;
                     if !out.iter().any(|o| o == text) {
                         out.push(text.to_owned());
                     }
@@ -1198,15 +1208,17 @@ mod tests {
 
     #[test]
     fn a_server_kind_without_its_keys_or_with_another_kinds_keys_is_refused() {
-        let (line, _, message) =
-            invalid("[[servers]]\nname = \"gh\"\nkind = \"github\"\n");
+        let (line, _, message) = invalid("[[servers]]\nname = \"gh\"\nkind = \"github\"\n");
         assert_eq!(line, 2);
         assert!(message.contains("needs `repos = [\"…\"]`"), "{message}");
         let (line, _, message) = invalid(
             "[[servers]]\nname = \"x\"\nkind = \"gitlab\"\nprojects = [\"group/p\"]\nrepos = [\"a/b\"]\n",
         );
         assert_eq!(line, 5);
-        assert!(message.contains("`repos` is for kind = \"github\""), "{message}");
+        assert!(
+            message.contains("`repos` is for kind = \"github\""),
+            "{message}"
+        );
         let (line, _, message) =
             invalid("[[servers]]\nname = \"x\"\nkind = \"travis\"\nurl = \"https://t.example/\"\n");
         assert_eq!(line, 3);

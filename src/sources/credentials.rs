@@ -88,6 +88,17 @@ impl Credentials {
         }
     }
 
+    /// The auth header (name and value) in `style`.
+    pub fn header(&self, style: super::http::AuthStyle) -> (&'static str, Secret) {
+        use super::http::AuthStyle;
+        let token = self.token.expose_secret().trim();
+        match style {
+            AuthStyle::Basic => ("Authorization", self.basic_header()),
+            AuthStyle::Bearer => ("Authorization", Secret::new(format!("Bearer {token}"))),
+            AuthStyle::PrivateToken => ("PRIVATE-TOKEN", Secret::new(token)),
+        }
+    }
+
     /// The `Authorization` header value for Basic auth.
     pub fn basic_header(&self) -> Secret {
         let raw = format!("{}:{}", self.user, self.token.expose_secret());
@@ -229,23 +240,35 @@ pub fn lookup(server: &ServerConfig) -> Result<Option<Credentials>, CredentialEr
     let name = || server.name.clone();
     let (user, token, place) = match (&server.user, &server.token) {
         (_, TokenSource::None) => return Ok(None),
-        (None, _) => return Err(CredentialError::NoUser { server: name() }),
-        (Some(user), TokenSource::Env(var)) => {
+        // GitHub and GitLab tokens stand alone; Basic auth (Jenkins, cctray) needs the user.
+        (None, _) if !token_only(&server.kind) => {
+            return Err(CredentialError::NoUser { server: name() });
+        }
+        (user, TokenSource::Env(var)) => {
             let token = std::env::var(var).map_err(|_| CredentialError::EnvNotSet {
                 server: name(),
                 var: var.clone(),
             })?;
-            (user, token, format!("environment variable {var}"))
+            (
+                user.as_deref().unwrap_or_default(),
+                token,
+                format!("environment variable {var}"),
+            )
         }
-        (Some(user), TokenSource::File(path)) => {
+        (user, TokenSource::File(path)) => {
             let token = std::fs::read_to_string(path).map_err(|e| CredentialError::File {
                 server: name(),
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            (user, token, format!("token_file {}", path.display()))
+            (
+                user.as_deref().unwrap_or_default(),
+                token,
+                format!("token_file {}", path.display()),
+            )
         }
-        (Some(user), TokenSource::Keyring) => {
+        (user, TokenSource::Keyring) => {
+            let user = user.as_deref().unwrap_or_default();
             let token =
                 keyring_read(&server.url, user).map_err(|reason| CredentialError::Keyring {
                     server: name(),
@@ -262,6 +285,14 @@ pub fn lookup(server: &ServerConfig) -> Result<Option<Credentials>, CredentialEr
         });
     }
     Ok(Some(Credentials::new(user, &token)))
+}
+
+/// Kinds whose token is sent alone (no user name).
+fn token_only(kind: &crate::config::ServerKind) -> bool {
+    matches!(
+        kind,
+        crate::config::ServerKind::GitHub { .. } | crate::config::ServerKind::GitLab { .. }
+    )
 }
 
 #[cfg(test)]

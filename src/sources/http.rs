@@ -23,11 +23,24 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// The connection timeout never exceeds this, however long a request may take.
 pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How a token goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthStyle {
+    /// `Authorization: Basic base64(user:token)` (Jenkins, cctray feeds).
+    #[default]
+    Basic,
+    /// `Authorization: Bearer token` (GitHub).
+    Bearer,
+    /// `PRIVATE-TOKEN: token` (GitLab).
+    PrivateToken,
+}
+
 /// How to reach a server.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Sent pre-emptively as Basic auth on every request.
+    /// Sent pre-emptively on every request, as `auth` says.
     pub credentials: Option<Credentials>,
+    pub auth: AuthStyle,
     /// PEM file with CA certificate(s) to trust in addition to the web PKI (a self-signed server).
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
@@ -40,6 +53,7 @@ impl HttpSettings {
     pub fn new(timeout: Duration) -> Self {
         Self {
             credentials: None,
+            auth: AuthStyle::Basic,
             ca_file: None,
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
             request_timeout: timeout,
@@ -48,6 +62,11 @@ impl HttpSettings {
 
     pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
         self.credentials = credentials;
+        self
+    }
+
+    pub fn auth(mut self, auth: AuthStyle) -> Self {
+        self.auth = auth;
         self
     }
 
@@ -60,7 +79,8 @@ impl HttpSettings {
 /// An agent for one server. Cheap to keep; reuses connections between polls.
 pub struct HttpClient {
     agent: ureq::Agent,
-    authorization: Option<Secret>,
+    /// The auth header's name and value.
+    authorization: Option<(&'static str, Secret)>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -91,8 +111,66 @@ impl<T> Answer<T> {
     }
 }
 
-/// The headers [`HttpClient::get_json`] keeps.
-const KEPT_HEADERS: [&str; 1] = ["x-jenkins"];
+/// The response headers an [`Answer`] keeps (the rest are dropped unread).
+const KEPT_HEADERS: [&str; 8] = [
+    "x-jenkins",
+    "etag",
+    "link",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "ratelimit-remaining",
+    "x-total-pages",
+];
+
+/// What an answer must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// `application/json` (Jenkins, GitHub, GitLab).
+    Json,
+    /// `application/xml`, `text/xml` or `…+xml` (cctray feeds).
+    Xml,
+}
+
+impl Accept {
+    fn header(self) -> &'static str {
+        match self {
+            Accept::Json => "application/json",
+            Accept::Xml => "application/xml, text/xml;q=0.9",
+        }
+    }
+
+    fn matches(self, content_type: &str) -> bool {
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match self {
+            Accept::Json => media == "application/json" || media.ends_with("+json"),
+            Accept::Xml => {
+                media == "application/xml" || media == "text/xml" || media.ends_with("+xml")
+            }
+        }
+    }
+}
+
+/// One GET: the URL, what the answer must be, and the `ETag` of the last answer (a conditional request).
+#[derive(Debug, Clone, Copy)]
+pub struct Get<'a> {
+    pub url: &'a str,
+    pub accept: Accept,
+    pub if_none_match: Option<&'a str>,
+}
+
+/// A fresh answer, or "not modified" (304) to a conditional request.
+#[derive(Debug, Clone)]
+pub enum Fetched<T> {
+    Fresh(Answer<T>),
+    /// The answer to `If-None-Match` did not change; the headers (rate limit) are kept.
+    NotModified(Answer<()>),
+}
 
 impl HttpClient {
     pub fn new(settings: &HttpSettings) -> Result<Self, SourceError> {
@@ -112,26 +190,56 @@ impl HttpClient {
             .build();
         Ok(Self {
             agent: config.new_agent(),
-            authorization: settings.credentials.as_ref().map(Credentials::basic_header),
+            authorization: settings
+                .credentials
+                .as_ref()
+                .map(|c| c.header(settings.auth)),
         })
     }
 
     /// One GET that must answer 200 with JSON, whose body `read` parses as a stream (capped at
-    /// [`MAX_BODY_BYTES`]; see [`body_error`] for the errors of reading it). 401 and 403 are the auth
-    /// errors, 429 (and a 503 with `Retry-After`) rate limiting; anything else that is not JSON data
-    /// is a failure naming the URL (without its query).
+    /// [`MAX_BODY_BYTES`]; see [`body_error`] for the errors of reading it). See [`HttpClient::get`].
     pub fn get_json<T>(
         &self,
         url: &str,
         read: impl FnOnce(&mut dyn Read) -> Result<T, SourceError>,
     ) -> Result<Answer<T>, SourceError> {
+        let get = Get {
+            url,
+            accept: Accept::Json,
+            if_none_match: None,
+        };
+        match self.get(get, read)? {
+            Fetched::Fresh(answer) => Ok(answer),
+            // Only a conditional request may be answered 304.
+            Fetched::NotModified(_) => Err(SourceError::Status {
+                url: without_query(url),
+                status: 304,
+            }),
+        }
+    }
+
+    /// One GET that must answer 200 with `get.accept`'s kind of data (or 304 to `If-None-Match`), whose
+    /// body `read` parses as a stream. 401 and 403 are the auth errors; 429, a 403 with
+    /// `x-ratelimit-remaining: 0` (GitHub) and a 503 with `Retry-After` are rate limiting, until
+    /// `Retry-After` or `x-ratelimit-reset` (at most [`MAX_RETRY_AFTER`]); anything else that is not the
+    /// data asked for is a failure naming the URL (without its query).
+    pub fn get<T>(
+        &self,
+        get: Get<'_>,
+        read: impl FnOnce(&mut dyn Read) -> Result<T, SourceError>,
+    ) -> Result<Fetched<T>, SourceError> {
+        let url = get.url;
         let mut req = self
             .agent
             .get(url)
-            .header("Accept", "application/json")
+            .header("Accept", get.accept.header())
             .header("Accept-Encoding", "gzip");
-        if let Some(auth) = &self.authorization {
-            req = req.header("Authorization", auth.expose_secret());
+        if let Some((name, value)) = &self.authorization {
+            req = req.header(*name, value.expose_secret());
+        }
+        if let Some(tag) = get.if_none_match {
+            req = req.header("If-None-Match", tag);
         }
         let shown = without_query(url);
         let mut resp = req.call().map_err(|e| SourceError::Network {
@@ -144,32 +252,56 @@ impl HttpClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
+        let headers: Vec<(String, String)> = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| header(name).map(|v| ((*name).to_owned(), v)))
+            .collect();
         let retry_after = header("retry-after");
+        let exhausted = header("x-ratelimit-remaining").is_some_and(|r| r.trim() == "0");
+        let now = SystemTime::now();
         match resp.status().as_u16() {
             200 => {}
+            304 if get.if_none_match.is_some() => {
+                return Ok(Fetched::NotModified(Answer { value: (), headers }));
+            }
             401 => return Err(SourceError::TokenRejected { url: shown }),
-            403 => return Err(SourceError::AuthNeeded { url: shown }),
-            status @ (429 | 503) if status == 429 || retry_after.is_some() => {
-                let until = retry_at(retry_after.as_deref(), SystemTime::now());
+            status @ (403 | 429) if exhausted => {
+                let until = match retry_after.as_deref() {
+                    Some(value) => retry_at(Some(value), now),
+                    None => reset_at(header("x-ratelimit-reset").as_deref(), now),
+                };
                 return Err(SourceError::RateLimited {
                     url: shown,
                     status,
                     until,
                 });
             }
+            status @ (403 | 429 | 503) if status == 429 || retry_after.is_some() => {
+                let until = retry_at(retry_after.as_deref(), now);
+                return Err(SourceError::RateLimited {
+                    url: shown,
+                    status,
+                    until,
+                });
+            }
+            403 => return Err(SourceError::AuthNeeded { url: shown }),
             status => return Err(SourceError::Status { url: shown, status }),
         }
         let content_type = header("content-type").unwrap_or_default();
-        if !content_type
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-        {
-            return Err(SourceError::NotJson {
-                url: shown,
-                content_type: if content_type.is_empty() {
-                    "no content type".to_owned()
-                } else {
-                    content_type
+        if !get.accept.matches(&content_type) {
+            let content_type = if content_type.is_empty() {
+                "no content type".to_owned()
+            } else {
+                content_type
+            };
+            return Err(match get.accept {
+                Accept::Json => SourceError::NotJson {
+                    url: shown,
+                    content_type,
+                },
+                Accept::Xml => SourceError::NotXml {
+                    url: shown,
+                    content_type,
                 },
             });
         }
@@ -179,13 +311,22 @@ impl HttpClient {
         {
             return Err(too_large(&shown));
         }
-        let headers = KEPT_HEADERS
-            .iter()
-            .filter_map(|name| header(name).map(|v| ((*name).to_owned(), v)))
-            .collect();
         let mut body = resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader();
         let value = read(&mut body)?;
-        Ok(Answer { value, headers })
+        Ok(Fetched::Fresh(Answer { value, headers }))
+    }
+}
+
+/// When a rate limit's window resets: `x-ratelimit-reset` is epoch seconds; at most
+/// [`MAX_RETRY_AFTER`] ahead, and [`DEFAULT_RETRY_AFTER`] when absent or unreadable.
+pub fn reset_at(value: Option<&str>, now: SystemTime) -> SystemTime {
+    let at = value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs.min(u64::from(u32::MAX))));
+    match at {
+        Some(at) if at <= now => now,
+        Some(at) => at.min(now + MAX_RETRY_AFTER),
+        None => now + DEFAULT_RETRY_AFTER,
     }
 }
 
@@ -290,6 +431,31 @@ fn load_ca(path: &Path) -> Result<ureq::tls::RootCerts, SourceError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_rate_limit_reset_is_epoch_seconds_capped_at_an_hour() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            reset_at(Some("1700000600"), now),
+            now + Duration::from_secs(600)
+        );
+        assert_eq!(reset_at(Some("1699999999"), now), now, "already past");
+        assert_eq!(reset_at(Some("99999999999"), now), now + MAX_RETRY_AFTER);
+        assert_eq!(reset_at(Some("soon"), now), now + DEFAULT_RETRY_AFTER);
+        assert_eq!(reset_at(None, now), now + DEFAULT_RETRY_AFTER);
+    }
+
+    #[test]
+    fn content_types_are_matched_by_media_type() {
+        assert!(Accept::Json.matches("application/json; charset=utf-8"));
+        assert!(Accept::Json.matches("application/vnd.api+json"));
+        assert!(!Accept::Json.matches("text/html"));
+        assert!(Accept::Xml.matches("text/xml;charset=UTF-8"));
+        assert!(Accept::Xml.matches("Application/XML"));
+        assert!(Accept::Xml.matches("application/rss+xml"));
+        assert!(!Accept::Xml.matches("text/html; charset=utf-8"));
+        assert!(!Accept::Xml.matches(""));
+    }
 
     const NOW: fn() -> SystemTime = || SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 

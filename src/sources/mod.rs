@@ -57,6 +57,10 @@ pub enum SourceError {
         "{url}: not a JSON API answer: {content_type:?} (a login page or proxy in the way? check the URL)"
     )]
     NotJson { url: String, content_type: String },
+    #[error(
+        "{url}: not a cctray XML feed: {content_type:?} (a login page or proxy in the way? check the URL)"
+    )]
+    NotXml { url: String, content_type: String },
     #[error("{url}: the answer is not valid {what}: {reason}")]
     BadAnswer {
         url: String,
@@ -87,6 +91,9 @@ impl SourceError {
             }
             SourceError::NotJson { content_type, .. } => {
                 ServerState::Unreachable(format!("not a JSON API answer ({content_type})"))
+            }
+            SourceError::NotXml { content_type, .. } => {
+                ServerState::Unreachable(format!("not a cctray XML feed ({content_type})"))
             }
             SourceError::BadAnswer { what, reason, .. } => {
                 ServerState::Unreachable(format!("invalid {what}: {reason}"))
