@@ -134,6 +134,9 @@ pub struct Build {
     pub building: bool,
     /// Start time, epoch milliseconds.
     pub timestamp_ms: Option<i64>,
+    /// The page of the finished build whose result the job shows, when the server gives it (GitHub's
+    /// run, GitLab's pipeline, a cctray `webUrl`); Jenkins' is `{job url}{number}/`.
+    pub url: Option<String>,
 }
 
 /// One job as of one poll.
@@ -479,7 +482,11 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
     } else {
         now_number
     };
-    let url = build_url(&now.url, build);
+    let url = now
+        .last_build
+        .as_ref()
+        .and_then(|b| b.url.clone())
+        .or_else(|| build_url(&now.url, build));
     match (prev.state.is_broken(), now.state.is_broken()) {
         (false, true) => {
             out.push(Transition::Broke {

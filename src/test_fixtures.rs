@@ -21,6 +21,7 @@ pub(crate) fn job(server: &str, path: &str, state: JobState) -> Job {
             result: Some(state),
             building: false,
             timestamp_ms: None,
+            url: None,
         }),
     }
 }

@@ -96,6 +96,7 @@ mod tests {
                 result: Some(JobState::Success),
                 building: false,
                 timestamp_ms: Some(timestamp_ms),
+                url: None,
             }),
         }
     }

@@ -203,6 +203,7 @@ fn build(raw: &RawBuild) -> Option<Build> {
         result: raw.result.as_str().and_then(JobState::from_result),
         building: raw.building.as_bool().unwrap_or(false),
         timestamp_ms: raw.timestamp.as_i64(),
+        url: None,
     })
 }
 
