@@ -586,3 +586,61 @@ fn the_window_icon_follows_the_overall_state() {
         seen
     }));
 }
+
+/// The rect of the one widget labelled exactly `label`.
+fn rect_of(h: &Harness<'static, App>, label: &str) -> Rect {
+    h.get_by_label(label).rect()
+}
+
+#[test]
+fn at_800_by_500_a_long_status_text_is_cut_and_overlaps_nothing_in_the_header() {
+    let mut s = setup_sized("", Vec2::new(800.0, 500.0));
+    for n in 1..=4 {
+        let name = format!("a-rather-long-failing-job-name-number-{n}-of-the-nightly-suite");
+        s._sim
+            .state()
+            .items
+            .push(SimJob::new(&name, Some(JobState::Failure)).into());
+    }
+    assert!(s.pump_until(|h| h.query_by_label_contains("5 failing").is_some()));
+    s.harness.step();
+    let status = s.harness.get_by_label_contains("5 failing");
+    let full = status.value().unwrap_or_default();
+    assert!(full.ends_with("1 unstable: deploy"), "{full:?}");
+    let status = status.rect();
+    let window = Rect::from_min_size(Pos2::ZERO, Vec2::new(800.0, 500.0));
+    let device = rect_of(&s.harness, "no device (mirror only)");
+    let mirror = rect_of(&s.harness, "Mirror window");
+    let refresh = rect_of(&s.harness, "Refresh");
+    for (name, rect) in [
+        ("status", status),
+        ("device", device),
+        ("Mirror window", mirror),
+        ("Refresh", refresh),
+    ] {
+        assert!(
+            window.contains_rect(rect),
+            "{name} at {rect:?} is outside the window"
+        );
+    }
+    for (name, rect) in [
+        ("device", device),
+        ("Mirror window", mirror),
+        ("Refresh", refresh),
+    ] {
+        assert!(
+            !status.intersects(rect),
+            "the status text {status:?} overlaps {name} {rect:?}"
+        );
+    }
+    assert!(!device.intersects(mirror), "{device:?} {mirror:?}");
+
+    // The cut text shows in full on hover.
+    s.harness.hover_at(status.center());
+    assert!(
+        s.pump_until(|h| h
+            .query_all_by_label_contains("1 unstable: deploy")
+            .any(|n| !status.contains_rect(n.rect()))),
+        "hovering the status text shows it in full"
+    );
+}

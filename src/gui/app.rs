@@ -97,12 +97,16 @@ impl App {
 
     fn header(&mut self, ui: &mut Ui) {
         let p = &self.published;
-        ui.horizontal(|ui| {
-            ui.heading("ledtogo");
-            let [r, g, b] = self.view.state.color();
-            look::dot(ui, Color32::from_rgb(r, g, b), 12.0);
-            ui.label(RichText::new(&self.view.tooltip).strong());
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        // The right side first; the status text gets what is left, cut to one line (in full on hover).
+        egui::Sides::new().shrink_left().truncate().show(
+            ui,
+            |ui| {
+                ui.heading("ledtogo");
+                let [r, g, b] = self.view.state.color();
+                look::dot(ui, Color32::from_rgb(r, g, b), 12.0);
+                ui.add(egui::Label::new(RichText::new(&self.view.tooltip).strong()).truncate());
+            },
+            |ui| {
                 if ui
                     .button("Refresh")
                     .on_hover_text("Poll every server now")
@@ -120,8 +124,8 @@ impl App {
                 };
                 ui.label(RichText::new(short_device(device)).color(color))
                     .on_hover_text(device.to_string());
-            });
-        });
+            },
+        );
         strip::mirror(ui, &p.frame, 18.0);
     }
 
