@@ -644,3 +644,57 @@ fn at_800_by_500_a_long_status_text_is_cut_and_overlaps_nothing_in_the_header() 
         "hovering the status text shows it in full"
     );
 }
+
+/// The rect of the text (a label, not the row around it) that contains `text`.
+fn text_rect(h: &Harness<'static, App>, text: &str) -> Rect {
+    h.query_all_by_label_contains(text)
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Label)
+        .unwrap_or_else(|| panic!("no text {text:?}"))
+        .rect()
+}
+
+/// The right edge of the job panel's filter field (it fills the panel's width).
+fn jobs_panel_right(h: &Harness<'static, App>) -> f32 {
+    rect_of(h, "Filter").right()
+}
+
+#[test]
+fn a_long_job_name_is_cut_to_the_job_panel_and_never_widens_it() {
+    let mut s = setup("");
+    let before = jobs_panel_right(&s.harness);
+    let long = format!("nightly-{}", "x".repeat(192));
+    assert_eq!(long.len(), 200);
+    s._sim
+        .state()
+        .items
+        .push(SimJob::new(&long, Some(JobState::Success)).into());
+    assert!(s.pump_until(|h| {
+        h.query_all_by_label_contains("nightly-xxxx")
+            .next()
+            .is_some()
+    }));
+    s.harness.step();
+    let row = text_rect(&s.harness, "nightly-xxxx");
+    let right = jobs_panel_right(&s.harness);
+    assert!(
+        (right - before).abs() <= 1.0,
+        "the panel widened from {before} to {right}"
+    );
+    assert!(
+        row.right() <= right + 1.0,
+        "the name {row:?} is cut inside the panel"
+    );
+
+    s._sim.state().items.retain(|i| i.name() != long);
+    assert!(s.pump_until(|h| {
+        h.query_all_by_label_contains("nightly-xxxx")
+            .next()
+            .is_none()
+    }));
+    s.harness.step();
+    let after = jobs_panel_right(&s.harness);
+    assert!(
+        (after - before).abs() <= 1.0,
+        "the panel is {after} wide after the job went, {before} before it came"
+    );
+}

@@ -202,7 +202,9 @@ impl App {
         ui.separator();
         let snapshot = self.published.snapshot.clone();
         let config = self.published.config.clone();
-        egui::ScrollArea::vertical()
+        // Job names are cut to the panel's width; what cannot be cut (a folder or server heading) scrolls
+        // sideways: the panel keeps the width the user gave it.
+        egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 if let Some(url) = self.tree.show(ui, &snapshot, &config, &self.filter) {
