@@ -698,3 +698,38 @@ fn a_long_job_name_is_cut_to_the_job_panel_and_never_widens_it() {
         "the panel is {after} wide after the job went, {before} before it came"
     );
 }
+
+#[test]
+fn a_new_server_form_shows_no_error_until_typed_in_or_saved() {
+    let mut s = setup("");
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    s.harness.get_by_label("Add a server").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness.query_by_label_contains("url \"").is_none(),
+        "no error before anything is typed"
+    );
+
+    // Save with the URL still untouched: the form says what is missing and saves nothing.
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("url \"https://\" has no host name")
+            .is_some(),
+        "Save explains what is wrong"
+    );
+    assert_eq!(s.config().servers.len(), 1);
+    assert_eq!(s.harness.state().desk().editor.state().pending, 0);
+
+    // Typing an invalid URL shows its error straight away.
+    s.replace_text("URL", "ci.example.com");
+    assert!(
+        s.harness
+            .query_by_label_contains("url \"ci.example.com\" must start with http:// or https://")
+            .is_some()
+    );
+}
