@@ -733,3 +733,25 @@ fn a_new_server_form_shows_no_error_until_typed_in_or_saved() {
             .is_some()
     );
 }
+
+#[test]
+fn an_empty_quiet_hours_field_shows_an_example_not_a_value() {
+    let mut s = setup("");
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    let field = s.harness.get_by_label("Time range");
+    assert_eq!(
+        field.value().unwrap_or_default(),
+        "",
+        "no quiet hours are set"
+    );
+    let hint = field
+        .accesskit_node()
+        .placeholder()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        hint.starts_with("e.g. ") && hint.contains("22:00-07:00"),
+        "the hint reads as an example: {hint:?}"
+    );
+}
