@@ -755,3 +755,25 @@ fn an_empty_quiet_hours_field_shows_an_example_not_a_value() {
         "the hint reads as an example: {hint:?}"
     );
 }
+
+#[test]
+fn right_clicking_an_led_selects_it_and_opens_its_menu() {
+    let mut s = setup("\n[[slots]]\nled = 2\njob = \"api\"\n");
+    assert_eq!(s.harness.state().selected, None);
+    s.harness.get_by_label("LED 2: api").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    assert_eq!(s.harness.state().selected, Some(2));
+    assert!(
+        s.harness.query_by_label("Identify on the strip").is_some(),
+        "the context menu is open"
+    );
+    // The details below the strip are LED 2's.
+    let below = rect_of(&s.harness, "Identify").top();
+    assert!(
+        s.harness
+            .query_all_by_label("LED 2")
+            .any(|n| (n.rect().center().y - below).abs() < 40.0),
+        "\"LED 2\" heads the details"
+    );
+}
