@@ -777,3 +777,51 @@ fn right_clicking_an_led_selects_it_and_opens_its_menu() {
         "\"LED 2\" heads the details"
     );
 }
+
+#[test]
+fn dropping_a_job_onto_a_mapped_led_replaces_it_and_undo_brings_it_back() {
+    let mut s = setup("\n[[slots]]\nled = 3\njob = \"api\"\n");
+    assert!(s.pump_until(|h| h.query_by_label("LED 3: api").is_some()));
+    let from = s.center("web", true);
+    let to = s.slot_center(3);
+    s.drag(from, to);
+    let config = s.saved(|c| target_of(c, 3) == Some(job("web")));
+    assert_eq!(config.slots.len(), 1);
+    assert!(
+        s.harness
+            .query_by_label_contains("Replaced api on LED 3")
+            .is_some(),
+        "the window says what the drop replaced"
+    );
+    s.harness.get_by_label("Undo").click();
+    s.harness.step();
+    let config = s.saved(|c| target_of(c, 3) == Some(job("api")));
+    assert_eq!(config.slots.len(), 1);
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("Replaced api on LED 3")
+            .is_none(),
+        "the note goes once undone"
+    );
+}
+
+#[test]
+fn ctrl_z_restores_an_led_that_was_cleared() {
+    let mut s = setup("\n[[slots]]\nled = 5\njob = \"api\"\n");
+    s.harness.get_by_label("LED 5: api").click();
+    s.harness.step();
+    s.harness.key_press(egui::Key::Delete);
+    s.harness.step();
+    s.saved(|c| c.slot(5).is_none());
+    assert!(
+        s.harness
+            .query_by_label_contains("Cleared api from LED 5")
+            .is_some()
+    );
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    s.harness.step();
+    let config = s.saved(|c| c.slot(5).is_some());
+    assert_eq!(target_of(&config, 5), Some(job("api")));
+}

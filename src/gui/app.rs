@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Ui};
 
 use crate::config::AggregateScope;
 use crate::engine::Published;
-use crate::settings::{Edit, EditValue};
+use crate::settings::{Edit, EditValue, LedState};
 use crate::tray;
 
 use super::desk::{ConfigPlace, SharedDesk};
@@ -25,6 +25,16 @@ pub enum Tab {
     Servers,
     Device,
     Alerts,
+}
+
+/// The last mapping change (assign, move or swap, clear, tube), to take back with Undo or Ctrl+Z.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Undo {
+    /// The LEDs it changed, as they were before.
+    before: Vec<LedState>,
+    /// What the change dropped ("Replaced web on LED 3"), shown with an Undo button; `None` for a
+    /// change that lost nothing (a move, a swap, a free LED assigned), which Ctrl+Z still takes back.
+    note: Option<String>,
 }
 
 /// The window's state: what the user is looking at, never settings (those live in the config file).
@@ -47,6 +57,8 @@ pub struct App {
     title: String,
     /// Leaving the demo (creating the user's config, restarting), done off the UI thread.
     leaving: Pending<Result<std::path::PathBuf, String>>,
+    /// One level of undo for the strip's mappings.
+    undo: Option<Undo>,
 }
 
 impl App {
@@ -68,6 +80,7 @@ impl App {
             view,
             title: String::new(),
             leaving: Pending::default(),
+            undo: None,
         }
     }
 
@@ -81,17 +94,66 @@ impl App {
     }
 
     fn apply(&mut self, action: StripAction) {
-        let desk = &self.desk;
-        match action {
-            StripAction::Assign { led, target } => desk.edit(Edit::SetSlot { led, target }),
-            StripAction::Move { from, to } => {
-                desk.edit(Edit::MoveSlot { from, to });
-                self.selected = Some(to);
+        let config = self.published.config.clone();
+        let before = |leds: &[usize]| leds.iter().map(|&l| LedState::of(&config, l)).collect();
+        let what = |led: usize| strip::slot_label(&config, &self.published.snapshot, led);
+        let (edit, undo) = match action {
+            StripAction::Assign { led, target } => {
+                let old = config.slot(led).map(|s| &s.target);
+                if old == Some(&target) {
+                    return;
+                }
+                let note = old.map(|_| format!("Replaced {} on LED {led}", what(led)));
+                let undo = Undo {
+                    before: before(&[led]),
+                    note,
+                };
+                (Edit::SetSlot { led, target }, undo)
             }
-            StripAction::Clear(led) => desk.edit(Edit::ClearSlot(led)),
-            StripAction::Tube { led, on } => desk.edit(Edit::SetTube { led, on }),
-            StripAction::Identify(led) => desk.engine.identify(led),
-            StripAction::Open(url) => desk.open_url(&url),
+            StripAction::Move { from, to } => {
+                self.selected = Some(to);
+                let undo = Undo {
+                    before: before(&[from, to]),
+                    note: None,
+                };
+                (Edit::MoveSlot { from, to }, undo)
+            }
+            StripAction::Clear(led) => {
+                if config.slot(led).is_none() {
+                    return;
+                }
+                let undo = Undo {
+                    before: before(&[led]),
+                    note: Some(format!("Cleared {} from LED {led}", what(led))),
+                };
+                (Edit::ClearSlot(led), undo)
+            }
+            StripAction::Tube { led, on } => {
+                let note = (on && config.slot(led).is_some())
+                    .then(|| format!("LED {led} joined the tube; it showed {}", what(led)));
+                let undo = Undo {
+                    before: before(&[led]),
+                    note,
+                };
+                (Edit::SetTube { led, on }, undo)
+            }
+            StripAction::Identify(led) => {
+                self.desk.engine.identify(led);
+                return;
+            }
+            StripAction::Open(url) => {
+                self.desk.open_url(&url);
+                return;
+            }
+        };
+        self.desk.edit(edit);
+        self.undo = Some(undo);
+    }
+
+    /// Takes back the last mapping change.
+    fn undo(&mut self) {
+        if let Some(undo) = self.undo.take() {
+            self.desk.edit(Edit::RestoreLeds(undo.before));
         }
     }
 
@@ -226,6 +288,25 @@ impl App {
         for a in actions {
             self.apply(a);
         }
+        // Ctrl+Z in a text field is that field's own undo.
+        if self.undo.is_some()
+            && !ui.ctx().egui_wants_keyboard_input()
+            && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z))
+        {
+            self.undo();
+        }
+        if let Some(note) = self.undo.as_ref().and_then(|u| u.note.clone()) {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{note} —"));
+                if ui
+                    .small_button("Undo")
+                    .on_hover_text("Put it back (Ctrl+Z)")
+                    .clicked()
+                {
+                    self.undo();
+                }
+            });
+        }
         ui.add_space(8.0);
         if let Some(led) = self.selected.filter(|l| *l < config.strip.leds) {
             ui.separator();
@@ -242,11 +323,11 @@ impl App {
                     self.desk.engine.identify(led);
                 }
                 if config.slot(led).is_some() && ui.button("Clear").clicked() {
-                    self.desk.edit(Edit::ClearSlot(led));
+                    self.apply(StripAction::Clear(led));
                 }
                 let mut tube = config.aggregate.leds.contains(&led);
                 if ui.checkbox(&mut tube, "Part of the tube").changed() {
-                    self.desk.edit(Edit::SetTube { led, on: tube });
+                    self.apply(StripAction::Tube { led, on: tube });
                 }
             });
         }
