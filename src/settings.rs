@@ -44,6 +44,9 @@ pub enum Edit {
         led: usize,
         on: bool,
     },
+    /// Puts each listed LED back the way it was (its mapping, whether it is part of the tube): the
+    /// window's undo of its last mapping change. LEDs not listed are left alone.
+    RestoreLeds(Vec<LedState>),
     /// Sets `key` in `[table]` (top level for `None`); `None` as value removes the key.
     SetValue {
         table: Option<String>,
@@ -66,6 +69,26 @@ pub enum Edit {
     },
     /// Removes a server and the LEDs that show it, and the token the window stored for it.
     RemoveServer(String),
+}
+
+/// What one LED shows, as [`Edit::RestoreLeds`] puts it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedState {
+    pub led: usize,
+    /// The mapping (`None`: free, or a tube LED).
+    pub target: Option<Target>,
+    pub tube: bool,
+}
+
+impl LedState {
+    /// What `led` shows in `config`.
+    pub fn of(config: &Config, led: usize) -> LedState {
+        LedState {
+            led,
+            target: config.slot(led).map(|s| s.target.clone()),
+            tube: config.aggregate.leds.contains(&led),
+        }
+    }
 }
 
 /// Where the editor stores a token typed in the window.
@@ -188,6 +211,33 @@ pub fn apply(
                 doc.clear_slot(*led);
             }
             doc.set_aggregate_leds(&leds);
+        }
+        Edit::RestoreLeds(leds) => {
+            let config = current()?;
+            let mut tube: Vec<usize> = config
+                .aggregate
+                .leds
+                .iter()
+                .copied()
+                .filter(|l| !leds.iter().any(|s| s.led == *l))
+                .collect();
+            tube.extend(leds.iter().filter(|s| s.tube).map(|s| s.led));
+            tube.sort_unstable();
+            let mut before = config.aggregate.leds.clone();
+            before.sort_unstable();
+            if tube != before {
+                doc.set_aggregate_leds(&tube);
+            }
+            for state in leds {
+                match &state.target {
+                    Some(target) => {
+                        doc.set_slot(state.led, target, &config.kind_of(target.server()))
+                    }
+                    None => {
+                        doc.clear_slot(state.led);
+                    }
+                }
+            }
         }
         Edit::SetValue { table, key, value } => match value {
             Some(v) => doc.set_value(table.as_deref(), key, v.clone().into()),
@@ -610,6 +660,51 @@ mod tests {
         assert_eq!(target_of(&c, 1), None);
         let c = edited(&Edit::SetTube { led: 6, on: false }).unwrap();
         assert_eq!(c.aggregate.leds, [7]);
+    }
+
+    #[test]
+    fn restoring_leds_puts_back_their_mappings_and_tube_places_and_leaves_the_rest() {
+        // As before "web" replaced "api" on LED 0 and LED 6 left the tube for a folder.
+        let restore = Edit::RestoreLeds(vec![
+            LedState {
+                led: 0,
+                target: Some(job("api")),
+                tube: false,
+            },
+            LedState {
+                led: 6,
+                target: None,
+                tube: true,
+            },
+            LedState {
+                led: 3,
+                target: None,
+                tube: false,
+            },
+        ]);
+        let mut doc = ConfigDocument::parse(&format!(
+            "{BASE}\n[[slots]]\nled = 6\nfolder = \"team\"\n\n[[slots]]\nled = 3\njob = \"deploy\"\n"
+        ))
+        .unwrap();
+        doc.set_slot(0, &job("web"));
+        doc.set_aggregate_leds(&[7]);
+        let dir = tempfile::tempdir().unwrap();
+        let (path, tokens) = place(dir.path());
+        apply(
+            &mut doc,
+            &restore,
+            Place {
+                path: &path,
+                tokens,
+            },
+        )
+        .unwrap();
+        let c = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(target_of(&c, 0), Some(job("api")));
+        assert_eq!(target_of(&c, 6), None);
+        assert_eq!(target_of(&c, 3), None);
+        assert_eq!(target_of(&c, 1), Some(job("web")), "LED 1 was not listed");
+        assert_eq!(c.aggregate.leds, [6, 7]);
     }
 
     #[test]

@@ -587,6 +587,245 @@ fn the_window_icon_follows_the_overall_state() {
     }));
 }
 
+/// The rect of the one widget labelled exactly `label`.
+fn rect_of(h: &Harness<'static, App>, label: &str) -> Rect {
+    h.get_by_label(label).rect()
+}
+
+#[test]
+fn at_800_by_500_a_long_status_text_is_cut_and_overlaps_nothing_in_the_header() {
+    let mut s = setup_sized("", Vec2::new(800.0, 500.0));
+    for n in 1..=4 {
+        let name = format!("a-rather-long-failing-job-name-number-{n}-of-the-nightly-suite");
+        s._sim
+            .state()
+            .items
+            .push(SimJob::new(&name, Some(JobState::Failure)).into());
+    }
+    assert!(s.pump_until(|h| h.query_by_label_contains("5 failing").is_some()));
+    s.harness.step();
+    let status = s.harness.get_by_label_contains("5 failing");
+    let full = status.value().unwrap_or_default();
+    assert!(full.ends_with("1 unstable: deploy"), "{full:?}");
+    let status = status.rect();
+    let window = Rect::from_min_size(Pos2::ZERO, Vec2::new(800.0, 500.0));
+    let device = rect_of(&s.harness, "no device (mirror only)");
+    let mirror = rect_of(&s.harness, "Mirror window");
+    let refresh = rect_of(&s.harness, "Refresh");
+    for (name, rect) in [
+        ("status", status),
+        ("device", device),
+        ("Mirror window", mirror),
+        ("Refresh", refresh),
+    ] {
+        assert!(
+            window.contains_rect(rect),
+            "{name} at {rect:?} is outside the window"
+        );
+    }
+    for (name, rect) in [
+        ("device", device),
+        ("Mirror window", mirror),
+        ("Refresh", refresh),
+    ] {
+        assert!(
+            !status.intersects(rect),
+            "the status text {status:?} overlaps {name} {rect:?}"
+        );
+    }
+    assert!(!device.intersects(mirror), "{device:?} {mirror:?}");
+
+    // The cut text shows in full on hover.
+    s.harness.hover_at(status.center());
+    assert!(
+        s.pump_until(|h| h
+            .query_all_by_label_contains("1 unstable: deploy")
+            .any(|n| !status.contains_rect(n.rect()))),
+        "hovering the status text shows it in full"
+    );
+}
+
+/// The rect of the text (a label, not the row around it) that contains `text`.
+fn text_rect(h: &Harness<'static, App>, text: &str) -> Rect {
+    h.query_all_by_label_contains(text)
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::Label)
+        .unwrap_or_else(|| panic!("no text {text:?}"))
+        .rect()
+}
+
+/// The right edge of the job panel's filter field (it fills the panel's width).
+fn jobs_panel_right(h: &Harness<'static, App>) -> f32 {
+    rect_of(h, "Filter").right()
+}
+
+#[test]
+fn a_long_job_name_is_cut_to_the_job_panel_and_never_widens_it() {
+    let mut s = setup("");
+    let before = jobs_panel_right(&s.harness);
+    let long = format!("nightly-{}", "x".repeat(192));
+    assert_eq!(long.len(), 200);
+    s._sim
+        .state()
+        .items
+        .push(SimJob::new(&long, Some(JobState::Success)).into());
+    assert!(s.pump_until(|h| {
+        h.query_all_by_label_contains("nightly-xxxx")
+            .next()
+            .is_some()
+    }));
+    s.harness.step();
+    let row = text_rect(&s.harness, "nightly-xxxx");
+    let right = jobs_panel_right(&s.harness);
+    assert!(
+        (right - before).abs() <= 1.0,
+        "the panel widened from {before} to {right}"
+    );
+    assert!(
+        row.right() <= right + 1.0,
+        "the name {row:?} is cut inside the panel"
+    );
+
+    s._sim.state().items.retain(|i| i.name() != long);
+    assert!(s.pump_until(|h| {
+        h.query_all_by_label_contains("nightly-xxxx")
+            .next()
+            .is_none()
+    }));
+    s.harness.step();
+    let after = jobs_panel_right(&s.harness);
+    assert!(
+        (after - before).abs() <= 1.0,
+        "the panel is {after} wide after the job went, {before} before it came"
+    );
+}
+
+#[test]
+fn a_new_server_form_shows_no_error_until_typed_in_or_saved() {
+    let mut s = setup("");
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    s.harness.get_by_label("Add a server").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness.query_by_label_contains("url \"").is_none(),
+        "no error before anything is typed"
+    );
+
+    // Save with the URL still untouched: the form says what is missing and saves nothing.
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("url \"https://\" has no host name")
+            .is_some(),
+        "Save explains what is wrong"
+    );
+    assert_eq!(s.config().servers.len(), 1);
+    assert_eq!(s.harness.state().desk().editor.state().pending, 0);
+
+    // Typing an invalid URL shows its error straight away.
+    s.replace_text("URL", "ci.example.com");
+    assert!(
+        s.harness
+            .query_by_label_contains("url \"ci.example.com\" must start with http:// or https://")
+            .is_some()
+    );
+}
+
+#[test]
+fn an_empty_quiet_hours_field_shows_an_example_not_a_value() {
+    let mut s = setup("");
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    let field = s.harness.get_by_label("Time range");
+    assert_eq!(
+        field.value().unwrap_or_default(),
+        "",
+        "no quiet hours are set"
+    );
+    let hint = field
+        .accesskit_node()
+        .placeholder()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        hint.starts_with("e.g. ") && hint.contains("22:00-07:00"),
+        "the hint reads as an example: {hint:?}"
+    );
+}
+
+#[test]
+fn right_clicking_an_led_selects_it_and_opens_its_menu() {
+    let mut s = setup("\n[[slots]]\nled = 2\njob = \"api\"\n");
+    assert_eq!(s.harness.state().selected, None);
+    s.harness.get_by_label("LED 2: api").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    assert_eq!(s.harness.state().selected, Some(2));
+    assert!(
+        s.harness.query_by_label("Identify on the strip").is_some(),
+        "the context menu is open"
+    );
+    // The details below the strip are LED 2's.
+    let below = rect_of(&s.harness, "Identify").top();
+    assert!(
+        s.harness
+            .query_all_by_label("LED 2")
+            .any(|n| (n.rect().center().y - below).abs() < 40.0),
+        "\"LED 2\" heads the details"
+    );
+}
+
+#[test]
+fn dropping_a_job_onto_a_mapped_led_replaces_it_and_undo_brings_it_back() {
+    let mut s = setup("\n[[slots]]\nled = 3\njob = \"api\"\n");
+    assert!(s.pump_until(|h| h.query_by_label("LED 3: api").is_some()));
+    let from = s.center("web", true);
+    let to = s.slot_center(3);
+    s.drag(from, to);
+    let config = s.saved(|c| target_of(c, 3) == Some(job("web")));
+    assert_eq!(config.slots.len(), 1);
+    assert!(
+        s.harness
+            .query_by_label_contains("Replaced api on LED 3")
+            .is_some(),
+        "the window says what the drop replaced"
+    );
+    s.harness.get_by_label("Undo").click();
+    s.harness.step();
+    let config = s.saved(|c| target_of(c, 3) == Some(job("api")));
+    assert_eq!(config.slots.len(), 1);
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("Replaced api on LED 3")
+            .is_none(),
+        "the note goes once undone"
+    );
+}
+
+#[test]
+fn ctrl_z_restores_an_led_that_was_cleared() {
+    let mut s = setup("\n[[slots]]\nled = 5\njob = \"api\"\n");
+    s.harness.get_by_label("LED 5: api").click();
+    s.harness.step();
+    s.harness.key_press(egui::Key::Delete);
+    s.harness.step();
+    s.saved(|c| c.slot(5).is_none());
+    assert!(
+        s.harness
+            .query_by_label_contains("Cleared api from LED 5")
+            .is_some()
+    );
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    s.harness.step();
+    let config = s.saved(|c| c.slot(5).is_some());
+    assert_eq!(target_of(&config, 5), Some(job("api")));
+}
+
 #[test]
 fn create_my_config_switches_to_it_in_this_process_and_stops_the_demo() {
     let sim = SimJenkins::start(jobs()).unwrap();

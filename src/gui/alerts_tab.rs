@@ -200,7 +200,7 @@ impl AlertsTab {
         let p3 = field(
             ui,
             "Time range",
-            "22:00-07:00",
+            "e.g. 22:00-07:00",
             &mut self.quiet,
             &saved,
             |text| {

@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Ui};
 
 use crate::config::AggregateScope;
 use crate::engine::Published;
-use crate::settings::{Edit, EditValue};
+use crate::settings::{Edit, EditValue, LedState};
 use crate::tray;
 
 use super::desk::{ConfigPlace, SharedDesk};
@@ -25,6 +25,16 @@ pub enum Tab {
     Servers,
     Device,
     Alerts,
+}
+
+/// The last mapping change (assign, move or swap, clear, tube), to take back with Undo or Ctrl+Z.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Undo {
+    /// The LEDs it changed, as they were before.
+    before: Vec<LedState>,
+    /// What the change dropped ("Replaced web on LED 3"), shown with an Undo button; `None` for a
+    /// change that lost nothing (a move, a swap, a free LED assigned), which Ctrl+Z still takes back.
+    note: Option<String>,
 }
 
 /// The window's state: what the user is looking at, never settings (those live in the config file).
@@ -51,6 +61,8 @@ pub struct App {
     switched_to: Option<std::path::PathBuf>,
     /// The "no tray icon on this desktop" note was dismissed.
     no_tray_seen: bool,
+    /// One level of undo for the strip's mappings.
+    undo: Option<Undo>,
 }
 
 impl App {
@@ -74,6 +86,7 @@ impl App {
             leaving: Pending::default(),
             switched_to: None,
             no_tray_seen: false,
+            undo: None,
         }
     }
 
@@ -87,6 +100,7 @@ impl App {
         self.leaving = Pending::default();
         self.tree = JobTree::default();
         self.selected = None;
+        self.undo = None;
         self.servers = ServersTab::default();
         self.device = DeviceTab::default();
         self.alerts = super::alerts_tab::AlertsTab::default();
@@ -109,28 +123,81 @@ impl App {
     }
 
     fn apply(&mut self, action: StripAction) {
-        let desk = &self.desk;
-        match action {
-            StripAction::Assign { led, target } => desk.edit(Edit::SetSlot { led, target }),
-            StripAction::Move { from, to } => {
-                desk.edit(Edit::MoveSlot { from, to });
-                self.selected = Some(to);
+        let config = self.published.config.clone();
+        let before = |leds: &[usize]| leds.iter().map(|&l| LedState::of(&config, l)).collect();
+        let what = |led: usize| strip::slot_label(&config, &self.published.snapshot, led);
+        let (edit, undo) = match action {
+            StripAction::Assign { led, target } => {
+                let old = config.slot(led).map(|s| &s.target);
+                if old == Some(&target) {
+                    return;
+                }
+                let note = old.map(|_| format!("Replaced {} on LED {led}", what(led)));
+                let undo = Undo {
+                    before: before(&[led]),
+                    note,
+                };
+                (Edit::SetSlot { led, target }, undo)
             }
-            StripAction::Clear(led) => desk.edit(Edit::ClearSlot(led)),
-            StripAction::Tube { led, on } => desk.edit(Edit::SetTube { led, on }),
-            StripAction::Identify(led) => desk.engine.identify(led),
-            StripAction::Open(url) => desk.open_url(&url),
+            StripAction::Move { from, to } => {
+                self.selected = Some(to);
+                let undo = Undo {
+                    before: before(&[from, to]),
+                    note: None,
+                };
+                (Edit::MoveSlot { from, to }, undo)
+            }
+            StripAction::Clear(led) => {
+                if config.slot(led).is_none() {
+                    return;
+                }
+                let undo = Undo {
+                    before: before(&[led]),
+                    note: Some(format!("Cleared {} from LED {led}", what(led))),
+                };
+                (Edit::ClearSlot(led), undo)
+            }
+            StripAction::Tube { led, on } => {
+                let note = (on && config.slot(led).is_some())
+                    .then(|| format!("LED {led} joined the tube; it showed {}", what(led)));
+                let undo = Undo {
+                    before: before(&[led]),
+                    note,
+                };
+                (Edit::SetTube { led, on }, undo)
+            }
+            StripAction::Identify(led) => {
+                self.desk.engine.identify(led);
+                return;
+            }
+            StripAction::Open(url) => {
+                self.desk.open_url(&url);
+                return;
+            }
+        };
+        self.desk.edit(edit);
+        self.undo = Some(undo);
+    }
+
+    /// Takes back the last mapping change.
+    fn undo(&mut self) {
+        if let Some(undo) = self.undo.take() {
+            self.desk.edit(Edit::RestoreLeds(undo.before));
         }
     }
 
     fn header(&mut self, ui: &mut Ui) {
         let p = &self.published;
-        ui.horizontal(|ui| {
-            ui.heading("ledtogo");
-            let [r, g, b] = self.view.state.color();
-            look::dot(ui, Color32::from_rgb(r, g, b), 12.0);
-            ui.label(RichText::new(&self.view.tooltip).strong());
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        // The right side first; the status text gets what is left, cut to one line (in full on hover).
+        egui::Sides::new().shrink_left().truncate().show(
+            ui,
+            |ui| {
+                ui.heading("ledtogo");
+                let [r, g, b] = self.view.state.color();
+                look::dot(ui, Color32::from_rgb(r, g, b), 12.0);
+                ui.add(egui::Label::new(RichText::new(&self.view.tooltip).strong()).truncate());
+            },
+            |ui| {
                 if ui
                     .button("Refresh")
                     .on_hover_text("Poll every server now")
@@ -148,8 +215,8 @@ impl App {
                 };
                 ui.label(RichText::new(short_device(device)).color(color))
                     .on_hover_text(device.to_string());
-            });
-        });
+            },
+        );
         strip::mirror(ui, &p.frame, 18.0);
     }
 
@@ -253,7 +320,9 @@ impl App {
         ui.separator();
         let snapshot = self.published.snapshot.clone();
         let config = self.published.config.clone();
-        egui::ScrollArea::vertical()
+        // Job names are cut to the panel's width; what cannot be cut (a folder or server heading) scrolls
+        // sideways: the panel keeps the width the user gave it.
+        egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 if let Some(url) = self.tree.show(ui, &snapshot, &config, &self.filter) {
@@ -275,6 +344,25 @@ impl App {
         for a in actions {
             self.apply(a);
         }
+        // Ctrl+Z in a text field is that field's own undo.
+        if self.undo.is_some()
+            && !ui.ctx().egui_wants_keyboard_input()
+            && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z))
+        {
+            self.undo();
+        }
+        if let Some(note) = self.undo.as_ref().and_then(|u| u.note.clone()) {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{note} —"));
+                if ui
+                    .small_button("Undo")
+                    .on_hover_text("Put it back (Ctrl+Z)")
+                    .clicked()
+                {
+                    self.undo();
+                }
+            });
+        }
         ui.add_space(8.0);
         if let Some(led) = self.selected.filter(|l| *l < config.strip.leds) {
             ui.separator();
@@ -291,11 +379,11 @@ impl App {
                     self.desk.engine.identify(led);
                 }
                 if config.slot(led).is_some() && ui.button("Clear").clicked() {
-                    self.desk.edit(Edit::ClearSlot(led));
+                    self.apply(StripAction::Clear(led));
                 }
                 let mut tube = config.aggregate.leds.contains(&led);
                 if ui.checkbox(&mut tube, "Part of the tube").changed() {
-                    self.desk.edit(Edit::SetTube { led, on: tube });
+                    self.apply(StripAction::Tube { led, on: tube });
                 }
             });
         }

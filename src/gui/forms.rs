@@ -83,10 +83,13 @@ pub struct ServerDraft {
     /// A new token; empty keeps the current one.
     pub token: SecretText,
     pub has_token: bool,
+    /// The user typed in the form or pressed Save: from then on its problem is shown.
+    pub touched: bool,
 }
 
 impl ServerDraft {
-    /// What is wrong with the draft, if anything (shown under the form; Save is disabled meanwhile).
+    /// What is wrong with the draft, if anything (shown under the form once it is touched; Save is
+    /// disabled meanwhile).
     pub fn problem(&self, config: &Config) -> Option<String> {
         let name = self.name.trim();
         if name.is_empty() {
@@ -183,6 +186,7 @@ impl ServersTab {
                                 user: server.user.clone().unwrap_or_default(),
                                 token: SecretText::default(),
                                 has_token: server.token != TokenSource::None,
+                                touched: false,
                             });
                             self.test.set(None);
                         }
@@ -238,41 +242,51 @@ impl ServersTab {
         } else {
             "New server"
         });
+        let mut typed = false;
         egui::Grid::new("server-form")
             .num_columns(2)
             .show(ui, |ui| {
                 let l = ui.label("Name");
-                ui.add(egui::TextEdit::singleline(&mut draft.name).desired_width(320.0))
-                    .labelled_by(l.id);
+                typed |= ui
+                    .add(egui::TextEdit::singleline(&mut draft.name).desired_width(320.0))
+                    .labelled_by(l.id)
+                    .changed();
                 ui.end_row();
                 let l = ui.label("URL");
-                ui.add(
-                    egui::TextEdit::singleline(&mut draft.url)
-                        .hint_text("https://ci.example.com/jenkins/")
-                        .desired_width(320.0),
-                )
-                .labelled_by(l.id);
+                typed |= ui
+                    .add(
+                        egui::TextEdit::singleline(&mut draft.url)
+                            .hint_text("https://ci.example.com/jenkins/")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id)
+                    .changed();
                 ui.end_row();
                 let l = ui.label("User");
-                ui.add(egui::TextEdit::singleline(&mut draft.user).desired_width(320.0))
-                    .labelled_by(l.id);
+                typed |= ui
+                    .add(egui::TextEdit::singleline(&mut draft.user).desired_width(320.0))
+                    .labelled_by(l.id)
+                    .changed();
                 ui.end_row();
                 let l = ui.label("API token");
-                ui.add(
-                    egui::TextEdit::singleline(&mut draft.token)
-                        .password(true)
-                        .hint_text(if draft.has_token {
-                            "leave empty to keep the current token"
-                        } else {
-                            "from Jenkins: your user > Security > API Token"
-                        })
-                        .desired_width(320.0),
-                )
-                .labelled_by(l.id);
+                typed |= ui
+                    .add(
+                        egui::TextEdit::singleline(&mut draft.token)
+                            .password(true)
+                            .hint_text(if draft.has_token {
+                                "leave empty to keep the current token"
+                            } else {
+                                "from Jenkins: your user > Security > API Token"
+                            })
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id)
+                    .changed();
                 ui.end_row();
             });
+        draft.touched |= typed;
         let problem = draft.problem(config);
-        if let Some(p) = &problem {
+        if let Some(p) = problem.as_ref().filter(|_| draft.touched) {
             ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
         }
         let testing = self.test.get() == Some(Task::Running);
@@ -290,8 +304,12 @@ impl ServersTab {
                     test_connection(&server, typed, timeout)
                 });
             }
+            // Untouched, Save is offered and says what is missing; touched, it waits for a valid form.
             save = ui
-                .add_enabled(problem.is_none(), egui::Button::new("Save"))
+                .add_enabled(
+                    problem.is_none() || !draft.touched,
+                    egui::Button::new("Save"),
+                )
                 .clicked();
             cancel = ui.button("Cancel").clicked();
         });
@@ -310,7 +328,10 @@ impl ServersTab {
             }
             None => {}
         }
-        if save {
+        if save && problem.is_some() {
+            draft.touched = true;
+            ui.ctx().request_repaint();
+        } else if save {
             let entry = ServerEntry {
                 name: draft.name.trim().to_owned(),
                 url: draft.url.trim().to_owned(),

@@ -204,7 +204,7 @@ fn drag_row(
 ) -> egui::Response {
     let row = ui.horizontal(|ui| {
         look::dot(ui, color, 10.0);
-        ui.add(egui::Label::new(text).selectable(false));
+        ui.add(egui::Label::new(text).selectable(false).truncate());
     });
     let id = egui::Id::unique(("drag-row", &item));
     let response = ui.interact(row.response.rect, id, Sense::click_and_drag());

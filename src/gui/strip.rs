@@ -174,7 +174,8 @@ fn slot(
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::Role::Button, true, format!("LED {led}: {label}"))
     });
-    if response.clicked() {
+    // A right-click selects too: the menu and the details below the strip are about the same LED.
+    if response.clicked() || response.secondary_clicked() {
         *selected = Some(led);
     }
     if response.double_clicked()
