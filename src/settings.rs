@@ -686,7 +686,7 @@ mod tests {
             "{BASE}\n[[slots]]\nled = 6\nfolder = \"team\"\n\n[[slots]]\nled = 3\njob = \"deploy\"\n"
         ))
         .unwrap();
-        doc.set_slot(0, &job("web"));
+        doc.set_slot(0, &job("web"), &crate::config::ServerKind::Jenkins);
         doc.set_aggregate_leds(&[7]);
         let dir = tempfile::tempdir().unwrap();
         let (path, tokens) = place(dir.path());
