@@ -231,7 +231,7 @@ pub fn apply(
             for state in leds {
                 match &state.target {
                     Some(target) => {
-                        doc.set_slot(state.led, target, &config.kind_of(target.server()))
+                        doc.set_slot(state.led, target, &config.kind_of(target.server()));
                     }
                     None => {
                         doc.clear_slot(state.led);
