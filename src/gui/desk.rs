@@ -282,9 +282,10 @@ impl Desk {
         self.waker.command(egui::ViewportCommand::Close);
     }
 
-    /// Whether a tray icon is up (closing the window then hides it instead of quitting).
+    /// Whether a tray icon is up and a tray host shows it (closing the window then hides it instead of
+    /// quitting; with no host there would be no way back).
     pub fn has_tray(&self) -> bool {
-        self.tray_override.load(Ordering::SeqCst) || self.tray.get().is_some_and(Tray::available)
+        self.tray_override.load(Ordering::SeqCst) || self.tray.get().is_some_and(Tray::host_present)
     }
 
     /// For tests: behave as if a tray icon were up.

@@ -3,6 +3,10 @@
 //! that shows it ([`shell`]).
 //!
 //! Everything but [`shell`] is built in every configuration, so it is tested headless too.
+//!
+//! The menu on screen lives as long as its icon: [`menu_changes`] says how to turn the lines on screen
+//! into the lines for a new model (texts and check marks change in place; lines come and go only when
+//! the problem jobs do), so item ids stay valid and the item is never re-registered with the tray host.
 
 pub mod icon;
 #[cfg(feature = "gui")]
@@ -14,7 +18,14 @@ pub use icon::render_icon;
 pub use shell::Tray;
 pub use view::{ProblemJob, TrayState, TrayView, tray_view};
 
+use std::collections::HashMap;
+
 use crate::model::JobState;
+
+/// What the window and the log say when no tray host shows the icon.
+pub const NO_HOST_HELP: &str = "no tray shows ledtogo's icon (no StatusNotifier host and no XEmbed tray): \
+     on GNOME install and enable the AppIndicator extension (gnome-shell-extension-appindicator); KDE, \
+     XFCE, Cinnamon, MATE and waybar have one built in";
 
 /// Everything the tray shows: the view of the jobs plus the two alert switches.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,7 +61,8 @@ pub const MENU_PROBLEMS: usize = 12;
 pub enum MenuEntry {
     /// A plain item; `action: None` makes it a disabled label.
     Item {
-        /// Stable within one menu (`job-0`, `open`, …).
+        /// Names the line across models: `summary`, `open`, …, `job:<url>` for a problem job (the same
+        /// job keeps its key however the list around it changes).
         key: String,
         text: String,
         action: Option<TrayAction>,
@@ -83,15 +95,24 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
         MenuEntry::Separator,
     ];
     let problems = &model.view.problems;
-    for (i, p) in problems.iter().take(MENU_PROBLEMS).enumerate() {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for p in problems.iter().take(MENU_PROBLEMS) {
         let what = match p.state {
             JobState::Failure => "failing",
             JobState::Unstable => "unstable",
             other => other.label(),
         };
         let building = if p.building { ", building" } else { "" };
+        let id = if p.url.is_empty() { &p.label } else { &p.url };
+        let mut key = format!("job:{id}");
+        // The same job listed twice (two server entries for one Jenkins) still gets two keys.
+        let n = seen.entry(key.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            key = format!("{key}#{n}");
+        }
         out.push(MenuEntry::Item {
-            key: format!("job-{i}"),
+            key,
             text: escape(&format!("{} ({what}{building})", p.label)),
             action: (!p.url.is_empty()).then(|| TrayAction::OpenUrl(p.url.clone())),
             job_state: Some(p.state),
@@ -122,6 +143,96 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
     out.push(MenuEntry::Separator);
     out.push(item("quit", "Quit", Some(TrayAction::Quit)));
     out
+}
+
+/// How the lines on screen (`old`) become the lines for a new model (`new`): the first `keep_front` and
+/// the last `keep_back` lines stay (same key and kind, in order), the `remove` lines between them go and
+/// the new lines `insert` come in their place. Lines that stay but show something else (text, check
+/// mark, enabled, job state) are listed in `update`, by their index in `new`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MenuChanges {
+    pub keep_front: usize,
+    pub remove: usize,
+    pub insert: std::ops::Range<usize>,
+    pub update: Vec<usize>,
+}
+
+impl MenuChanges {
+    /// Lines come or go (the menu's layout changes); otherwise every change is in place.
+    pub fn is_structural(&self) -> bool {
+        self.remove > 0 || !self.insert.is_empty()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.is_structural() && self.update.is_empty()
+    }
+}
+
+/// What kind of toolkit item a line is: a line can only be updated in place into one of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Plain,
+    /// A problem job, with its state's small icon.
+    Job,
+    Check,
+    Separator,
+}
+
+impl MenuEntry {
+    pub fn kind(&self) -> LineKind {
+        match self {
+            MenuEntry::Item {
+                job_state: Some(_), ..
+            } => LineKind::Job,
+            MenuEntry::Item { .. } => LineKind::Plain,
+            MenuEntry::Check { .. } => LineKind::Check,
+            MenuEntry::Separator => LineKind::Separator,
+        }
+    }
+
+    /// The line's key ("" for separators).
+    pub fn key(&self) -> &str {
+        match self {
+            MenuEntry::Item { key, .. } | MenuEntry::Check { key, .. } => key,
+            MenuEntry::Separator => "",
+        }
+    }
+
+    fn same_line(&self, other: &MenuEntry) -> bool {
+        self.kind() == other.kind() && self.key() == other.key()
+    }
+}
+
+/// See [`MenuChanges`]. Pure: the shell applies the result to the toolkit's menu.
+pub fn menu_changes(old: &[MenuEntry], new: &[MenuEntry]) -> MenuChanges {
+    let front = old
+        .iter()
+        .zip(new)
+        .take_while(|(a, b)| a.same_line(b))
+        .count();
+    let room = old.len().min(new.len()) - front;
+    let back = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(room)
+        .take_while(|(a, b)| a.same_line(b))
+        .count();
+    let remove = old.len() - front - back;
+    let insert = front..new.len() - back;
+    let kept_old = (0..front).chain(old.len() - back..old.len());
+    let kept_new = (0..front).chain(new.len() - back..new.len());
+    let update = kept_old
+        .zip(kept_new)
+        .filter(|&(o, n)| old[o] != new[n])
+        .map(|(_, n)| n)
+        .collect();
+    MenuChanges {
+        keep_front: front,
+        remove,
+        insert,
+        update,
+    }
 }
 
 /// muda reads `&x` as a mnemonic and `&&` as a literal `&`.
@@ -242,5 +353,111 @@ mod tests {
             !matches!(calm[2], MenuEntry::Separator),
             "no double separator"
         );
+    }
+
+    fn failing(tooltip: &str, problems: Vec<ProblemJob>) -> TrayModel {
+        TrayModel {
+            view: TrayView {
+                state: TrayState::Failure,
+                tooltip: tooltip.into(),
+                problems,
+            },
+            ..TrayModel::default()
+        }
+    }
+
+    fn key_of(entries: &[MenuEntry], i: usize) -> &str {
+        entries[i].key()
+    }
+
+    #[test]
+    fn texts_and_check_marks_change_in_place() {
+        let before = failing("1 failing: api", vec![problem("api", JobState::Failure)]);
+        let mut after = failing(
+            "1 failing: api (12 s)",
+            vec![problem("api", JobState::Failure)],
+        );
+        after.muted = true;
+        after.view.problems[0].building = true;
+        let (old, new) = (menu_entries(&before), menu_entries(&after));
+
+        let changes = menu_changes(&old, &new);
+
+        assert!(!changes.is_structural(), "{changes:?}");
+        let updated: Vec<&str> = changes.update.iter().map(|&i| key_of(&new, i)).collect();
+        assert_eq!(updated, vec!["summary", "job:http://ci/job/api/", "mute"]);
+        assert!(
+            matches!(&new[changes.update[1]], MenuEntry::Item { text, .. } if text == "api (failing, building)")
+        );
+        assert!(menu_changes(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn only_a_new_or_fixed_problem_job_adds_or_removes_lines() {
+        let calm = menu_entries(&TrayModel::default());
+        let one = menu_entries(&failing(
+            "1 failing",
+            vec![problem("api", JobState::Failure)],
+        ));
+
+        // A job breaks: its line and the separator after it come in after the summary; nothing else moves.
+        let broke = menu_changes(&calm, &one);
+        assert_eq!(
+            (broke.keep_front, broke.remove, broke.insert.clone()),
+            (2, 0, 2..4)
+        );
+        assert_eq!(key_of(&one, 2), "job:http://ci/job/api/");
+        assert!(matches!(one[3], MenuEntry::Separator));
+        assert_eq!(
+            broke.update,
+            vec![0],
+            "only the summary's text changes among the kept lines"
+        );
+
+        // It is fixed: the same two lines go.
+        let fixed = menu_changes(&one, &calm);
+        assert_eq!(
+            (fixed.keep_front, fixed.remove, fixed.insert.clone()),
+            (2, 2, 2..2)
+        );
+    }
+
+    #[test]
+    fn a_job_keeps_its_line_when_the_job_before_it_is_fixed() {
+        let two = menu_entries(&failing(
+            "2 failing",
+            vec![
+                problem("api", JobState::Failure),
+                problem("web", JobState::Failure),
+            ],
+        ));
+        let one = menu_entries(&failing(
+            "1 failing",
+            vec![problem("web", JobState::Failure)],
+        ));
+
+        let changes = menu_changes(&two, &one);
+
+        // Only "api" goes; "web" is the same line (same key) and is not even touched.
+        assert_eq!(
+            (changes.keep_front, changes.remove, changes.insert.clone()),
+            (2, 1, 2..2)
+        );
+        assert_eq!(key_of(&two, 2), "job:http://ci/job/api/");
+        assert_eq!(changes.update, vec![0]);
+        assert_eq!(key_of(&one, 2), "job:http://ci/job/web/");
+    }
+
+    #[test]
+    fn the_same_job_listed_twice_gets_two_keys() {
+        let entries = menu_entries(&failing(
+            "2 failing",
+            vec![
+                problem("api", JobState::Failure),
+                problem("api", JobState::Failure),
+            ],
+        ));
+        assert_eq!(key_of(&entries, 2), "job:http://ci/job/api/");
+        assert_eq!(key_of(&entries, 3), "job:http://ci/job/api/#2");
     }
 }
