@@ -929,7 +929,7 @@ fn without_a_tray_on_the_desktop_the_window_says_once_that_closing_quits() {
     s.harness.step();
     assert!(
         s.harness
-            .query_by_label_contains("No tray icon: this desktop has no tray")
+            .query_by_label_contains("No tray icon: nothing shows ledtogo's icon")
             .is_some()
     );
     s.harness.get_by_label("Dismiss").click();

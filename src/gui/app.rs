@@ -279,13 +279,16 @@ impl App {
             }
         }
         // A tray icon was made but no panel shows it (stock GNOME): closing the window then quits.
-        if !self.no_tray_seen && self.desk.tray().is_some() && !self.desk.has_tray() {
+        if !self.no_tray_seen
+            && self.desk.tray().is_some_and(tray::Tray::host_known)
+            && !self.desk.has_tray()
+        {
             ui.horizontal_wrapped(|ui| {
-                ui.label(
-                    "No tray icon: this desktop has no tray (on GNOME, install the AppIndicator and \
-                     KStatusNotifierItem Support extension), so closing this window quits ledtogo. The \
-                     icon appears once a tray is there.",
-                );
+                ui.label(format!(
+                    "No tray icon: {}. Closing this window quits ledtogo; the icon appears once a tray \
+                     is there.",
+                    tray::NO_HOST_HELP.replacen("no tray", "nothing", 1)
+                ));
                 self.no_tray_seen = ui.small_button("Dismiss").clicked();
             });
         }

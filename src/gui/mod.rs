@@ -214,6 +214,7 @@ pub fn start_tray(desk: &SharedDesk) {
     if !tray.available() {
         tracing::info!("no tray icon: closing the window quits ledtogo");
     }
+    // Without a tray host, the shell logs how to get one, and closing the window quits (`has_tray`).
     desk.attach_tray(tray);
 }
 

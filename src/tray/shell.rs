@@ -127,6 +127,8 @@ static HOST: OnceLock<Result<Sender<Command>, TrayError>> = OnceLock::new();
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Whether a tray host shows the icons: written by the GTK thread's host check.
 static HOST_PRESENT: AtomicBool = AtomicBool::new(false);
+/// Set once the first host check has finished.
+static HOST_CHECKED: AtomicBool = AtomicBool::new(false);
 /// Set by the watcher's signals: look for a host on the next tick.
 static RECHECK: AtomicBool = AtomicBool::new(false);
 
@@ -229,6 +231,12 @@ impl Tray {
     /// (within [`HOST_CHECK`], at once when the watcher signals a change). False until the first check.
     pub fn host_present(&self) -> bool {
         self.available() && HOST_PRESENT.load(Ordering::SeqCst)
+    }
+
+    /// Whether [`Tray::host_present`] is an answer yet: the first check has run, or there is no icon to
+    /// check for (a no-op tray).
+    pub fn host_known(&self) -> bool {
+        !self.available() || HOST_CHECKED.load(Ordering::SeqCst)
     }
 
     /// Shows `model`. Cheap when nothing changed (nothing is sent); callable from any thread.
@@ -945,6 +953,7 @@ fn host_found(watcher: Option<bool>) {
         None => HOSTS.with(|h| h.borrow_mut().xembed()),
     };
     HOST_PRESENT.store(present, Ordering::SeqCst);
+    HOST_CHECKED.store(true, Ordering::SeqCst);
     HOSTS.with(|h| {
         let mut h = h.borrow_mut();
         h.busy = false;
