@@ -7,6 +7,7 @@
 //!
 //! A new kind of CI server is one new module here plus its config keys.
 
+pub mod cctray;
 pub mod credentials;
 pub mod http;
 pub mod jenkins;
@@ -15,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, ServerKind};
 use crate::model::{Job, ServerState};
 
 pub use credentials::{Credentials, Secret};
@@ -130,11 +131,24 @@ pub fn open_with(
     let settings = http::HttpSettings::new(timeout)
         .credentials(credentials)
         .ca_file(server.ca_file.clone());
-    let client = jenkins::Client::new(jenkins::Settings {
-        name: server.name.clone(),
-        base: jenkins::tree::normalize_base(&server.url),
-        root: server.root.clone(),
-        http: settings,
-    })?;
-    Ok(Box::new(client))
+    Ok(match &server.kind {
+        ServerKind::Jenkins => Box::new(jenkins::Client::new(jenkins::Settings {
+            name: server.name.clone(),
+            base: jenkins::tree::normalize_base(&server.url),
+            root: server.root.clone(),
+            http: settings,
+        })?),
+        ServerKind::Cctray => Box::new(cctray::Client::new(cctray::Settings {
+            name: server.name.clone(),
+            url: server.url.clone(),
+            http: settings,
+        })?),
+        ServerKind::GitHub { .. } | ServerKind::GitLab { .. } => {
+            return Err(SourceError::Setup(format!(
+                "server {:?}: {} servers are not supported by this build yet",
+                server.name,
+                server.kind.label()
+            )));
+        }
+    })
 }
