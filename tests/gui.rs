@@ -689,3 +689,37 @@ fn while_the_token_is_rejected_the_tree_keeps_its_jobs_stale_and_the_leds_say_wh
         "folder ci:team/\nlast known state; server: token rejected"
     ));
 }
+
+#[test]
+fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_device_is_mirror_only() {
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    s.harness.step();
+    assert!(
+        s.pump_until(|h| h.query_by_label_contains("Ports listed at ").is_some()),
+        "the first listing says when it ran and what it found"
+    );
+    let first = s
+        .harness
+        .get_by_label_contains("Ports listed at ")
+        .value()
+        .unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(1100));
+    s.harness.get_by_label("Rescan").click();
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains("Ports listed at ")
+            .is_some_and(|n| n.value().is_some_and(|l| l != first))),
+        "Rescan shows that it ran again: {first}"
+    );
+
+    s.harness.get_by_label("Test pattern").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("the pattern runs in the mirror only")
+            .is_some(),
+        "port = \"none\": the pattern is only in the mirror, and the tab says so"
+    );
+}
