@@ -465,7 +465,7 @@ fn alert_switches_and_quiet_hours_are_written_to_the_file() {
 fn a_sound_path_relative_to_the_config_folder_is_accepted_and_saved_as_typed() {
     let mut s = setup("");
     let dir = s.path.parent().unwrap().to_path_buf();
-    std::fs::write(dir.join("broke.wav"), b"RIFF").unwrap();
+    std::fs::write(dir.join("broke.wav"), support::wav()).unwrap();
     assert!(
         !Path::new("broke.wav").exists(),
         "the test's working folder must not have one"
@@ -722,4 +722,40 @@ fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_devic
             .is_some(),
         "port = \"none\": the pattern is only in the mirror, and the tab says so"
     );
+}
+
+#[test]
+fn an_empty_or_unplayable_sound_file_is_refused_with_the_reason() {
+    let mut s = setup("");
+    let dir = s.path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("empty.wav"), b"").unwrap();
+    std::fs::write(dir.join("garbage.ogg"), b"not a sound at all\n".repeat(40)).unwrap();
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+
+    s.replace_text("Broke sound", "empty.wav");
+    s.harness.key_press(egui::Key::Enter);
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains("empty.wav): the file is empty")
+            .is_some()),
+        "a 0-byte file is refused and the tab says why"
+    );
+    #[cfg(feature = "sound")]
+    {
+        s.replace_text("Fixed sound", "garbage.ogg");
+        s.harness.key_press(egui::Key::Enter);
+        assert!(
+            s.pump_until(|h| h
+                .query_by_label_contains("garbage.ogg): not a sound file rodio can decode")
+                .is_some()),
+            "a file that does not decode is refused and the tab says why"
+        );
+    }
+    for _ in 0..10 {
+        s.harness.step();
+    }
+    let config = s.config();
+    assert_eq!(config.alerts.sound_broke, None, "nothing saved");
+    assert_eq!(config.alerts.sound_fixed, None, "nothing saved");
 }
