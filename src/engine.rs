@@ -297,7 +297,8 @@ impl Worker {
     }
 
     /// Starts a poller for every configured server that does not have one polling the same settings;
-    /// stops pollers of removed or changed servers (a changed server starts over: no stale comparisons).
+    /// stops pollers of removed or changed servers (a changed server starts over: no stale comparisons;
+    /// its last jobs stay, stale, while its URL and root are the same).
     fn sync_pollers(&mut self) {
         let wanted: BTreeMap<String, PollerKey> = self
             .config
@@ -312,11 +313,30 @@ impl Worker {
                 (s.name.clone(), key)
             })
             .collect();
-        self.pollers
-            .retain(|name, (key, _, _)| wanted.get(name) == Some(key));
+        // A server whose settings changed starts over with a new poller; while it still points at the
+        // same jobs (same URL and root: a new token, another interval) its last known jobs stay, stale.
+        let mut restarted = Vec::new();
+        self.pollers.retain(|name, (key, _, _)| {
+            let same = wanted.get(name) == Some(key);
+            if !same
+                && wanted.get(name).is_some_and(|w| {
+                    w.server.kind == key.server.kind
+                        && w.server.url == key.server.url
+                        && w.server.root == key.server.root
+                })
+            {
+                restarted.push(name.clone());
+            }
+            same
+        });
         self.snapshot
             .servers
-            .retain(|name, _| self.pollers.contains_key(name));
+            .retain(|name, _| self.pollers.contains_key(name) || restarted.contains(name));
+        for name in &restarted {
+            if let Some(server) = self.snapshot.servers.get_mut(name) {
+                server.restart();
+            }
+        }
         for (name, key) in wanted {
             if self.pollers.contains_key(&name) {
                 continue;

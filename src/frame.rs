@@ -38,10 +38,7 @@ pub fn led_states(snapshot: &Snapshot, config: &Config) -> Vec<LedState> {
         let Some(led) = leds.get_mut(slot.led) else {
             continue;
         };
-        *led = match target_statuses(snapshot, &slot.target) {
-            Some(statuses) => LedState::Shown(Aggregate::of(statuses)),
-            None => LedState::Missing,
-        };
+        *led = target_state(snapshot, &slot.target);
     }
     if !config.aggregate.leds.is_empty() {
         let agg = Aggregate::of(
@@ -60,6 +57,14 @@ pub fn led_states(snapshot: &Snapshot, config: &Config) -> Vec<LedState> {
     leds
 }
 
+/// What the LED of `target` shows: the one rule for the slots and for the window's job tree rows.
+pub fn target_state(snapshot: &Snapshot, target: &Target) -> LedState {
+    match target_statuses(snapshot, target) {
+        Some(statuses) => LedState::Shown(Aggregate::of(statuses)),
+        None => LedState::Missing,
+    }
+}
+
 /// Which jobs the tube covers, from `[aggregate] scope`: `"mapped"` the jobs behind the slots (none without
 /// slots), `"all"` every job of every server.
 pub fn tube_scope(config: &Config) -> Scope<'_> {
@@ -70,7 +75,8 @@ pub fn tube_scope(config: &Config) -> Scope<'_> {
 }
 
 /// The statuses of the jobs behind a slot target ([`Snapshot::jobs_of`]), stale when their server's last poll
-/// failed; `None` when a mapped job is not (or no longer) listed.
+/// failed; `None` when a mapped job is not (or no longer) listed. Before its server's first answer a
+/// target with no known jobs (a job, a folder, the whole server) is one stale job of unknown state.
 pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobStatus>> {
     let server = snapshot.servers.get(target.server());
     let stale = server.is_some_and(ServerSnapshot::stale);
@@ -82,16 +88,21 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             stale,
         })
         .collect();
-    if statuses.is_empty() && matches!(target, Target::Job(_)) {
+    if !statuses.is_empty() {
+        return Some(statuses);
+    }
+    if server.is_some_and(|s| !s.seen_ok) {
         // Before the first answer (or during an outage before any) show it stale, not missing.
-        let placeholder = JobStatus {
+        return Some(vec![JobStatus {
             state: JobState::Unknown,
             building: false,
             stale: true,
-        };
-        return server.filter(|s| !s.seen_ok).map(|_| vec![placeholder]);
+        }]);
     }
-    Some(statuses)
+    match target {
+        Target::Job(_) => None,
+        Target::Folder { .. } | Target::Server(_) => Some(statuses),
+    }
 }
 
 /// The colour of one LED, before brightness and gamma.
@@ -341,14 +352,28 @@ mod tests {
     }
 
     #[test]
-    fn a_mapped_job_is_stale_before_its_server_first_answers_and_missing_once_it_has() {
+    fn a_mapped_job_or_folder_is_stale_before_its_server_first_answers_and_missing_once_it_has() {
         let c = config(CFG);
         let waiting = snapshot([("ci", ServerSnapshot::new())]);
         let frame = render(&waiting, &c, Duration::ZERO);
         assert_eq!(frame[3], c.colors.stale, "job gone: not listed yet");
-        assert_eq!(frame[2], c.colors.missing, "an empty folder shows no jobs");
+        assert_eq!(frame[2], c.colors.stale, "folder f: not listed yet");
+        let refused = snapshot([(
+            "ci",
+            ServerSnapshot {
+                state: ServerState::TokenRejected,
+                ..ServerSnapshot::new()
+            },
+        )]);
+        assert_eq!(
+            render(&refused, &c, Duration::ZERO)[2],
+            c.colors.stale,
+            "a server that never answered: unknown, not an empty folder"
+        );
         let answered = ci(ServerState::Ok, vec![]);
-        assert_eq!(render(&answered, &c, Duration::ZERO)[3], c.colors.missing);
+        let frame = render(&answered, &c, Duration::ZERO);
+        assert_eq!(frame[3], c.colors.missing);
+        assert_eq!(frame[2], c.colors.missing, "an empty folder shows no jobs");
     }
 
     const RED: Rgb = Rgb::new(255, 0, 0);

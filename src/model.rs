@@ -193,7 +193,8 @@ impl fmt::Display for ServerState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSnapshot {
     pub state: ServerState,
-    /// The last known jobs, by full name path. Kept through outages (then shown stale).
+    /// The last known jobs, by full name path. Kept through outages and refusals (then shown stale) and
+    /// through a [`restart`](Self::restart).
     pub jobs: BTreeMap<Vec<String>, Job>,
     /// True once one poll has succeeded: before that there is nothing to compare against.
     pub seen_ok: bool,
@@ -214,6 +215,14 @@ impl ServerSnapshot {
     /// Jobs are stale whenever the last poll did not succeed.
     pub fn stale(&self) -> bool {
         !self.state.is_ok()
+    }
+
+    /// Starts over for a new poller of the same jobs (its token or interval changed): the last known jobs
+    /// stay, stale until the new poller's first answer, and there is nothing to compare that answer
+    /// against (no transitions from what the old settings saw).
+    pub fn restart(&mut self) {
+        self.state = ServerState::Connecting;
+        self.seen_ok = false;
     }
 }
 
@@ -845,6 +854,22 @@ mod tests {
         assert_eq!(st.state, JobState::Success);
         assert!(st.stale);
         assert_eq!(Severity::of(st), Severity::Stale);
+    }
+
+    #[test]
+    fn a_restarted_server_keeps_its_jobs_stale_and_its_next_answer_reports_nothing() {
+        let before = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let mut restarted = before.clone();
+        restarted.servers.get_mut("ci").unwrap().restart();
+        let st = restarted.status(&JobId::new("ci", "a")).unwrap();
+        assert_eq!((st.state, st.stale), (JobState::Success, true));
+        assert_eq!(transitions(&before, &restarted), vec![]);
+        let answered = ci_ok(vec![job("a", JobState::Failure, false, 2)]);
+        assert_eq!(
+            transitions(&restarted, &answered),
+            vec![],
+            "no comparison with what the old settings saw"
+        );
     }
 
     /// `ci` lists `api`, `f/x`, `f/g/y` and `fx`; `old` is unreachable and still lists `api`.

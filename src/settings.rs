@@ -12,8 +12,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -449,7 +450,8 @@ pub struct EditorState {
     pub pending: usize,
     /// Edits saved since start.
     pub saved: u64,
-    /// Why the last edit was refused, if it was.
+    /// Why the last edit was refused, if it was; an edit refused because the file did not load is
+    /// forgotten once the file loads again (fixed in a text editor).
     pub last_error: Option<String>,
     /// What the last saved edit that had something to say said (a token stored in a file because no
     /// keyring answered), until dismissed.
@@ -550,11 +552,34 @@ fn update(state: &Mutex<EditorState>, f: impl FnOnce(&mut EditorState)) {
     f(&mut state.lock());
 }
 
+/// How often the editor looks at a config file that refused an edit because it did not load, so the
+/// "Change not saved" line goes once the file is fixed (in a text editor, with no new edit).
+pub const BROKEN_FILE_RECHECK: Duration = Duration::from_secs(1);
+
 fn run(place: Place, rx: &Receiver<Edit>, state: &Mutex<EditorState>, after: &dyn Fn(bool)) {
     let path = place.path;
-    for edit in rx {
+    // The last edit was refused while the file on disk did not load: its error lasts until it loads.
+    let mut broken_file = false;
+    loop {
+        let edit = match rx.recv_timeout(BROKEN_FILE_RECHECK) {
+            Ok(edit) => edit,
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {
+                if broken_file && Config::load(path).is_ok() {
+                    broken_file = false;
+                    tracing::debug!(
+                        "{}: loads again; the refused edit's error is cleared",
+                        path.display()
+                    );
+                    update(state, |s| s.last_error = None);
+                    after(false);
+                }
+                continue;
+            }
+        };
         let result = apply_to_file(place, &edit);
         let ok = result.is_ok();
+        broken_file = !ok && Config::load(path).is_err();
         match &result {
             Ok(Saved {
                 notice: Some(notice),
@@ -771,6 +796,51 @@ mod tests {
             1,
             "the first edit is saved, the second is not"
         );
+    }
+
+    #[test]
+    fn a_change_refused_by_a_broken_file_stops_being_reported_once_the_file_is_fixed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, format!("{BASE}\n[strip\n")).unwrap(); // a syntax error
+        let (tx, rx) = mpsc::channel();
+        let editor = Editor::spawn_with(path.clone(), TokenStore::Files, move |ok| {
+            tx.send(ok).ok();
+        })
+        .unwrap();
+        editor.send(Edit::ClearSlot(1));
+        assert!(!rx.recv().unwrap());
+        let err = editor.state().last_error.unwrap();
+        assert!(err.contains("fix the file first"), "{err}");
+
+        // The user fixes the file in a text editor; no new edit comes from the window.
+        std::fs::write(&path, BASE).unwrap();
+        let deadline = std::time::Instant::now() + 10 * BROKEN_FILE_RECHECK;
+        while editor.state().last_error.is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(editor.state().last_error, None, "the file loads again");
+        assert_eq!(editor.state().saved, 0, "nothing was saved meanwhile");
+    }
+
+    #[test]
+    fn a_change_refused_for_itself_stays_reported_while_the_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, BASE).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let editor = Editor::spawn_with(path.clone(), TokenStore::Files, move |ok| {
+            tx.send(ok).ok();
+        })
+        .unwrap();
+        editor.send(Edit::SetSlot {
+            led: 20,
+            target: job("late"),
+        });
+        assert!(!rx.recv().unwrap());
+        std::thread::sleep(3 * BROKEN_FILE_RECHECK);
+        let err = editor.state().last_error.unwrap();
+        assert!(err.contains("LED 20 is beyond the strip"), "{err}");
     }
 
     #[test]

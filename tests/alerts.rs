@@ -128,3 +128,65 @@ fn jobs_breaking_and_getting_fixed_notify_once_per_poll_and_kind() {
     assert_eq!(handle.stats().warnings, 0);
     drop(engine);
 }
+
+/// A notifier like one with no notification daemon on the bus.
+struct NoDaemon;
+
+impl Notifier for NoDaemon {
+    fn show(&mut self, _: &Alert) -> Result<(), NotifyError> {
+        Err(NotifyError::Unavailable(
+            "org.freedesktop.Notifications was not provided by any .service files".into(),
+        ))
+    }
+}
+
+#[test]
+fn the_worker_says_which_platform_parts_work_and_what_a_listen_came_to() {
+    let (tx, rx) = mpsc::channel::<Batch>();
+    // The machine's own audio output: on a machine without a sound card it fails (skipped where it plays).
+    let handle =
+        AlertWorker::spawn(rx, Box::new(NoDaemon), ledtogo::alerts::default_sound()).unwrap();
+    assert_eq!(
+        handle.status(),
+        ledtogo::alerts::AlertStatus::default(),
+        "nothing tried yet"
+    );
+
+    let config = Config::parse("[alerts]\nbroke = true\n", None).unwrap();
+    tx.send(Batch {
+        transitions: vec![Transition::Broke {
+            job: ledtogo::model::JobId::new("ci", "api"),
+            display_name: "api".into(),
+            state: JobState::Failure,
+            build: Some(3),
+            url: None,
+        }],
+        config: std::sync::Arc::new(config.clone()),
+    })
+    .unwrap();
+    assert!(wait_until(LIMIT, || handle
+        .status()
+        .notifications_unavailable
+        .is_some()));
+    assert_eq!(
+        handle.status().notifications_unavailable.as_deref(),
+        Some("org.freedesktop.Notifications was not provided by any .service files")
+    );
+
+    handle.play_now(SoundKind::Broke, &config.alerts);
+    assert!(wait_until(LIMIT, || !matches!(
+        handle.status().listen,
+        Some(ledtogo::alerts::Listen::Playing)
+    )));
+    let status = handle.status();
+    if status.listen == Some(ledtogo::alerts::Listen::Played) {
+        return; // this machine has a sound card
+    }
+    let Some(ledtogo::alerts::Listen::Failed(why)) = &status.listen else {
+        panic!("{status:?}");
+    };
+    if cfg!(feature = "sound") {
+        assert!(why.starts_with("no audio output: "), "{why}");
+        assert!(status.sounds_unavailable.is_some(), "{status:?}");
+    }
+}

@@ -115,7 +115,14 @@ fn a_board_that_is_not_a_led_device_is_opened_once_per_plug_in() {
         .expect("the board is probed once");
     listing.wait_rounds(4);
     assert_eq!(printer.state().opens, 1, "opened (reset) again");
-    assert_eq!(device.status(), DeviceStatus::Searching);
+    let DeviceStatus::NotFound(search) = device.status() else {
+        panic!("{}", device.status());
+    };
+    assert_eq!(search.tried.len(), 1, "{search}");
+    assert!(
+        search.tried[0].why.starts_with("not a LED device"),
+        "{search}"
+    );
 
     // Unplugged (gone from the listing) and plugged back in: one more probe.
     listing.set(Vec::new());
@@ -146,7 +153,14 @@ fn a_port_another_program_holds_is_left_alone_until_it_is_released() {
     let state = led.state();
     assert_eq!(state.hellos, 0, "the worker spoke to a held port");
     assert_eq!(state.opens, 1, "only the holder opened it");
-    assert_eq!(device.status(), DeviceStatus::Searching);
+    let DeviceStatus::NotFound(search) = device.status() else {
+        panic!("{}", device.status());
+    };
+    assert_eq!(search.tried.len(), 1, "{search}");
+    assert!(
+        search.tried[0].why.starts_with("busy (held by "),
+        "{search}"
+    );
 
     drop(holder);
     let status = device
@@ -188,4 +202,71 @@ fn the_last_ledtogo_device_is_remembered_and_tried_before_other_boards() {
     assert_eq!(port, led.path().to_str().unwrap());
     assert_eq!(other.state().opens, 1, "the other board was opened again");
     second.close();
+}
+
+#[test]
+fn a_search_that_finds_nothing_says_what_it_tried_why_and_what_to_do_and_counts_its_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = emulator(&dir, "ttyA-silent", Behaviour::Silent);
+    let mut gone = arduino(&silent, "GONE1");
+    gone.path = dir.path().join("ttyB-gone").to_str().unwrap().to_owned();
+    let listing = Listing::new(vec![arduino(&silent, "SILENT1"), gone.clone()]);
+    let device = Device::spawn_with(auto(), listing.discovery(None), |_| {});
+
+    let status = device
+        .wait_status(WAIT, |s| matches!(s, DeviceStatus::NotFound(_)))
+        .expect("a round ends with what it found");
+    let DeviceStatus::NotFound(first) = status else {
+        unreachable!()
+    };
+    let text = first.to_string();
+    let silent_path = silent.path().to_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "No LED device found (tried {silent_path}: no LED device answers (no Ada line, no reply to HELLO), {}: ",
+            gone.path
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "). Plug the strip in, run `ledtogo ports`, check you are in the dialout group (or the group \
+             that owns the port) and that no other program uses the port."
+        ),
+        "{text}"
+    );
+
+    listing.wait_rounds(2);
+    let status = device
+        .wait_status(
+            WAIT,
+            |s| matches!(s, DeviceStatus::NotFound(s) if s.round > first.round),
+        )
+        .expect("each search is published");
+    let DeviceStatus::NotFound(later) = status else {
+        unreachable!()
+    };
+    assert!(later.at >= first.at);
+    assert!(
+        later.tried[0]
+            .why
+            .starts_with("not a LED device (it did not answer when plugged in"),
+        "not opened again, and the search says so: {later}"
+    );
+    assert_eq!(silent.state().opens, 1);
+
+    listing.set(Vec::new());
+    let status = device
+        .wait_status(
+            WAIT,
+            |s| matches!(s, DeviceStatus::NotFound(s) if s.tried.is_empty()),
+        )
+        .expect("an empty listing is a search too");
+    assert!(
+        status
+            .to_string()
+            .starts_with("No LED device found (no USB serial port is plugged in). Plug"),
+        "{status}"
+    );
+    device.close();
 }

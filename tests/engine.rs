@@ -247,3 +247,82 @@ fn a_rotated_token_applies_at_the_next_poll_without_a_restart() {
         engine.snapshot().servers["ci"].state
     );
 }
+
+#[test]
+fn a_rejected_token_keeps_the_last_listed_jobs_stale_also_after_the_user_points_at_another_token() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    sim.set_auth("alice", "good");
+    let dir = tempfile::tempdir().unwrap();
+    let (good, wrong) = (
+        dir.path().join("good.token"),
+        dir.path().join("wrong.token"),
+    );
+    std::fs::write(&good, "good\n").unwrap();
+    std::fs::write(&wrong, "wrong\n").unwrap();
+    let path = dir.path().join("config.toml");
+    let text = |token: &std::path::Path| {
+        format!(
+            "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\nleds = 4\nbrightness = 1.0\n\
+             gamma = 1.0\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\nuser = \"alice\"\ntoken_file = \"{}\"\n\
+             [[slots]]\nled = 0\njob = \"api\"\n",
+            sim.url(),
+            token.display()
+        )
+    };
+    std::fs::write(&path, text(&good)).unwrap();
+    let initial = Config::load(&path).unwrap();
+    let colors = initial.colors.clone();
+    let strip = VirtualStrip::new();
+    let engine = Engine::start(
+        ConfigSource::File {
+            path: path.clone(),
+            initial,
+        },
+        vec![Box::new(strip.clone())],
+        Observers::default(),
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || strip.latest().first() == Some(&colors.success)));
+    let listed = |engine: &Engine| -> Vec<String> {
+        let snap = engine.snapshot();
+        snap.servers["ci"]
+            .jobs
+            .values()
+            .map(|j| j.id.to_string())
+            .collect()
+    };
+
+    // The server stops taking the token.
+    sim.set_auth("alice", "rotated");
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].state
+        == ServerState::TokenRejected));
+    assert_eq!(
+        listed(&engine),
+        ["ci:api", "ci:web"],
+        "the last listed jobs stay"
+    );
+    assert!(
+        engine
+            .snapshot()
+            .status(&JobId::new("ci", "api"))
+            .unwrap()
+            .stale
+    );
+    assert!(wait_until(LIMIT, || strip.latest()[0] == colors.stale));
+
+    // The user points the server at another token, which the server refuses as well: a new poller.
+    std::fs::write(&path, text(&wrong)).unwrap();
+    assert!(wait_until(LIMIT, || engine.published().config.servers[0]
+        .token
+        == ledtogo::config::TokenSource::File(wrong.clone())));
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].state
+        == ServerState::TokenRejected));
+    assert_eq!(
+        listed(&engine),
+        ["ci:api", "ci:web"],
+        "a new token for the same server keeps its last known jobs"
+    );
+    let api = engine.snapshot().status(&JobId::new("ci", "api")).unwrap();
+    assert_eq!((api.state, api.stale), (JobState::Success, true));
+    assert_eq!(strip.latest()[0], colors.stale);
+}

@@ -46,14 +46,21 @@ fn setup(slots: &str) -> Setup {
 }
 
 fn setup_sized(slots: &str, size: Vec2) -> Setup {
-    let sim = SimJenkins::start(jobs()).unwrap();
+    setup_with(SimJenkins::start(jobs()).unwrap(), "", slots, size)
+}
+
+/// The window on a config whose server `ci` is `sim`, with `server` as more lines of its entry.
+fn setup_with(sim: SimJenkins, server: &str, slots: &str, size: Vec2) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let text = format!(
-        "poll_seconds = 1\n\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n\n[strip]\nport = \"none\"\nleds = 6\n\
+        "poll_seconds = 1\n\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n{server}\n[strip]\nport = \"none\"\nleds = 6\n\
          brightness = 1.0\ngamma = 1.0\n{slots}",
         sim.url()
     );
+    if server.contains("ci.token") {
+        std::fs::write(dir.path().join("ci.token"), "good\n").unwrap();
+    }
     std::fs::write(&path, text).unwrap();
     let initial = Config::load(&path).unwrap();
     let opened = Arc::new(Mutex::new(Vec::new()));
@@ -115,6 +122,24 @@ impl Setup {
                 .unwrap_or_default()
         );
         config
+    }
+
+    /// Hovers `at` until a tooltip containing `text` shows; false when none does.
+    fn tooltip_at(&mut self, at: Pos2, text: &str) -> bool {
+        self.harness.hover_at(at);
+        self.pump_until(|h| h.query_by_label_contains(text).is_some())
+    }
+
+    /// The colour painted at the centre of the widget labelled `label`.
+    fn painted(&mut self, label: &str) -> [u8; 3] {
+        let image = self
+            .harness
+            .render()
+            .expect("a software wgpu adapter renders the window");
+        let scale = image.width() as f32 / self.harness.ctx.content_rect().width();
+        let center = self.harness.get_by_label(label).rect().center();
+        let px = image.get_pixel((center.x * scale) as u32, (center.y * scale) as u32);
+        [px[0], px[1], px[2]]
     }
 
     /// Where a widget labelled `label` is; `left` picks the one in the job tree when the strip shows it too.
@@ -440,7 +465,7 @@ fn alert_switches_and_quiet_hours_are_written_to_the_file() {
 fn a_sound_path_relative_to_the_config_folder_is_accepted_and_saved_as_typed() {
     let mut s = setup("");
     let dir = s.path.parent().unwrap().to_path_buf();
-    std::fs::write(dir.join("broke.wav"), b"RIFF").unwrap();
+    std::fs::write(dir.join("broke.wav"), support::wav()).unwrap();
     assert!(
         !Path::new("broke.wav").exists(),
         "the test's working folder must not have one"
@@ -941,4 +966,152 @@ fn without_a_tray_on_the_desktop_the_window_says_once_that_closing_quits() {
             .is_none(),
         "said once"
     );
+}
+
+/// True when `painted` is `want` give or take rounding.
+fn close_to(painted: [u8; 3], want: ledtogo::color::Rgb) -> bool {
+    painted
+        .iter()
+        .zip([want.r, want.g, want.b])
+        .all(|(p, w)| p.abs_diff(w) <= 2)
+}
+
+#[test]
+fn folder_and_server_rows_show_the_state_their_led_would_show() {
+    let mut s = setup("");
+    s.harness.step();
+    let colors = s.harness.state().published().config.colors.clone();
+    let team = s.painted("dot of All of team/");
+    assert!(
+        close_to(team, colors.unstable),
+        "team/ holds an unstable job: {team:?}"
+    );
+    let all = s.painted("dot of All of ci");
+    assert!(
+        close_to(all, colors.failure),
+        "ci holds a failing job: {all:?}"
+    );
+    let web = s.painted("dot of web");
+    assert!(close_to(web, colors.failure), "{web:?}");
+}
+
+#[test]
+fn while_the_token_is_rejected_the_tree_keeps_its_jobs_stale_and_the_leds_say_why() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    sim.set_auth("alice", "good");
+    let mut s = setup_with(
+        sim,
+        "user = \"alice\"\ntoken_file = \"ci.token\"\n",
+        "\n[[slots]]\nled = 0\njob = \"web\"\n\n[[slots]]\nled = 1\njob = \"gone\"\n\n\
+         [[slots]]\nled = 2\nfolder = \"team\"\n",
+        Vec2::new(1000.0, 700.0),
+    );
+    s._sim.set_auth("alice", "rotated");
+    assert!(s.pump_until(|h| {
+        h.query_by_label_contains(
+            "token rejected (check the user name and API token) — 3 jobs, last known",
+        )
+        .is_some()
+    }));
+    assert!(
+        s.harness.query_by_label("deploy").is_some(),
+        "the tree keeps the jobs"
+    );
+    let colors = s.harness.state().published().config.colors.clone();
+    let deploy = s.painted("dot of deploy");
+    assert!(
+        close_to(deploy, colors.stale),
+        "a stale job's dot: {deploy:?}"
+    );
+    let team = s.painted("dot of All of team/");
+    assert!(close_to(team, colors.stale), "{team:?}");
+
+    let web = s.slot_center(0);
+    assert!(
+        s.tooltip_at(web, "last known state; server: token rejected"),
+        "the LED of a listed job says its state is the last known and why"
+    );
+    let gone = s.slot_center(1);
+    assert!(
+        s.tooltip_at(
+            gone,
+            "ci:gone: not listed when the server last answered; now token rejected"
+        ),
+        "the LED of a job that is not listed says why, not \"not listed (yet)\""
+    );
+    let team = s.slot_center(2);
+    assert!(s.tooltip_at(
+        team,
+        "folder ci:team/\nlast known state; server: token rejected"
+    ));
+}
+
+#[test]
+fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_device_is_mirror_only() {
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    s.harness.step();
+    assert!(
+        s.pump_until(|h| h.query_by_label_contains("Ports listed at ").is_some()),
+        "the first listing says when it ran and what it found"
+    );
+    let first = s
+        .harness
+        .get_by_label_contains("Ports listed at ")
+        .value()
+        .unwrap_or_default();
+    std::thread::sleep(Duration::from_millis(1100));
+    s.harness.get_by_label("Rescan").click();
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains("Ports listed at ")
+            .is_some_and(|n| n.value().is_some_and(|l| l != first))),
+        "Rescan shows that it ran again: {first}"
+    );
+
+    s.harness.get_by_label("Test pattern").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("the pattern runs in the mirror only")
+            .is_some(),
+        "port = \"none\": the pattern is only in the mirror, and the tab says so"
+    );
+}
+
+#[test]
+fn an_empty_or_unplayable_sound_file_is_refused_with_the_reason() {
+    let mut s = setup("");
+    let dir = s.path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("empty.wav"), b"").unwrap();
+    std::fs::write(dir.join("garbage.ogg"), b"not a sound at all\n".repeat(40)).unwrap();
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+
+    s.replace_text("Broke sound", "empty.wav");
+    s.harness.key_press(egui::Key::Enter);
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains("empty.wav): the file is empty")
+            .is_some()),
+        "a 0-byte file is refused and the tab says why"
+    );
+    #[cfg(feature = "sound")]
+    {
+        s.replace_text("Fixed sound", "garbage.ogg");
+        s.harness.key_press(egui::Key::Enter);
+        assert!(
+            s.pump_until(|h| h
+                .query_by_label_contains("garbage.ogg): not a sound file rodio can decode")
+                .is_some()),
+            "a file that does not decode is refused and the tab says why"
+        );
+    }
+    for _ in 0..10 {
+        s.harness.step();
+    }
+    let config = s.config();
+    assert_eq!(config.alerts.sound_broke, None, "nothing saved");
+    assert_eq!(config.alerts.sound_fixed, None, "nothing saved");
 }

@@ -21,7 +21,7 @@ pub mod synth;
 mod worker;
 
 pub use policy::{Alert, AlertKind, AlertPolicy, Decision, Moment, RateLimit, SoundKind};
-pub use worker::{AlertHandle, AlertStats, AlertWorker};
+pub use worker::{AlertHandle, AlertStats, AlertStatus, AlertWorker, Listen};
 
 /// Desktop notifications could not be shown.
 #[derive(Debug, Error)]
@@ -85,6 +85,26 @@ impl SoundSink for LogSound {
     }
 }
 
+/// Whether `path` is a sound file the alerts can play: it is a file, not empty, and (built with sound)
+/// rodio decodes it. Reads and decodes the file: call it off the UI thread.
+pub fn check_sound_file(path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown}: not a file"));
+    }
+    if meta.len() == 0 {
+        return Err(format!("{shown}: the file is empty"));
+    }
+    #[cfg(feature = "sound")]
+    if let Err(SoundError::BadFile { reason, .. } | SoundError::NoDevice(reason)) =
+        sound::load_file(path)
+    {
+        return Err(format!("{shown}: {reason}"));
+    }
+    Ok(())
+}
+
 /// The desktop notifier when built with `gui`, else [`LogNotifier`].
 pub fn default_notifier() -> Box<dyn Notifier> {
     #[cfg(feature = "gui")]
@@ -113,6 +133,60 @@ pub fn default_sound() -> Box<dyn SoundSink> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    /// A short mono 16-bit PCM WAV file (a click).
+    fn wav() -> Vec<u8> {
+        let samples: Vec<i16> = (0..800)
+            .map(|i| if i % 40 < 20 { 8000 } else { -8000 })
+            .collect();
+        let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        out.extend_from_slice(&1u16.to_le_bytes()); // mono
+        out.extend_from_slice(&8000u32.to_le_bytes());
+        out.extend_from_slice(&16000u32.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&data);
+        out
+    }
+
+    #[test]
+    fn a_sound_file_is_refused_when_missing_empty_or_not_audio() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.wav");
+        std::fs::write(&good, wav()).unwrap();
+        assert_eq!(check_sound_file(&good), Ok(()));
+
+        let empty = dir.path().join("empty.wav");
+        std::fs::write(&empty, b"").unwrap();
+        let e = check_sound_file(&empty).unwrap_err();
+        assert!(e.ends_with("empty.wav: the file is empty"), "{e}");
+
+        let missing = dir.path().join("missing.wav");
+        let e = check_sound_file(&missing).unwrap_err();
+        assert!(e.contains("missing.wav: No such file"), "{e}");
+
+        let e = check_sound_file(dir.path()).unwrap_err();
+        assert!(e.ends_with(": not a file"), "{e}");
+
+        #[cfg(feature = "sound")]
+        {
+            let garbage = dir.path().join("garbage.ogg");
+            std::fs::write(&garbage, b"this is no sound, just text\n".repeat(50)).unwrap();
+            let e = check_sound_file(&garbage).unwrap_err();
+            assert!(
+                e.contains("garbage.ogg: not a sound file rodio can decode"),
+                "{e}"
+            );
+        }
+    }
     use std::time::{Duration, Instant};
 
     fn alert() -> Alert {

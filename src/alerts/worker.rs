@@ -20,7 +20,7 @@ use parking_lot::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::policy::{Alert, AlertPolicy, Moment, RateLimit, SoundKind};
-use super::{Notifier, SoundError, SoundSink};
+use super::{Notifier, NotifyError, SoundError, SoundSink};
 use crate::config::Alerts;
 use crate::engine::Batch;
 
@@ -52,7 +52,10 @@ impl AlertWorker {
         limit: RateLimit,
     ) -> std::io::Result<AlertHandle> {
         let shared = Arc::new(Shared {
-            control: Mutex::new(Control { paused_until: None }),
+            control: Mutex::new(Control {
+                paused_until: None,
+                status: AlertStatus::default(),
+            }),
             stats: Counters::default(),
         });
         let (notify_tx, notify_rx) = std::sync::mpsc::sync_channel::<Alert>(NOTIFY_QUEUE);
@@ -65,7 +68,12 @@ impl AlertWorker {
             .spawn(move || {
                 let mut log = FailureLog::default();
                 for alert in notify_rx {
-                    match notifier.show(&alert) {
+                    let shown = notifier.show(&alert);
+                    s.lock().status.notifications_unavailable = shown
+                        .as_ref()
+                        .err()
+                        .map(|NotifyError::Unavailable(why)| why.clone());
+                    match shown {
                         Ok(()) => {
                             s.stats.notifications_shown.fetch_add(1, Ordering::Relaxed);
                             if let Report::Recovered { failures } = log.succeeded() {
@@ -91,7 +99,26 @@ impl AlertWorker {
                 let mut log = FailureLog::default();
                 let mut bad_files: HashSet<PathBuf> = HashSet::new();
                 for request in sound_rx {
-                    match sound.play(request.kind, request.custom.as_deref()) {
+                    let played = sound.play(request.kind, request.custom.as_deref());
+                    {
+                        let mut control = s.lock();
+                        let status = &mut control.status;
+                        match &played {
+                            Err(SoundError::NoDevice(why)) => {
+                                status.sounds_unavailable = Some(why.clone());
+                            }
+                            Ok(()) | Err(SoundError::BadFile { .. }) => {
+                                status.sounds_unavailable = None;
+                            }
+                        }
+                        if request.preview {
+                            status.listen = Some(match &played {
+                                Ok(()) => Listen::Played,
+                                Err(e) => Listen::Failed(e.to_string()),
+                            });
+                        }
+                    }
+                    match played {
                         Ok(()) => {
                             s.stats.sounds_played.fetch_add(1, Ordering::Relaxed);
                             if let Some(path) = &request.custom {
@@ -160,7 +187,12 @@ impl AlertWorker {
                         );
                         if let Some(kind) = alert.sound {
                             let custom = custom_sound(settings, kind);
-                            if sound_tx.try_send(SoundRequest { kind, custom }).is_err() {
+                            let request = SoundRequest {
+                                kind,
+                                custom,
+                                preview: false,
+                            };
+                            if sound_tx.try_send(request).is_err() {
                                 s.stats.sounds_dropped.fetch_add(1, Ordering::Relaxed);
                                 tracing::debug!("sound dropped: the sound thread is busy");
                             }
@@ -220,18 +252,28 @@ impl AlertHandle {
     /// Plays the sound of `kind` now, as `settings` configure it (the user's file or the built-in one),
     /// whatever the switches say: the Alerts tab's "Play" button. Never blocks; dropped when sounds are
     /// already queued.
+    /// What became of it shows in [`AlertHandle::status`]'s `listen`.
     pub fn play_now(&self, kind: SoundKind, settings: &Alerts) {
         let custom = custom_sound(settings, kind);
-        if self
-            .preview
-            .try_send(SoundRequest { kind, custom })
-            .is_err()
-        {
+        self.shared.lock().status.listen = Some(Listen::Playing);
+        let request = SoundRequest {
+            kind,
+            custom,
+            preview: true,
+        };
+        if self.preview.try_send(request).is_err() {
+            self.shared.lock().status.listen = Some(Listen::Busy);
             self.shared
                 .stats
                 .sounds_dropped
                 .fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Whether notifications and sounds worked the last time they were tried, and what the last
+    /// *Listen* came to.
+    pub fn status(&self) -> AlertStatus {
+        self.shared.lock().status.clone()
     }
 
     pub fn stats(&self) -> AlertStats {
@@ -269,10 +311,47 @@ pub struct AlertStats {
     pub warnings: u64,
 }
 
+/// Whether the platform parts work, as far as the worker knows (from the last attempt of each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertStatus {
+    /// Why the last notification could not be shown; `None` when it was (or none was tried yet).
+    pub notifications_unavailable: Option<String>,
+    /// Why the last sound found no audio device; `None` when it played (or none was tried yet).
+    pub sounds_unavailable: Option<String>,
+    /// What the last [`AlertHandle::play_now`] came to.
+    pub listen: Option<Listen>,
+}
+
+/// What a *Listen* came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// Queued or playing.
+    Playing,
+    /// Handed to the audio device.
+    Played,
+    /// Another sound was still queued: nothing was played.
+    Busy,
+    /// No audio device, or the sound file could not be used (the error says which).
+    Failed(String),
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Playing => f.write_str("playing…"),
+            Listen::Played => f.write_str("played"),
+            Listen::Busy => f.write_str("not played: another sound is still queued"),
+            Listen::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct SoundRequest {
     kind: SoundKind,
     custom: Option<PathBuf>,
+    /// Asked for by [`AlertHandle::play_now`]: its result goes to [`AlertStatus::listen`].
+    preview: bool,
 }
 
 /// The user's file for a sound of `kind`, if one is configured.
@@ -286,6 +365,7 @@ fn custom_sound(settings: &Alerts, kind: SoundKind) -> Option<PathBuf> {
 #[derive(Debug)]
 struct Control {
     paused_until: Option<Instant>,
+    status: AlertStatus,
 }
 
 #[derive(Debug, Default)]

@@ -1,10 +1,13 @@
 //! The Alerts tab: desktop notifications and sounds, per kind, custom sound files and quiet hours — all
 //! written to the `[alerts]` table of the config file — plus the runtime "pause notifications".
 
-use egui::{RichText, Ui};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::alerts::SoundKind;
-use std::path::Path;
+use egui::{RichText, Ui};
+use parking_lot::Mutex;
+
+use crate::alerts::{Listen, SoundKind};
 
 use crate::config::{Config, QuietHours, resolve_path};
 use crate::settings::{Edit, EditValue};
@@ -19,6 +22,17 @@ pub struct AlertsTab {
     quiet: Option<String>,
     /// Why the last typed value was refused.
     problem: Option<String>,
+    /// Sound files being checked on a worker thread (key, text as typed), and the finished checks.
+    checking: Vec<(&'static str, String)>,
+    checked: Arc<Mutex<Vec<Checked>>>,
+}
+
+/// A finished check of a sound file typed for `key`.
+#[derive(Debug)]
+struct Checked {
+    key: &'static str,
+    text: String,
+    result: Result<(), String>,
 }
 
 fn set(desk: &Desk, key: &str, value: Option<EditValue>) {
@@ -72,23 +86,90 @@ fn field(
     outcome
 }
 
-/// Whether the sound file `text` names exists, read the way the config reads it (`~/` is the home
-/// folder, a relative path is relative to the folder of `config_file`).
-fn sound_file_exists(text: &str, config_file: Option<&Path>) -> Result<(), String> {
-    let path = resolve_path(text, config_file.and_then(Path::parent));
-    if path.is_file() {
-        Ok(())
-    } else if path.as_os_str() == text {
-        Err(format!("{text}: no such file"))
-    } else {
-        Err(format!("{text}: no such file ({})", path.display()))
+/// The file `text` names, read the way the config reads it (`~/` is the home folder, a relative path is
+/// relative to the folder of `config_file`).
+fn sound_path(text: &str, config_file: Option<&Path>) -> PathBuf {
+    resolve_path(text, config_file.and_then(Path::parent))
+}
+
+/// Whether the sound file `text` names can be played ([`crate::alerts::check_sound_file`]); the error
+/// starts with the text as typed. Reads the file: call it off the UI thread.
+fn check_sound(text: &str, config_file: Option<&Path>) -> Result<(), String> {
+    let path = sound_path(text, config_file);
+    crate::alerts::check_sound_file(&path).map_err(|e| {
+        let e = e
+            .strip_prefix(&format!("{}: ", path.display()))
+            .unwrap_or(&e)
+            .to_owned();
+        if path.as_os_str() == text {
+            format!("{text}: {e}")
+        } else {
+            format!("{text} ({}): {e}", path.display())
+        }
+    })
+}
+
+impl AlertsTab {
+    /// Checks the sound file typed for `key` on a worker thread; the result is applied in [`show`](Self::show).
+    fn check_later(
+        &mut self,
+        desk: &Desk,
+        key: &'static str,
+        text: &str,
+        config_file: Option<&Path>,
+    ) {
+        let (text, config_file) = (text.to_owned(), config_file.map(Path::to_path_buf));
+        let (done, waker) = (self.checked.clone(), desk.waker.clone());
+        self.checking.push((key, text.clone()));
+        let spawned = std::thread::Builder::new()
+            .name("sound-check".into())
+            .spawn(move || {
+                let result = check_sound(&text, config_file.as_deref());
+                done.lock().push(Checked { key, text, result });
+                waker.wake();
+            });
+        if let Err(e) = spawned {
+            self.checking.retain(|(k, _)| *k != key);
+            self.problem = Some(format!("cannot check the sound file: {e}"));
+        }
+    }
+
+    /// Saves the sound files whose check passed and says why the others were refused.
+    fn apply_checked(&mut self, desk: &Desk) {
+        let finished: Vec<Checked> = std::mem::take(&mut *self.checked.lock());
+        for c in finished {
+            self.checking
+                .retain(|(k, t)| !(*k == c.key && *t == c.text));
+            match c.result {
+                // Saved as typed: the config resolves it on every load, like the file's other paths.
+                Ok(()) => set(desk, c.key, Some(EditValue::Text(c.text))),
+                Err(e) => self.problem = Some(e),
+            }
+        }
+    }
+}
+
+/// The line saying that a platform part does not work, if it does not.
+fn unavailable(ui: &mut Ui, what: &str, why: Option<&String>) {
+    if let Some(why) = why {
+        let text = format!("{what} are unavailable: {}", crate::text::visible(why));
+        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
     }
 }
 
 impl AlertsTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config) {
+        self.apply_checked(desk);
+        let status = desk.alerts.as_ref().map(crate::alerts::AlertHandle::status);
         let a = &config.alerts;
         ui.heading("Notifications");
+        unavailable(
+            ui,
+            "Notifications",
+            status
+                .as_ref()
+                .and_then(|s| s.notifications_unavailable.as_ref()),
+        );
         switch(
             ui,
             desk,
@@ -144,25 +225,34 @@ impl AlertsTab {
             a.sounds,
             "Play a sound on break and fix",
         );
+        unavailable(
+            ui,
+            "Sounds",
+            status
+                .as_ref()
+                .and_then(|s| s.sounds_unavailable.as_ref())
+                .map(|why| format!("no audio device ({why})"))
+                .as_ref(),
+        );
         let path_of = |p: &Option<std::path::PathBuf>| {
             p.as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
         };
         let config_file = config.path.as_deref();
+        let hint = "built-in sound (or a .wav/.ogg/.flac/.mp3 path)";
+        let typed: std::cell::RefCell<Vec<(&'static str, String)>> = Default::default();
         let apply_path = |key: &'static str| {
+            let typed = &typed;
             move |text: &str| {
                 if text.is_empty() {
                     set(desk, key, None);
                 } else {
-                    sound_file_exists(text, config_file)?;
-                    // Saved as typed: the config resolves it on every load, like the file's other paths.
-                    set(desk, key, Some(EditValue::Text(text.to_owned())));
+                    typed.borrow_mut().push((key, text.to_owned()));
                 }
                 Ok(())
             }
         };
-        let hint = "built-in sound (or a .wav/.ogg/.flac/.mp3 path)";
         let p1 = field(
             ui,
             "Broke sound",
@@ -179,6 +269,12 @@ impl AlertsTab {
             &path_of(&a.sound_fixed),
             apply_path("sound_fixed"),
         );
+        for (key, text) in typed.into_inner() {
+            self.check_later(desk, key, &text, config_file);
+        }
+        for (_, text) in &self.checking {
+            ui.label(RichText::new(format!("Checking {text}…")).weak());
+        }
         if let Some(alerts) = &desk.alerts {
             ui.horizontal(|ui| {
                 ui.label("Listen:");
@@ -187,6 +283,16 @@ impl AlertsTab {
                 }
                 if ui.button("Fixed").clicked() {
                     alerts.play_now(SoundKind::Fixed, a);
+                }
+                match status.as_ref().and_then(|s| s.listen.as_ref()) {
+                    Some(listen @ (Listen::Failed(_) | Listen::Busy)) => {
+                        let text = crate::text::visible(&listen.to_string()).into_owned();
+                        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+                    }
+                    Some(listen) => {
+                        ui.label(RichText::new(listen.to_string()).weak());
+                    }
+                    None => {}
                 }
             });
         }
@@ -231,25 +337,23 @@ mod tests {
     fn sound_paths_are_read_like_the_config_reads_them() {
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("config.toml");
-        std::fs::write(dir.path().join("broke.wav"), b"RIFF").unwrap();
-        assert!(sound_file_exists("broke.wav", Some(&config_file)).is_ok());
         let absolute = dir.path().join("broke.wav");
-        assert!(sound_file_exists(&absolute.to_string_lossy(), None).is_ok());
-        let e = sound_file_exists("fixed.wav", Some(&config_file)).unwrap_err();
-        assert!(e.starts_with("fixed.wav: no such file ("), "{e}");
+        assert_eq!(sound_path("broke.wav", Some(&config_file)), absolute);
+        assert_eq!(sound_path(&absolute.to_string_lossy(), None), absolute);
+        let e = check_sound("fixed.wav", Some(&config_file)).unwrap_err();
+        assert!(e.starts_with("fixed.wav ("), "{e}");
+        assert!(e.contains("fixed.wav): No such file"), "{e}");
+        std::fs::write(&absolute, b"").unwrap();
+        let e = check_sound("broke.wav", Some(&config_file)).unwrap_err();
+        assert!(e.ends_with("broke.wav): the file is empty"), "{e}");
 
-        // `~/` is the home folder (a scratch file there, removed when the test ends).
+        // `~/` is the home folder.
         let Some(home) = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()) else {
             return;
         };
-        let Ok(in_home) = tempfile::Builder::new()
-            .prefix(".ledtogo-test-")
-            .suffix(".ogg")
-            .tempfile_in(&home)
-        else {
-            return; // a read-only home: nothing to check against
-        };
-        let name = in_home.path().file_name().unwrap().to_string_lossy();
-        assert!(sound_file_exists(&format!("~/{name}"), Some(&config_file)).is_ok());
+        assert_eq!(
+            sound_path("~/a.ogg", Some(&config_file)),
+            home.join("a.ogg")
+        );
     }
 }

@@ -532,5 +532,6 @@ fn short_device(d: &crate::outputs::serial::DeviceStatus) -> String {
         D::Connected { port, .. } => format!("strip on {port}"),
         D::Legacy { port } => format!("Adalight strip on {port}"),
         D::Error { .. } => "device error".into(),
+        D::NotFound(_) => "no device found".into(),
     }
 }

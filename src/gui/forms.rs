@@ -375,10 +375,40 @@ fn test_connection(
 /// The Device tab's state.
 #[derive(Debug, Default)]
 pub struct DeviceTab {
-    ports: Pending<Result<Vec<PortReport>, String>>,
+    /// The listed ports, and the local time the listing ended.
+    ports: Pending<(Result<Vec<PortReport>, String>, String)>,
     custom: String,
     leds: Option<usize>,
     brightness: Option<f64>,
+    /// What the last *Test pattern* click did, when there is something to say.
+    pattern_note: Option<String>,
+}
+
+/// What *Rescan* found: the ports, or why they could not be listed, and when.
+fn listing_line(ports: &Result<Vec<PortReport>, String>, at: &str) -> String {
+    match ports {
+        Ok(ports) if ports.is_empty() => format!("Ports listed at {at}: none found"),
+        Ok(ports) => {
+            let names: Vec<&str> = ports.iter().map(|p| p.path.as_str()).collect();
+            format!(
+                "Ports listed at {at}: {} found ({})",
+                ports.len(),
+                names.join(", ")
+            )
+        }
+        Err(e) => format!("Ports listed at {at}: {e}"),
+    }
+}
+
+/// What *Test pattern* does while no device is connected.
+fn pattern_note(status: &DeviceStatus) -> Option<String> {
+    match status {
+        s if s.is_connected() => None,
+        DeviceStatus::Disabled => {
+            Some("port = \"none\": the pattern runs in the mirror only".to_owned())
+        }
+        _ => Some("no device: the pattern runs in the mirror only".to_owned()),
+    }
 }
 
 impl DeviceTab {
@@ -387,9 +417,20 @@ impl DeviceTab {
         let color = match status {
             s if s.is_connected() => Color32::from_rgb(0, 170, 60),
             DeviceStatus::Error { .. } => ui.visuals().error_fg_color,
+            DeviceStatus::NotFound(_) => ui.visuals().warn_fg_color,
             _ => ui.visuals().weak_text_color(),
         };
         ui.label(RichText::new(status.to_string()).color(color));
+        if let DeviceStatus::NotFound(search) = status {
+            let at = chrono::DateTime::<chrono::Local>::from(search.at).format("%H:%M:%S");
+            ui.label(
+                RichText::new(format!(
+                    "Search {} ended at {at}; searching again shortly.",
+                    search.round
+                ))
+                .small(),
+            );
+        }
         if let DeviceStatus::Connected {
             firmware,
             leds,
@@ -432,7 +473,7 @@ impl DeviceTab {
                             {
                                 desk.edit(set_port("none"));
                             }
-                            if let Some(Ok(ports)) = self.ports.done() {
+                            if let Some((Ok(ports), _)) = self.ports.done() {
                                 for p in ports {
                                     let text = format!("{} · {}", p.path, p.kind.label());
                                     if ui.selectable_label(current == p.path, text).clicked() {
@@ -443,7 +484,12 @@ impl DeviceTab {
                         })
                         .response
                         .labelled_by(l.id);
-                    if ui.button("Rescan").clicked() {
+                    let scanning = matches!(self.ports.get(), Some(Task::Running));
+                    if ui
+                        .add_enabled(!scanning, egui::Button::new("Rescan"))
+                        .on_hover_text("List the serial ports again")
+                        .clicked()
+                    {
                         self.scan(desk);
                     }
                 });
@@ -497,22 +543,45 @@ impl DeviceTab {
                 }
                 ui.end_row();
             });
-        if let Some(Err(e)) = self.ports.done() {
-            ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+        match self.ports.get() {
+            Some(Task::Done((ports, at))) => {
+                let line = listing_line(&ports, &at);
+                let color = if ports.is_err() {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().weak_text_color()
+                };
+                ui.label(RichText::new(line).color(color));
+            }
+            Some(Task::Running) => {
+                ui.label(RichText::new("Listing the ports…").weak());
+            }
+            None => {}
         }
         ui.add_space(6.0);
-        if ui
-            .button("Test pattern")
-            .on_hover_text("Each LED in turn, then a rainbow; the mirror shows it too")
-            .clicked()
-        {
-            desk.engine.test_pattern();
-        }
+        ui.horizontal(|ui| {
+            if ui
+                .button("Test pattern")
+                .on_hover_text("Each LED in turn, then a rainbow; the mirror shows it too")
+                .clicked()
+            {
+                desk.engine.test_pattern();
+                self.pattern_note = pattern_note(status);
+            }
+            if status.is_connected() {
+                self.pattern_note = None;
+            }
+            if let Some(note) = &self.pattern_note {
+                ui.label(RichText::new(note).weak());
+            }
+        });
     }
 
     fn scan(&self, desk: &Desk) {
         self.ports.run(desk.waker.clone(), || {
-            discovery::list_ports().map_err(|e| e.to_string())
+            let ports = discovery::list_ports().map_err(|e| e.to_string());
+            let at = chrono::Local::now().format("%H:%M:%S").to_string();
+            (ports, at)
         });
     }
 }

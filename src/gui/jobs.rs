@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use egui::{Color32, RichText, Sense, Ui};
 
 use crate::config::Config;
-use crate::model::{Job, ServerState, Snapshot, Target};
+use crate::frame::{self, LedState};
+use crate::model::{Aggregate, Job, ServerState, Snapshot, Target};
 
 use super::look;
 use super::strip::{self, DragItem};
@@ -109,16 +111,21 @@ impl JobTree {
                 .default_open(true)
                 .open(filter.active().then_some(true))
                 .show(ui, |ui| {
+                    let all = Target::Server(name.clone());
+                    let color = led_color(snapshot, &all, config);
                     drag_row(
                         ui,
-                        DragItem::Target(Target::Server(name.clone())),
+                        DragItem::Target(all),
                         &format!("All of {name}"),
-                        Color32::GRAY,
+                        color,
                         &format!("Drag onto an LED to show the worst state of every job of {name}"),
                     );
-                    open = open
-                        .take()
-                        .or(show_node(ui, name, &[], node, &keep, filter, config));
+                    let at = Place {
+                        server: name,
+                        snapshot,
+                        config,
+                    };
+                    open = open.take().or(show_node(ui, &at, &[], node, &keep, filter));
                 });
         }
         if filter.active() && !self.servers.values().any(|n| n.any(&keep)) {
@@ -128,25 +135,48 @@ impl JobTree {
     }
 }
 
+/// The server header's state: its job count, or what went wrong (and that the jobs are the last known).
 fn server_line(state: &ServerState, node: &Node) -> String {
     fn count(n: &Node) -> usize {
         n.jobs.len() + n.folders.values().map(count).sum::<usize>()
     }
-    match state {
-        ServerState::Ok => format!("{} jobs", count(node)),
-        other => other.to_string(),
+    let said = || crate::text::visible(&state.to_string()).into_owned();
+    match (state, count(node)) {
+        (ServerState::Ok, n) => format!("{n} jobs"),
+        (_, 0) => said(),
+        (_, n) => format!("{} — {n} jobs, last known", said()),
     }
+}
+
+/// The colour of a row's dot: what the LED of `target` would show (a folder its worst job, a job of a
+/// server that does not answer stale), without the building pulse.
+fn led_color(snapshot: &Snapshot, target: &Target, config: &Config) -> Color32 {
+    let state = match frame::target_state(snapshot, target) {
+        LedState::Shown(agg) => LedState::Shown(Aggregate {
+            building: false,
+            ..agg
+        }),
+        other => other,
+    };
+    look::color(frame::base_color(state, config, Duration::ZERO))
+}
+
+/// The server a subtree belongs to, and what its rows are drawn from.
+struct Place<'a> {
+    server: &'a str,
+    snapshot: &'a Snapshot,
+    config: &'a Config,
 }
 
 fn show_node(
     ui: &mut Ui,
-    server: &str,
+    at: &Place,
     path: &[String],
     node: &Node,
     keep: &dyn Fn(&Job) -> bool,
     filter: &Filter,
-    config: &Config,
 ) -> Option<String> {
+    let server = at.server;
     let mut open = None;
     for (name, folder) in &node.folders {
         if !folder.any(keep) {
@@ -159,23 +189,25 @@ fn show_node(
             .default_open(path.is_empty())
             .open(filter.active().then_some(true))
             .show(ui, |ui| {
+                let all = Target::Folder {
+                    server: server.to_owned(),
+                    path: sub.clone(),
+                };
+                let color = led_color(at.snapshot, &all, at.config);
                 drag_row(
                     ui,
-                    DragItem::Target(Target::Folder {
-                        server: server.to_owned(),
-                        path: sub.clone(),
-                    }),
+                    DragItem::Target(all),
                     &format!("All of {name}/"),
-                    Color32::GRAY,
+                    color,
                     &format!("Drag onto an LED to show the worst state of every job under {name}/"),
                 );
-                if let Some(url) = show_node(ui, server, &sub, folder, keep, filter, config) {
+                if let Some(url) = show_node(ui, at, &sub, folder, keep, filter) {
                     open = Some(url);
                 }
             });
     }
     for job in node.jobs.iter().filter(|j| keep(j)) {
-        let color = look::state_color(job.state, config);
+        let color = led_color(at.snapshot, &Target::Job(job.id.clone()), at.config);
         let mut text = crate::text::visible(&job.display_name).into_owned();
         if job.building {
             text.push_str("  (building)");
@@ -203,7 +235,9 @@ fn drag_row(
     hover: &str,
 ) -> egui::Response {
     let row = ui.horizontal(|ui| {
-        look::dot(ui, color, 10.0);
+        look::dot(ui, color, 10.0).widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Image, true, format!("dot of {text}"))
+        });
         ui.add(egui::Label::new(text).selectable(false).truncate());
     });
     let id = egui::Id::unique(("drag-row", &item));

@@ -6,7 +6,7 @@ use egui::{Color32, Sense, Ui, Vec2};
 
 use crate::color::Rgb;
 use crate::config::Config;
-use crate::model::{Job, JobState};
+use crate::model::{Job, JobId, JobState, ServerSnapshot, ServerState};
 
 pub fn color(rgb: Rgb) -> Color32 {
     Color32::from_rgb(rgb.r, rgb.g, rgb.b)
@@ -78,6 +78,35 @@ pub fn job_details(job: &Job) -> String {
     text
 }
 
+/// What the server last said, for people (its text made safe): "token rejected (check …)".
+fn server_said(state: &ServerState) -> String {
+    crate::text::visible(&state.to_string()).into_owned()
+}
+
+/// The hover line of jobs shown stale: why they are the last known ones (`None` while the server answers).
+pub fn stale_text(server: Option<&ServerSnapshot>) -> Option<String> {
+    let server = server?;
+    (!server.state.is_ok())
+        .then(|| format!("last known state; server: {}", server_said(&server.state)))
+}
+
+/// The hover text of a slot whose job its server does not list: why, from the server's state.
+pub fn missing_job_text(id: &JobId, server: Option<&ServerSnapshot>) -> String {
+    let name = crate::text::visible(&id.to_string()).into_owned();
+    match server {
+        None => format!("{name}: the server is not polled"),
+        Some(s) => match &s.state {
+            ServerState::Connecting => format!("{name}: waiting for the server's first answer"),
+            ServerState::Ok => format!("{name}: not listed by the server"),
+            other if s.seen_ok => format!(
+                "{name}: not listed when the server last answered; now {}",
+                server_said(other)
+            ),
+            other => format!("{name}: unknown; server: {}", server_said(other)),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -112,6 +141,43 @@ mod tests {
         }
         let text = job_details(&job_started_at(i64::MAX));
         assert!(text.contains("started in the future"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_or_stale_job_says_what_the_server_said() {
+        let id = JobId::new("ci", "api");
+        let refused = ServerSnapshot {
+            state: ServerState::TokenRejected,
+            ..ServerSnapshot::new()
+        };
+        assert_eq!(
+            missing_job_text(&id, Some(&refused)),
+            "ci:api: unknown; server: token rejected (check the user name and API token)"
+        );
+        assert_eq!(
+            stale_text(Some(&refused)).as_deref(),
+            Some("last known state; server: token rejected (check the user name and API token)")
+        );
+        let answering = ServerSnapshot {
+            state: ServerState::Ok,
+            seen_ok: true,
+            ..ServerSnapshot::new()
+        };
+        assert_eq!(
+            missing_job_text(&id, Some(&answering)),
+            "ci:api: not listed by the server"
+        );
+        assert_eq!(stale_text(Some(&answering)), None);
+        let hostile = ServerSnapshot {
+            state: ServerState::Unreachable("bad\u{202E}\nanswer".into()),
+            seen_ok: true,
+            ..ServerSnapshot::new()
+        };
+        let text = missing_job_text(&id, Some(&hostile));
+        assert_eq!(
+            text,
+            "ci:api: not listed when the server last answered; now unreachable: bad\u{FFFD}\u{FFFD}answer"
+        );
     }
 
     #[test]

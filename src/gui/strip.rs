@@ -56,13 +56,21 @@ fn slot_details(config: &Config, snapshot: &Snapshot, led: usize, shown: Rgb) ->
         });
         return text;
     }
-    match config.slot(led).map(|s| &s.target) {
-        None => text.push_str("Free: drag a job, folder or server here"),
-        Some(Target::Job(id)) => match snapshot.job(id) {
+    let Some(target) = config.slot(led).map(|s| &s.target) else {
+        text.push_str("Free: drag a job, folder or server here");
+        return text;
+    };
+    let server = snapshot.servers.get(target.server());
+    match target {
+        Target::Job(id) => match snapshot.job(id) {
             Some(job) => text.push_str(&look::job_details(job)),
-            None => text.push_str(&format!("{id}: not listed by the server (yet)")),
+            None => return text + &look::missing_job_text(id, server),
         },
-        Some(target) => text.push_str(&target.to_string()),
+        target => text.push_str(&crate::text::visible(&target.to_string())),
+    }
+    if let Some(stale) = look::stale_text(server) {
+        text.push('\n');
+        text.push_str(&stale);
     }
     text
 }

@@ -85,3 +85,27 @@ pub fn have(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// A short mono 16-bit PCM WAV file (a tenth of a second of a click), for tests that need a real one.
+pub fn wav() -> Vec<u8> {
+    let data: Vec<u8> = (0..800)
+        .map(|i| if i % 40 < 20 { 8000i16 } else { -8000 })
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let len = u32::try_from(data.len()).unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes()); // bytes per second
+    out.extend_from_slice(&2u16.to_le_bytes()); // bytes per frame
+    out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&data);
+    out
+}

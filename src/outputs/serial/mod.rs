@@ -20,7 +20,8 @@ pub use discovery::{
 pub use link::LinkError;
 pub use protocol::ByeAction;
 pub use worker::{
-    DEFAULT_BAUD, Device, DeviceSettings, DeviceStatus, TestPatternError, test_pattern,
+    DEFAULT_BAUD, Device, DeviceSettings, DeviceStatus, NOT_FOUND_ADVICE, Search, TestPatternError,
+    Tried, test_pattern,
 };
 
 /// Told each status the device worker reports (connected, searching, lost…).

@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::discovery::{self, AutoDiscovery, PortReport, ProbeMemory};
 use super::link::{Handshake, Link, LinkError, READ_SLICE};
@@ -92,6 +92,57 @@ pub enum DeviceStatus {
         port: Option<String>,
         reason: String,
     },
+    /// `port = "auto"` searched and found no LED device; the worker searches again with backoff.
+    NotFound(Search),
+}
+
+/// One search round of `port = "auto"` that found no LED device: what it looked at and why each is not it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// The ports it looked at (the USB-serial bridges listed), in order, with why each is not the device.
+    pub tried: Vec<Tried>,
+    /// Why the ports could not be listed, when they could not.
+    pub list_error: Option<String>,
+    /// Which round this was since the worker started (1 for the first), and when it ended.
+    pub round: u64,
+    pub at: SystemTime,
+}
+
+/// A port a search looked at, and why it is not the LED device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tried {
+    pub port: String,
+    pub why: String,
+}
+
+impl Search {
+    /// The same finding as `other`, whatever the round and time.
+    fn same_finding(&self, other: &Search) -> bool {
+        self.tried == other.tried && self.list_error == other.list_error
+    }
+}
+
+/// What to do when no LED device is found.
+pub const NOT_FOUND_ADVICE: &str = "Plug the strip in, run `ledtogo ports`, check you are in the dialout group (or \
+     the group that owns the port) and that no other program uses the port.";
+
+impl fmt::Display for Search {
+    /// `No LED device found (tried /dev/ttyUSB0: no answer, …).` plus [`NOT_FOUND_ADVICE`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("No LED device found (")?;
+        if let Some(e) = &self.list_error {
+            write!(f, "cannot list the serial ports: {e}")?;
+        } else if self.tried.is_empty() {
+            f.write_str("no USB serial port is plugged in")?;
+        } else {
+            f.write_str("tried ")?;
+            for (i, t) in self.tried.iter().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                write!(f, "{sep}{}: {}", t.port, t.why)?;
+            }
+        }
+        write!(f, "). {NOT_FOUND_ADVICE}")
+    }
 }
 
 impl DeviceStatus {
@@ -131,6 +182,7 @@ impl fmt::Display for DeviceStatus {
             DeviceStatus::Error { port: None, reason } => {
                 write!(f, "LED device: {reason}; retrying")
             }
+            DeviceStatus::NotFound(search) => search.fmt(f),
         }
     }
 }
@@ -238,6 +290,7 @@ impl Device {
                         remembered: None,
                         loaded: false,
                         list_failed: false,
+                        rounds: 0,
                     },
                 };
                 worker.run();
@@ -384,6 +437,8 @@ struct AutoState {
     loaded: bool,
     /// Listing the ports failed last round (said once until it works again).
     list_failed: bool,
+    /// Search rounds so far.
+    rounds: u64,
 }
 
 impl Worker {
@@ -444,6 +499,8 @@ impl Worker {
                 }
             }
         }
+        self.auto.rounds = self.auto.rounds.saturating_add(1);
+        let mut list_error = None;
         let listed = match self.auto.discovery.list() {
             Ok(listed) => {
                 self.auto.list_failed = false;
@@ -454,6 +511,7 @@ impl Worker {
                     tracing::warn!(error = %e, "auto mode cannot list ports; retrying quietly");
                 }
                 self.auto.list_failed = true;
+                list_error = Some(e.to_string());
                 Vec::new()
             }
         };
@@ -469,10 +527,32 @@ impl Worker {
                 "another program has this port open; auto mode leaves it alone while it is held"
             );
         }
-        let mut failure = None;
+        // What this round finds about each port it looks at, in listing order.
+        let mut tried: Vec<Tried> = Vec::new();
+        let mut note = |port: &str, why: String| match tried.iter_mut().find(|t| t.port == port) {
+            Some(t) => t.why = why,
+            None => tried.push(Tried {
+                port: port.to_owned(),
+                why,
+            }),
+        };
+        for port in &listed {
+            if let Some(holder) = held.get(&port.path) {
+                note(&port.path, format!("busy (held by {holder})"));
+            } else if to_check.contains(&port.path.as_str()) {
+                note(&port.path, "not probed".to_owned());
+            } else if self.auto.memory.is_not_led(port) {
+                note(
+                    &port.path,
+                    "not a LED device (it did not answer when plugged in; replug it to try again)"
+                        .to_owned(),
+                );
+            }
+        }
         for port in &plan.probe {
             // The probes before this one took seconds: look again right before opening.
-            if !held_or_none(&[port.path.as_str()]).is_empty() {
+            if let Some(holder) = held_or_none(&[port.path.as_str()]).values().next() {
+                note(&port.path, format!("busy (held by {holder})"));
                 continue;
             }
             match self.connect(&port.path, Some(port)) {
@@ -484,6 +564,7 @@ impl Worker {
                         "not a LED device; auto mode does not open it again until it is replugged"
                     );
                     self.auto.memory.not_led(port);
+                    note(&path, not_led_reason(noise));
                 }
                 Ended::ProbeFailed {
                     port: path,
@@ -499,10 +580,7 @@ impl Worker {
                          until it is replugged"
                     );
                     self.auto.memory.not_led(port);
-                    failure = Some(DeviceStatus::Error {
-                        port: Some(path),
-                        reason: error.to_string(),
-                    });
+                    note(&path, error.to_string());
                 }
                 Ended::ProbeFailed {
                     port: path,
@@ -516,10 +594,7 @@ impl Worker {
                             "cannot open this port; auto mode keeps trying it quietly"
                         );
                     }
-                    failure = Some(DeviceStatus::Error {
-                        port: Some(path),
-                        reason: error.to_string(),
-                    });
+                    note(&path, open_failure(&error));
                 }
                 Ended::Lost { port: path, error } => {
                     tracing::warn!(port = path, error = %error, "LED device connection failed");
@@ -531,7 +606,12 @@ impl Worker {
                 }
             }
         }
-        Round::Wait(failure.unwrap_or(DeviceStatus::Searching))
+        Round::Wait(DeviceStatus::NotFound(Search {
+            tried,
+            list_error,
+            round: self.auto.rounds,
+            at: SystemTime::now(),
+        }))
     }
 
     /// Remembers the USB serial number of the ledtogo device on `port` (auto mode), so that it is
@@ -612,10 +692,15 @@ impl Worker {
     /// Reports a changed status: `on_status` first, then [`Device::status`] and waiters see it
     /// (so whoever sees a status knows the callback for it has run).
     fn set_status(&self, status: DeviceStatus) {
-        if self.shared.lock().status == status {
-            return;
+        let again = match (&self.shared.lock().status, &status) {
+            (old, new) if old == new => return,
+            (DeviceStatus::NotFound(old), DeviceStatus::NotFound(new)) => old.same_finding(new),
+            _ => false,
+        };
+        // A search that finds the same as the last one is published (its round and time) but not logged.
+        if !again {
+            tracing::info!(%status, "LED device status");
         }
-        tracing::info!(%status, "LED device status");
         (self.on_status)(&status);
         self.shared.lock().status = status;
         self.shared.cv.notify_all();
@@ -809,6 +894,21 @@ fn not_led_reason(noise: usize) -> String {
         "no LED device answers (no Ada line, no reply to HELLO)".to_owned()
     } else {
         format!("no LED device answers: {noise} frames of garbage, no reply to HELLO")
+    }
+}
+
+/// Why a port could not be opened, in a few words: "permission denied", "busy", or the system's own.
+fn open_failure(error: &LinkError) -> String {
+    let LinkError::Open { source, .. } = error else {
+        return error.to_string();
+    };
+    match source.kind() {
+        serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied) => {
+            "permission denied".to_owned()
+        }
+        serialport::ErrorKind::NoDevice => "gone (unplugged?)".to_owned(),
+        _ if source.description.contains("busy") => "busy".to_owned(),
+        _ => format!("cannot open it: {}", source.description),
     }
 }
 
