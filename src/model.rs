@@ -137,6 +137,26 @@ pub struct Build {
     /// The page of the finished build whose result the job shows, when the server gives it (GitHub's
     /// run, GitLab's pipeline, a cctray `webUrl`); Jenkins' is `{job url}{number}/`.
     pub url: Option<String>,
+    /// Who started it and with what change, when the server says (GitHub's actor and head commit).
+    pub blame: Option<Blame>,
+}
+
+/// Who is behind a build: a person and the first line of their change ("Mona: Fix the login test").
+/// Both come from a server: shown through `text::visible`/escaping like every server text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blame {
+    pub who: String,
+    pub what: Option<String>,
+}
+
+impl Blame {
+    /// `who: what` (or `who`), on one line.
+    pub fn describe(&self) -> String {
+        match self.what.as_deref().and_then(|w| w.lines().next()) {
+            Some(what) if !what.trim().is_empty() => format!("{}: {}", self.who, what.trim()),
+            _ => self.who.clone(),
+        }
+    }
 }
 
 /// One job as of one poll.

@@ -22,6 +22,7 @@ pub(crate) fn job(server: &str, path: &str, state: JobState) -> Job {
             building: false,
             timestamp_ms: None,
             url: None,
+            blame: None,
         }),
     }
 }

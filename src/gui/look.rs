@@ -126,6 +126,7 @@ mod tests {
                 building: false,
                 timestamp_ms: Some(timestamp_ms),
                 url: None,
+                blame: None,
             }),
         }
     }

@@ -221,6 +221,7 @@ impl Project {
             building,
             timestamp_ms: self.time.as_deref().and_then(time_of),
             url: (!url.is_empty()).then(|| url.clone()),
+            blame: None,
         });
         Job {
             id: JobId {

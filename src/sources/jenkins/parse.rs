@@ -204,6 +204,7 @@ fn build(raw: &RawBuild) -> Option<Build> {
         building: raw.building.as_bool().unwrap_or(false),
         timestamp_ms: raw.timestamp.as_i64(),
         url: None,
+        blame: None,
     })
 }
 
