@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::config::{AggregateScope, Config, PortChoice, Root, ServerConfig, TokenSource};
+use crate::config::{
+    AggregateScope, Config, PortChoice, Root, ServerConfig, ServerKind, TokenSource,
+};
 use crate::model::Job;
 use crate::outputs::serial::{self, DeviceSettings};
 use crate::text;
@@ -36,20 +38,29 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List every job of a Jenkins server (one request), with state, building flag and URL.
+    /// List every job of a CI server (one request per Jenkins, feed, repo or project), with state,
+    /// building flag and URL.
     Jobs {
-        /// The Jenkins base URL, e.g. https://ci.example.com/jenkins/
-        url: String,
-        /// User name for Basic auth (with --token-env).
+        /// The server's URL: a Jenkins base URL (https://ci.example.com/jenkins/), a cctray feed
+        /// (https://gocd.example.com/go/cctray.xml), or a GitHub/GitLab API base (default for those:
+        /// https://api.github.com/, https://gitlab.com/).
+        url: Option<String>,
+        /// What kind of server it is.
+        #[arg(long, value_enum, default_value_t = KindArg::Jenkins)]
+        kind: KindArg,
+        /// A GitHub repository (OWNER/REPO) or GitLab project (GROUP/PROJECT) to list; repeatable.
+        #[arg(long = "repo", value_name = "REPO", alias = "project")]
+        repos: Vec<String>,
+        /// User name for Basic auth (Jenkins, cctray; with --token-env).
         #[arg(long)]
         user: Option<String>,
         /// Environment variable holding the API token.
         #[arg(long, value_name = "VAR")]
         token_env: Option<String>,
-        /// Only the jobs below this folder (full name path).
+        /// Only the jobs below this folder (full name path; Jenkins).
         #[arg(long, conflicts_with = "view")]
         folder: Option<String>,
-        /// Only the jobs of this view.
+        /// Only the jobs of this view (Jenkins).
         #[arg(long)]
         view: Option<String>,
         /// Request timeout in seconds.
@@ -154,30 +165,99 @@ pub fn test_pattern(
     Ok(format!("test pattern done on {status}\n"))
 }
 
-/// `ledtogo jobs`: prints the jobs; errors (auth, network, not Jenkins) become a non-zero exit.
-pub fn jobs(
-    url: &str,
-    user: Option<String>,
-    token_env: Option<String>,
-    root: Root,
-    timeout: f64,
-    json: bool,
-) -> Result<String> {
-    if let Err(e) = crate::weburl::check_server_url(url) {
+fn kind_name(kind: KindArg) -> &'static str {
+    match kind {
+        KindArg::Jenkins => "jenkins",
+        KindArg::Cctray => "cctray",
+        KindArg::Github => "github",
+        KindArg::Gitlab => "gitlab",
+    }
+}
+
+/// `--kind` of `ledtogo jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    Jenkins,
+    Cctray,
+    Github,
+    Gitlab,
+}
+
+/// What `ledtogo jobs` asks.
+#[derive(Debug, Clone)]
+pub struct JobsQuery {
+    pub url: Option<String>,
+    pub kind: KindArg,
+    pub repos: Vec<String>,
+    pub user: Option<String>,
+    pub token_env: Option<String>,
+    pub root: Root,
+    pub timeout: f64,
+    pub json: bool,
+}
+
+/// `ledtogo jobs`: prints the jobs; errors (auth, network, not the kind of server asked for) become a
+/// non-zero exit.
+pub fn jobs(query: JobsQuery) -> Result<String> {
+    let JobsQuery {
+        url,
+        kind,
+        repos,
+        user,
+        token_env,
+        root,
+        timeout,
+        json,
+    } = query;
+    let check_all = |check: fn(&str) -> std::result::Result<(), String>| -> Result<Vec<String>> {
+        if repos.is_empty() {
+            bail!("--kind {} needs at least one --repo", kind_name(kind));
+        }
+        for r in &repos {
+            if let Err(e) = check(r) {
+                bail!("--repo {e}");
+            }
+        }
+        Ok(repos.clone())
+    };
+    let kind = match kind {
+        KindArg::Jenkins | KindArg::Cctray if !repos.is_empty() => {
+            bail!("--repo is for --kind github or gitlab")
+        }
+        KindArg::Jenkins => ServerKind::Jenkins,
+        KindArg::Cctray => ServerKind::Cctray,
+        KindArg::Github => ServerKind::GitHub {
+            repos: check_all(crate::config::kinds::check_repo)?,
+        },
+        KindArg::Gitlab => ServerKind::GitLab {
+            projects: check_all(crate::config::kinds::check_project)?,
+        },
+    };
+    if kind != ServerKind::Jenkins && root != Root::All {
+        bail!("--folder and --view are for Jenkins servers");
+    }
+    let url = match (url, kind.default_url()) {
+        (Some(url), _) => url,
+        (None, Some(default)) => default.to_owned(),
+        (None, None) => bail!("give the {} URL", kind.label()),
+    };
+    if let Err(e) = crate::weburl::check_server_url(&url) {
         bail!("{url:?} is not an http(s) server URL: {e}");
     }
     if !(0.1..=3600.0).contains(&timeout) {
         bail!("--timeout must be between 0.1 and 3600 seconds");
     }
+    let token_alone = matches!(kind, ServerKind::GitHub { .. } | ServerKind::GitLab { .. });
     let token = match (&user, token_env) {
         (Some(_), Some(var)) => TokenSource::Env(var),
+        (None, Some(var)) if token_alone => TokenSource::Env(var),
         (None, Some(_)) => bail!("--token-env needs --user"),
         (Some(_), None) => bail!("--user needs --token-env (the variable holding the API token)"),
         (None, None) => TokenSource::None,
     };
     let server = ServerConfig {
         name: "cli".to_owned(),
-        kind: crate::config::ServerKind::Jenkins,
+        kind,
         url: url.trim().to_owned(),
         user,
         token,

@@ -32,6 +32,8 @@ fn run(args: Cli) -> Result<()> {
     match args.command {
         Some(Command::Jobs {
             url,
+            kind,
+            repos,
             user,
             token_env,
             folder,
@@ -40,7 +42,16 @@ fn run(args: Cli) -> Result<()> {
             json,
         }) => {
             let root = ledtogo::config::Root::of(folder.as_deref(), view.as_deref());
-            let text = cli::jobs(&url, user, token_env, root, timeout, json)?;
+            let text = cli::jobs(cli::JobsQuery {
+                url,
+                kind,
+                repos,
+                user,
+                token_env,
+                root,
+                timeout,
+                json,
+            })?;
             print!("{text}");
             Ok(())
         }

@@ -398,3 +398,174 @@ fn test_pattern_port_none_means_none_as_in_the_config() {
     assert!(err.contains("--port none: nothing to test"), "{err}");
     assert!(!err.contains("No such file"), "{err}");
 }
+
+/// A cctray feed on loopback: serves whatever XML it holds now, and remembers the auth headers it saw.
+struct Feed {
+    url: String,
+    xml: std::sync::Arc<std::sync::Mutex<String>>,
+    auth: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+    _server: std::sync::Arc<tiny_http::Server>,
+}
+
+impl Feed {
+    fn start(xml: &str, content_type: &'static str) -> Feed {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let xml = std::sync::Arc::new(std::sync::Mutex::new(xml.to_owned()));
+        let auth = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, x, a) = (server.clone(), xml.clone(), auth.clone());
+        std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let header = req
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.as_str().to_owned());
+                a.lock().unwrap().push(header);
+                let body = x.lock().unwrap().clone();
+                let ct = tiny_http::Header::from_bytes("Content-Type", content_type).unwrap();
+                req.respond(tiny_http::Response::from_string(body).with_header(ct))
+                    .ok();
+            }
+        });
+        Feed {
+            url: format!("http://127.0.0.1:{port}/go/cctray.xml"),
+            xml,
+            auth,
+            _server: server,
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self._server.unblock();
+    }
+}
+
+fn gocd(lint: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<Projects>\n\
+         <Project name=\"build-linux :: test :: unit\" activity=\"Sleeping\" lastBuildStatus=\"Success\" \
+         lastBuildLabel=\"7\" webUrl=\"http://gocd.example/unit\"/>\n\
+         <Project name=\"build-linux :: test :: lint ü\" activity=\"Sleeping\" lastBuildStatus=\"{lint}\" \
+         lastBuildLabel=\"{}\" webUrl=\"http://gocd.example/lint\"/>\n</Projects>\n",
+        if lint == "Success" { 3 } else { 4 }
+    )
+}
+
+#[test]
+fn jobs_lists_a_cctray_feed_with_its_levels_and_sends_basic_auth() {
+    let feed = Feed::start(&gocd("Failure"), "application/xml; charset=utf-8");
+    let out = ledtogo()
+        .args(["jobs", &feed.url, "--kind", "cctray", "--user", "bob"])
+        .args(["--token-env", "LEDTOGO_TEST_FEED_TOKEN", "--json"])
+        .env("LEDTOGO_TEST_FEED_TOKEN", "s3cret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["build-linux/test/unit", "build-linux/test/lint ü"],
+        "levels at ' :: '"
+    );
+    let states: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [JobState::Success.label(), JobState::Failure.label()]
+    );
+    assert_eq!(list[1]["url"], "http://gocd.example/lint");
+    assert_eq!(list[1]["last_build"]["number"], 4);
+    assert_eq!(
+        feed.auth.lock().unwrap().as_slice(),
+        [Some("Basic Ym9iOnMzY3JldA==".to_owned())],
+        "one request, Basic auth up front"
+    );
+}
+
+#[test]
+fn a_page_that_is_not_a_cctray_feed_is_refused_with_the_reason() {
+    let feed = Feed::start("<html><body>Sign in</body></html>", "text/html");
+    let out = ledtogo()
+        .args(["jobs", &feed.url, "--kind", "cctray"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a cctray XML feed"), "{stderr}");
+    assert!(stderr.contains("text/html"), "{stderr}");
+    let out = ledtogo()
+        .args(["jobs", "--kind", "github"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("needs at least one --repo"), "{stderr}");
+}
+
+#[test]
+fn headless_print_frames_shows_a_cctray_project_breaking_and_a_level_as_an_aggregate() {
+    let feed = Feed::start(&gocd("Success"), "text/xml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"gocd\"\nkind = \"cctray\"\nurl = \"{}\"\n\
+             [strip]\nport = \"none\"\nleds = 3\n\
+             [[slots]]\nled = 0\njob = \"build-linux :: test :: lint ü\"\n\
+             [[slots]]\nled = 1\nfolder = \"build-linux :: test\"\n",
+            feed.url
+        ),
+    )
+    .unwrap();
+    let mut child = ledtogo()
+        .args(["--headless", "--print-frames", "--config"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let _guard = KillOnDrop(child);
+    let c = Colors::default();
+    let strip = Correction {
+        brightness: 0.5,
+        gamma: 2.2,
+    };
+    let shown = |rgb| strip.apply(rgb);
+    let wait_for = |want: &[Rgb]| {
+        let end = Instant::now() + Duration::from_secs(20);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match lines.recv_timeout(left) {
+                Ok(line) if parse_frame(&line) == want => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    };
+    assert!(wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
+    *feed.xml.lock().unwrap() = gocd("Failure");
+    assert!(
+        wait_for(&[shown(c.failure), shown(c.failure), Rgb::OFF]),
+        "the project and the level holding it turn red"
+    );
+}
