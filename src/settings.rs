@@ -744,6 +744,7 @@ mod tests {
         let mut doc = ConfigDocument::parse(BASE).unwrap();
         let entry = ServerEntry {
             name: "ci/../x".into(),
+            kind: crate::config::ServerKind::Jenkins,
             url: "http://127.0.0.1:1/".into(),
             user: Some("bob".into()),
             token: TokenSetting::Keep,
@@ -992,6 +993,7 @@ mod tests {
             old_name: Some(old.into()),
             entry: ServerEntry {
                 name: new.into(),
+                kind: crate::config::ServerKind::Jenkins,
                 url: "http://127.0.0.1:1/".into(),
                 user: Some("bob".into()),
                 token: TokenSetting::Keep,
@@ -1017,6 +1019,7 @@ mod tests {
             old_name: None,
             entry: ServerEntry {
                 name: "ci".into(),
+                kind: crate::config::ServerKind::Jenkins,
                 url: "http://127.0.0.1:1/".into(),
                 user: Some("bob".into()),
                 token: TokenSetting::Keep,

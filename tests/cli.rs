@@ -11,6 +11,7 @@ use ledtogo::model::JobState;
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
 mod support;
+use support::feed::Feed;
 use support::{KillOnDrop, ledtogo, lines_of};
 
 fn parse_frame(line: &str) -> Vec<Rgb> {
@@ -397,50 +398,6 @@ fn test_pattern_port_none_means_none_as_in_the_config() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--port none: nothing to test"), "{err}");
     assert!(!err.contains("No such file"), "{err}");
-}
-
-/// A cctray feed on loopback: serves whatever XML it holds now, and remembers the auth headers it saw.
-struct Feed {
-    url: String,
-    xml: std::sync::Arc<std::sync::Mutex<String>>,
-    auth: std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
-    _server: std::sync::Arc<tiny_http::Server>,
-}
-
-impl Feed {
-    fn start(xml: &str, content_type: &'static str) -> Feed {
-        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let xml = std::sync::Arc::new(std::sync::Mutex::new(xml.to_owned()));
-        let auth = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (s, x, a) = (server.clone(), xml.clone(), auth.clone());
-        std::thread::spawn(move || {
-            for req in s.incoming_requests() {
-                let header = req
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Authorization"))
-                    .map(|h| h.value.as_str().to_owned());
-                a.lock().unwrap().push(header);
-                let body = x.lock().unwrap().clone();
-                let ct = tiny_http::Header::from_bytes("Content-Type", content_type).unwrap();
-                req.respond(tiny_http::Response::from_string(body).with_header(ct))
-                    .ok();
-            }
-        });
-        Feed {
-            url: format!("http://127.0.0.1:{port}/go/cctray.xml"),
-            xml,
-            auth,
-            _server: server,
-        }
-    }
-}
-
-impl Drop for Feed {
-    fn drop(&mut self) {
-        self._server.unblock();
-    }
 }
 
 fn gocd(lint: &str) -> String {

@@ -1115,3 +1115,61 @@ fn an_empty_or_unplayable_sound_file_is_refused_with_the_reason() {
     assert_eq!(config.alerts.sound_broke, None, "nothing saved");
     assert_eq!(config.alerts.sound_fixed, None, "nothing saved");
 }
+
+#[test]
+fn a_server_of_another_kind_is_added_with_its_own_fields_and_tested() {
+    let feed = support::feed::Feed::start(
+        "<Projects><Project name=\"deploy :: prod\" activity=\"Sleeping\" lastBuildStatus=\"Success\" \
+         lastBuildLabel=\"3\"/><Project name=\"deploy :: staging\" activity=\"Building\" \
+         lastBuildStatus=\"Failure\" lastBuildLabel=\"9\"/></Projects>",
+        "application/xml",
+    );
+    let mut s = setup("");
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    s.harness.get_by_label("Add a server").click();
+    s.harness.step();
+
+    // GitHub: the repositories field appears, with the API's address filled in.
+    s.harness.get_by_label("Kind").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("GitHub Actions").click();
+    s.harness.step();
+    s.harness.step();
+    assert_eq!(
+        s.harness.get_by_label("URL").value().as_deref(),
+        Some("https://api.github.com/")
+    );
+    s.replace_text("Repositories", "acme");
+    assert!(
+        s.harness.query_by_label_contains("OWNER/REPO").is_some(),
+        "a repository without its owner is refused"
+    );
+    s.replace_text("Repositories", "acme/api, acme/web");
+    assert!(s.harness.query_by_label_contains("OWNER/REPO").is_none());
+
+    // cctray: no list; the connection test answers in the kind's terms.
+    s.harness.get_by_label("Kind").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("cctray feed").click();
+    s.harness.step();
+    assert!(s.harness.query_by_label("Repositories").is_none());
+    s.replace_text("URL", &feed.url);
+    s.harness.get_by_label("Test connection").click();
+    assert!(s.pump_until(|h| {
+        h.query_by_label_contains("cctray feed, 2 projects")
+            .is_some()
+    }));
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    let config = s.saved(|c| c.servers.len() == 2);
+    assert_eq!(config.servers[1].kind, ledtogo::config::ServerKind::Cctray);
+    assert_eq!(config.servers[1].url, feed.url);
+    assert!(file_text(&s.path).contains("kind = \"cctray\""));
+    // Its jobs come into the tree with the feed's levels.
+    assert!(s.pump_until(|h| h.query_all_by_label_contains("staging").count() > 0));
+}

@@ -103,6 +103,7 @@ fn save_office(url: &str, token: Option<&str>) -> Edit {
         old_name: Some("office".into()),
         entry: ServerEntry {
             name: "office".into(),
+            kind: ledtogo::config::ServerKind::Jenkins,
             url: url.into(),
             user: Some("alice".into()),
             token: TokenSetting::Keep,

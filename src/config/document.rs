@@ -12,6 +12,8 @@ use crate::model::Target;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServerEntry {
     pub name: String,
+    /// The kind with its own keys (`repos`, `projects`), written as `kind = "…"`.
+    pub kind: super::ServerKind,
     pub url: String,
     pub user: Option<String>,
     /// Where the token is stored.
@@ -182,6 +184,42 @@ impl ConfigDocument {
             }
         };
         table.insert("name", toml_edit::value(server.name.as_str()));
+        let list = |items: &[String]| {
+            let mut array = toml_edit::Array::new();
+            for item in items {
+                array.push(item.as_str());
+            }
+            toml_edit::value(array)
+        };
+        match &server.kind {
+            super::ServerKind::Jenkins => {
+                table.remove("kind");
+            }
+            kind => {
+                table.insert("kind", toml_edit::value(kind.name()));
+            }
+        }
+        match &server.kind {
+            super::ServerKind::GitHub { repos } => {
+                table.insert("repos", list(repos));
+            }
+            _ => {
+                table.remove("repos");
+            }
+        }
+        match &server.kind {
+            super::ServerKind::GitLab { projects } => {
+                table.insert("projects", list(projects));
+            }
+            _ => {
+                table.remove("projects");
+            }
+        }
+        if server.kind != super::ServerKind::Jenkins {
+            // Jenkins-only keys would make the entry invalid.
+            table.remove("folder");
+            table.remove("view");
+        }
         table.insert("url", toml_edit::value(server.url.as_str()));
         match server.user.as_deref().filter(|u| !u.is_empty()) {
             Some(user) => {
@@ -376,6 +414,7 @@ mod tests {
         let mut doc = ConfigDocument::parse(&text).unwrap();
         let entry = ServerEntry {
             name: "hq".into(),
+            kind: crate::config::ServerKind::Jenkins,
             url: "https://hq.example.com/".into(),
             user: Some("alice".into()),
             token: TokenSetting::File("/home/alice/.config/ledtogo/hq.token".into()),
@@ -403,6 +442,7 @@ mod tests {
         let mut doc = ConfigDocument::parse(&text).unwrap();
         let entry = ServerEntry {
             name: "office".into(),
+            kind: crate::config::ServerKind::Jenkins,
             url: "https://ci.example.com/".into(),
             user: Some("alice".into()),
             token: TokenSetting::Keyring,
@@ -420,6 +460,7 @@ mod tests {
         let mut doc = ConfigDocument::parse("").unwrap();
         let entry = ServerEntry {
             name: "new".into(),
+            kind: crate::config::ServerKind::Jenkins,
             url: "http://localhost:8080/".into(),
             ..ServerEntry::default()
         };

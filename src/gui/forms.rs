@@ -1,4 +1,4 @@
-//! The settings tabs: Jenkins servers (add, edit, remove, test the connection) and the LED device (port,
+//! The settings tabs: CI servers of every kind (add, edit, remove, test the connection) and the LED device (port,
 //! LED count, brightness, status, test pattern). Network and port work runs on worker threads; each change
 //! becomes one [`Edit`] of the config file.
 
@@ -8,7 +8,9 @@ use std::time::Duration;
 use egui::{Color32, RichText, Ui};
 use parking_lot::Mutex;
 
-use crate::config::{Config, Root, ServerConfig, ServerEntry, TokenSetting, TokenSource};
+use crate::config::{
+    Config, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource, kinds,
+};
 use crate::model::Snapshot;
 use crate::outputs::serial::DeviceStatus;
 use crate::outputs::serial::discovery::{self, PortReport};
@@ -78,6 +80,10 @@ pub struct ServerDraft {
     /// The name it had when editing began (`None`: a new server).
     pub old_name: Option<String>,
     pub name: String,
+    /// The kind picked (its repos/projects are in `list` while editing).
+    pub kind: ServerKind,
+    /// GitHub repositories or GitLab projects, separated by commas, spaces or new lines.
+    pub list: String,
     pub url: String,
     pub user: String,
     /// A new token; empty keeps the current one.
@@ -105,10 +111,65 @@ impl ServerDraft {
         if let Err(e) = check_server_url(&self.url) {
             return Some(e);
         }
-        if !self.token.is_blank() && self.user.trim().is_empty() {
+        if let Err(e) = self.kind_with_list() {
+            return Some(e);
+        }
+        let token_alone = matches!(
+            self.kind,
+            ServerKind::GitHub { .. } | ServerKind::GitLab { .. }
+        );
+        if !self.token.is_blank() && self.user.trim().is_empty() && !token_alone {
             return Some("a token needs a user name".into());
         }
         None
+    }
+
+    /// The kind with the repositories or projects typed in `list`, each checked.
+    pub fn kind_with_list(&self) -> Result<ServerKind, String> {
+        let items: Vec<String> = self
+            .list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(|i| i.trim().trim_matches('/'))
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let checked = |check: fn(&str) -> Result<(), String>, what: &str| {
+            if items.is_empty() {
+                return Err(format!("name at least one {what}"));
+            }
+            items.iter().try_for_each(|i| check(i))?;
+            Ok(items.clone())
+        };
+        Ok(match &self.kind {
+            ServerKind::Jenkins => ServerKind::Jenkins,
+            ServerKind::Cctray => ServerKind::Cctray,
+            ServerKind::GitHub { .. } => ServerKind::GitHub {
+                repos: checked(kinds::check_repo, "repository (OWNER/REPO)")?,
+            },
+            ServerKind::GitLab { .. } => ServerKind::GitLab {
+                projects: checked(kinds::check_project, "project (GROUP/PROJECT)")?,
+            },
+        })
+    }
+
+    /// A draft of an existing server entry.
+    fn of(server: &ServerConfig) -> ServerDraft {
+        let list = match &server.kind {
+            ServerKind::GitHub { repos } => repos.join(", "),
+            ServerKind::GitLab { projects } => projects.join(", "),
+            ServerKind::Jenkins | ServerKind::Cctray => String::new(),
+        };
+        ServerDraft {
+            old_name: Some(server.name.clone()),
+            name: server.name.clone(),
+            kind: server.kind.clone(),
+            list,
+            url: server.url.clone(),
+            user: server.user.clone().unwrap_or_default(),
+            token: SecretText::default(),
+            has_token: server.token != TokenSource::None,
+            touched: false,
+        }
     }
 
     /// The server as the draft would save it, and the typed token to test it with (`None`: the
@@ -120,7 +181,7 @@ impl ServerDraft {
             .and_then(|old| config.servers.iter().find(|s| s.name == old));
         let mut server = existing.cloned().unwrap_or_else(|| ServerConfig {
             name: String::new(),
-            kind: crate::config::ServerKind::Jenkins,
+            kind: ServerKind::Jenkins,
             url: String::new(),
             user: None,
             token: TokenSource::None,
@@ -129,6 +190,10 @@ impl ServerDraft {
             poll: None,
         });
         server.name = self.name.trim().to_owned();
+        server.kind = self.kind_with_list().unwrap_or_else(|_| self.kind.clone());
+        if server.kind != ServerKind::Jenkins {
+            server.root = Root::All;
+        }
         server.url = self.url.trim().to_owned();
         server.user = Some(self.user.trim().to_owned()).filter(|u| !u.is_empty());
         let typed =
@@ -147,7 +212,7 @@ pub struct ServersTab {
 
 impl ServersTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, snapshot: &Snapshot) {
-        ui.heading("Jenkins servers");
+        ui.heading("CI servers");
         if let Some(notice) = desk.editor.state().last_notice {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(notice).color(Color32::from_rgb(200, 130, 0)));
@@ -167,10 +232,18 @@ impl ServersTab {
                     ui.label(RichText::new(&server.name).strong());
                     let state = snapshot.servers.get(&server.name);
                     let line = match state {
+                        Some(s) if s.state.is_ok() && server.kind == ServerKind::Jenkins => {
+                            format!(
+                                "{} · Jenkins {} · {} jobs",
+                                server.url,
+                                s.version.as_deref().unwrap_or("?"),
+                                s.jobs.len()
+                            )
+                        }
                         Some(s) if s.state.is_ok() => format!(
-                            "{} · Jenkins {} · {} jobs",
+                            "{} · {} · {} jobs",
                             server.url,
-                            s.version.as_deref().unwrap_or("?"),
+                            server.kind.label(),
                             s.jobs.len()
                         ),
                         Some(s) => format!("{} · {}", server.url, s.state),
@@ -179,15 +252,7 @@ impl ServersTab {
                     ui.label(line);
                     ui.horizontal(|ui| {
                         if ui.button("Edit").clicked() {
-                            self.draft = Some(ServerDraft {
-                                old_name: Some(server.name.clone()),
-                                name: server.name.clone(),
-                                url: server.url.clone(),
-                                user: server.user.clone().unwrap_or_default(),
-                                token: SecretText::default(),
-                                has_token: server.token != TokenSource::None,
-                                touched: false,
-                            });
+                            self.draft = Some(ServerDraft::of(server));
                             self.test.set(None);
                         }
                         if self.confirm_remove.as_deref() == Some(&server.name) {
@@ -252,16 +317,67 @@ impl ServersTab {
                     .labelled_by(l.id)
                     .changed();
                 ui.end_row();
+                let l = ui.label("Kind");
+                let before = draft.kind.clone();
+                egui::ComboBox::from_id_salt("server-kind")
+                    .selected_text(draft.kind.label())
+                    .show_ui(ui, |ui| {
+                        for kind in [
+                            ServerKind::Jenkins,
+                            ServerKind::Cctray,
+                            ServerKind::GitHub { repos: Vec::new() },
+                            ServerKind::GitLab {
+                                projects: Vec::new(),
+                            },
+                        ] {
+                            let label = kind.label();
+                            ui.selectable_value(&mut draft.kind, kind, label);
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
+                if draft.kind != before {
+                    typed = true;
+                    // A new kind's own address, unless the user typed one.
+                    let untyped = ["", "https://"].contains(&draft.url.trim())
+                        || [before.default_url()].contains(&Some(draft.url.trim()));
+                    if untyped {
+                        draft.url = draft.kind.default_url().unwrap_or("https://").to_owned();
+                    }
+                }
+                ui.end_row();
                 let l = ui.label("URL");
                 typed |= ui
                     .add(
                         egui::TextEdit::singleline(&mut draft.url)
-                            .hint_text("https://ci.example.com/jenkins/")
+                            .hint_text(match draft.kind {
+                                ServerKind::Jenkins => "https://ci.example.com/jenkins/",
+                                ServerKind::Cctray => "https://gocd.example.com/go/cctray.xml",
+                                ServerKind::GitHub { .. } => "https://api.github.com/",
+                                ServerKind::GitLab { .. } => "https://gitlab.com/",
+                            })
                             .desired_width(320.0),
                     )
                     .labelled_by(l.id)
                     .changed();
                 ui.end_row();
+                let list_label = match draft.kind {
+                    ServerKind::GitHub { .. } => Some(("Repositories", "acme/api, acme/web")),
+                    ServerKind::GitLab { .. } => Some(("Projects", "group/project, group/sub/app")),
+                    ServerKind::Jenkins | ServerKind::Cctray => None,
+                };
+                if let Some((label, hint)) = list_label {
+                    let l = ui.label(label);
+                    typed |= ui
+                        .add(
+                            egui::TextEdit::singleline(&mut draft.list)
+                                .hint_text(format!("e.g. {hint}"))
+                                .desired_width(320.0),
+                        )
+                        .labelled_by(l.id)
+                        .changed();
+                    ui.end_row();
+                }
                 let l = ui.label("User");
                 typed |= ui
                     .add(egui::TextEdit::singleline(&mut draft.user).desired_width(320.0))
@@ -273,10 +389,18 @@ impl ServersTab {
                     .add(
                         egui::TextEdit::singleline(&mut draft.token)
                             .password(true)
-                            .hint_text(if draft.has_token {
-                                "leave empty to keep the current token"
-                            } else {
-                                "from Jenkins: your user > Security > API Token"
+                            .hint_text(match (&draft.kind, draft.has_token) {
+                                (_, true) => "leave empty to keep the current token",
+                                (ServerKind::Jenkins, false) => {
+                                    "from Jenkins: your user > Security > API Token"
+                                }
+                                (ServerKind::Cctray, false) => "the feed's password or token",
+                                (ServerKind::GitHub { .. }, false) => {
+                                    "a fine-grained token with Actions: read (no user needed)"
+                                }
+                                (ServerKind::GitLab { .. }, false) => {
+                                    "a token with the read_api scope (no user needed)"
+                                }
                             })
                             .desired_width(320.0),
                     )
@@ -334,6 +458,9 @@ impl ServersTab {
         } else if save {
             let entry = ServerEntry {
                 name: draft.name.trim().to_owned(),
+                kind: draft
+                    .kind_with_list()
+                    .unwrap_or_else(|_| draft.kind.clone()),
                 url: draft.url.trim().to_owned(),
                 user: Some(draft.user.trim().to_owned()).filter(|u| !u.is_empty()),
                 token: TokenSetting::Keep,
@@ -364,12 +491,49 @@ fn test_connection(
     }
     .map_err(|e| e.to_string())?;
     let listing = source.fetch().map_err(|e| e.to_string())?;
-    Ok(format!(
-        "Connected to {}: Jenkins {}, {} jobs",
-        normalize_base(&server.url),
-        listing.version.as_deref().unwrap_or("(version not sent)"),
-        listing.jobs.len()
-    ))
+    Ok(connection_line(server, &listing))
+}
+
+/// What *Test connection* says of a server that answered, per kind.
+pub fn connection_line(server: &ServerConfig, listing: &sources::Listing) -> String {
+    let jobs = listing.jobs.len();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    // Workflows (GitHub) are the distinct owner/repo/workflow prefixes of the jobs.
+    let workflows = || {
+        let mut w: Vec<&[String]> = listing
+            .jobs
+            .iter()
+            .map(|j| j.id.path.get(..3).unwrap_or(&j.id.path))
+            .collect();
+        w.sort();
+        w.dedup();
+        w.len()
+    };
+    match &server.kind {
+        ServerKind::Jenkins => format!(
+            "Connected to {}: Jenkins {}, {}",
+            normalize_base(&server.url),
+            listing.version.as_deref().unwrap_or("(version not sent)"),
+            plural(jobs, "job", "jobs")
+        ),
+        ServerKind::Cctray => format!(
+            "Connected to {}: cctray feed, {}",
+            server.url,
+            plural(jobs, "project", "projects")
+        ),
+        ServerKind::GitHub { repos } => format!(
+            "GitHub: {}, {}, {}",
+            plural(repos.len(), "repo", "repos"),
+            plural(workflows(), "workflow", "workflows"),
+            plural(jobs, "branch", "branches")
+        ),
+        ServerKind::GitLab { projects } => format!(
+            "GitLab: {}, {}",
+            plural(projects.len(), "project", "projects"),
+            plural(jobs, "ref", "refs")
+        ),
+    }
 }
 
 /// The Device tab's state.
