@@ -20,6 +20,51 @@ fn parse_frame(line: &str) -> Vec<Rgb> {
         .collect()
 }
 
+/// `ledtogo --headless --print-frames --config PATH`, its frames read line by line; killed on drop.
+struct Frames {
+    lines: std::sync::mpsc::Receiver<String>,
+    _child: KillOnDrop,
+}
+
+impl Frames {
+    fn start(config: &std::path::Path) -> Frames {
+        let mut child = ledtogo()
+            .args(["--headless", "--print-frames", "--config"])
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = lines_of(&mut child);
+        Frames {
+            lines,
+            _child: KillOnDrop(child),
+        }
+    }
+
+    /// Waits (up to 20 s) for a frame that is `want`.
+    fn wait_for(&self, want: &[Rgb]) -> bool {
+        let end = Instant::now() + Duration::from_secs(20);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if parse_frame(&line) == want => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+}
+
+/// A colour as the default strip settings show it (brightness 0.5, gamma 2.2).
+fn shown(rgb: Rgb) -> Rgb {
+    Correction {
+        brightness: 0.5,
+        gamma: 2.2,
+    }
+    .apply(rgb)
+}
+
 #[test]
 fn jobs_lists_a_nested_instance_in_one_request() {
     let sim = SimJenkins::start(vec![
@@ -296,37 +341,12 @@ fn headless_print_frames_shows_a_job_flipped_to_failure_within_one_poll() {
         ),
     )
     .unwrap();
-    let mut child = ledtogo()
-        .args(["--headless", "--print-frames", "--config"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
-    let _guard = KillOnDrop(child);
-    // Colours as the default config renders them (brightness 0.5, gamma 2.2).
+    let frames = Frames::start(&path);
     let c = Colors::default();
-    let strip = Correction {
-        brightness: 0.5,
-        gamma: 2.2,
-    };
-    let shown = |rgb| strip.apply(rgb);
-    let wait_for = |want: &[Rgb]| {
-        let end = Instant::now() + Duration::from_secs(20);
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match lines.recv_timeout(left) {
-                Ok(line) if parse_frame(&line) == want => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-        false
-    };
-    assert!(wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
+    assert!(frames.wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
     let flipped = Instant::now();
     sim.finish_build("team/api", JobState::Failure);
-    assert!(wait_for(&[shown(c.failure), shown(c.success), Rgb::OFF]));
+    assert!(frames.wait_for(&[shown(c.failure), shown(c.success), Rgb::OFF]));
     // Within one poll interval (1 s) plus scheduling slack on a busy machine.
     assert!(
         flipped.elapsed() < Duration::from_secs(10),
@@ -493,36 +513,12 @@ fn headless_print_frames_shows_a_cctray_project_breaking_and_a_level_as_an_aggre
         ),
     )
     .unwrap();
-    let mut child = ledtogo()
-        .args(["--headless", "--print-frames", "--config"])
-        .arg(&path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
-    let _guard = KillOnDrop(child);
+    let frames = Frames::start(&path);
     let c = Colors::default();
-    let strip = Correction {
-        brightness: 0.5,
-        gamma: 2.2,
-    };
-    let shown = |rgb| strip.apply(rgb);
-    let wait_for = |want: &[Rgb]| {
-        let end = Instant::now() + Duration::from_secs(20);
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match lines.recv_timeout(left) {
-                Ok(line) if parse_frame(&line) == want => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-        false
-    };
-    assert!(wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
+    assert!(frames.wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]));
     *feed.xml.lock().unwrap() = gocd("Failure");
     assert!(
-        wait_for(&[shown(c.failure), shown(c.failure), Rgb::OFF]),
+        frames.wait_for(&[shown(c.failure), shown(c.failure), Rgb::OFF]),
         "the project and the level holding it turn red"
     );
 }
