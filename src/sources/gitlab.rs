@@ -385,7 +385,7 @@ struct RefPipelines {
 
 /// The latest and latest finished pipeline of each ref (by id: newest first, whatever the order sent).
 fn latest_per_ref(mut pipelines: Vec<Pipeline>) -> BTreeMap<String, RefPipelines> {
-    pipelines.sort_by(|a, b| b.id.cmp(&a.id));
+    pipelines.sort_by_key(|p| std::cmp::Reverse(p.id));
     let mut refs: BTreeMap<String, RefPipelines> = BTreeMap::new();
     for mut p in pipelines {
         let git_ref = crate::text::truncate(p.git_ref.trim(), MAX_VALUE).into_owned();
@@ -413,7 +413,13 @@ fn latest_per_ref(mut pipelines: Vec<Pipeline>) -> BTreeMap<String, RefPipelines
 }
 
 impl RefPipelines {
-    fn into_job(self, server: &str, project: &[String], git_ref: &str, blame: Option<Blame>) -> Job {
+    fn into_job(
+        self,
+        server: &str,
+        project: &[String],
+        git_ref: &str,
+        blame: Option<Blame>,
+    ) -> Job {
         let building = is_running(&self.latest.status);
         let state = self
             .finished
@@ -499,7 +505,11 @@ mod tests {
         assert_eq!(jobs.len(), 3, "one job per ref");
         let main = job(&jobs, "main");
         assert_eq!(main.id.path, ["group", "sub", "project", "main"]);
-        assert_eq!(main.state, JobState::Failure, "the latest finished pipeline");
+        assert_eq!(
+            main.state,
+            JobState::Failure,
+            "the latest finished pipeline"
+        );
         assert!(main.building, "a newer pipeline runs");
         assert_eq!(
             main.url,
@@ -525,7 +535,11 @@ mod tests {
         assert_eq!(release.last_build.as_ref().unwrap().number, 57);
 
         let fix = job(&jobs, "fix-ü");
-        assert_eq!(fix.state, JobState::Unknown, "a status this version does not know");
+        assert_eq!(
+            fix.state,
+            JobState::Unknown,
+            "a status this version does not know"
+        );
         assert!(!fix.building);
         assert_eq!(fix.url, "", "a javascript: link is dropped");
         assert_eq!(fix.last_build.as_ref().unwrap().timestamp_ms, None);
@@ -571,7 +585,10 @@ mod tests {
     fn answers_that_are_not_a_pipeline_list_say_why() {
         for (text, want) in [
             (r#"{"message": "404 Project Not Found"}"#, "a JSON array"),
-            (r#"[{"id": "x", "ref": "main", "status": "success"}]"#, "invalid type"),
+            (
+                r#"[{"id": "x", "ref": "main", "status": "success"}]"#,
+                "invalid type",
+            ),
             (r#"[{"id": 1, "ref": "main"}]"#, "status"),
             (r#"[{"id": 1, "ref": "main", "status": "success""#, "EOF"),
         ] {
