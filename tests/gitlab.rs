@@ -358,3 +358,35 @@ fn parse_frame(line: &str) -> Vec<Rgb> {
         .map(|h| Rgb::parse_hex(h).unwrap_or_else(|| panic!("bad frame line {line:?}")))
         .collect()
 }
+
+#[test]
+fn each_project_is_one_request_and_a_missing_one_fails_the_poll_by_name() {
+    let lab = FakeGitLab::start();
+    lab.push(PROJECT, "main", "success");
+    lab.push("tools/übersetzer", "main", "failed");
+    let client = |projects: &[&str]| {
+        Client::new(Settings {
+            name: "lab".into(),
+            base: lab.url().to_owned(),
+            projects: projects.iter().map(|p| (*p).to_owned()).collect(),
+            http: HttpSettings::new(Duration::from_secs(5)),
+        })
+        .unwrap()
+    };
+    let listing = client(&[PROJECT, "tools/übersetzer"]).fetch().unwrap();
+    assert_eq!(listing.requests, 2);
+    let paths: Vec<String> = listing.jobs.iter().map(|j| j.id.path.join("/")).collect();
+    assert_eq!(paths, ["group/sub/project/main", "tools/übersetzer/main"]);
+    assert!(
+        lab.requests()
+            .iter()
+            .any(|r| r.contains("/projects/tools%2F%C3%BCbersetzer/pipelines")),
+        "{:?}",
+        lab.requests()
+    );
+    let message = client(&[PROJECT, "group/typo"])
+        .fetch()
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("\"group/typo\" not found"), "{message}");
+}
