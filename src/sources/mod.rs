@@ -9,6 +9,7 @@
 
 pub mod cctray;
 pub mod credentials;
+pub mod gitlab;
 pub mod http;
 pub mod jenkins;
 
@@ -143,7 +144,13 @@ pub fn open_with(
             url: server.url.clone(),
             http: settings,
         })?),
-        ServerKind::GitHub { .. } | ServerKind::GitLab { .. } => {
+        ServerKind::GitLab { projects } => Box::new(gitlab::Client::new(gitlab::Settings {
+            name: server.name.clone(),
+            base: server.url.clone(),
+            projects: projects.clone(),
+            http: settings,
+        })?),
+        ServerKind::GitHub { .. } => {
             return Err(SourceError::Setup(format!(
                 "server {:?}: {} servers are not supported by this build yet",
                 server.name,
