@@ -9,6 +9,7 @@
 
 pub mod cctray;
 pub mod credentials;
+pub mod github;
 pub mod http;
 pub mod jenkins;
 
@@ -143,7 +144,13 @@ pub fn open_with(
             url: server.url.clone(),
             http: settings,
         })?),
-        ServerKind::GitHub { .. } | ServerKind::GitLab { .. } => {
+        ServerKind::GitHub { repos } => Box::new(github::Client::new(github::Settings {
+            name: server.name.clone(),
+            base: server.url.clone(),
+            repos: repos.clone(),
+            http: settings,
+        })?),
+        ServerKind::GitLab { .. } => {
             return Err(SourceError::Setup(format!(
                 "server {:?}: {} servers are not supported by this build yet",
                 server.name,
