@@ -117,6 +117,15 @@ impl SourceError {
     }
 }
 
+/// The shortest interval between two polls that the kind's rate limit allows for this entry (GitHub:
+/// its share of the token's hourly budget, see [`github::min_interval`]); zero when it sets none.
+pub fn min_interval(kind: &ServerKind) -> Duration {
+    match kind {
+        ServerKind::GitHub { repos } => github::min_interval(repos.len()),
+        _ => Duration::ZERO,
+    }
+}
+
 /// Builds the source for a configured server, with its token looked up now.
 pub fn open(server: &ServerConfig, timeout: Duration) -> Result<Box<dyn Source>, SourceError> {
     let credentials = credentials::lookup(server).map_err(|e| SourceError::Setup(e.to_string()))?;

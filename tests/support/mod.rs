@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod emulator;
+pub mod github;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command};
