@@ -261,7 +261,7 @@ fn answer(state: &mut State, request: &tiny_http::Request) -> Resp {
         .unwrap_or(30)
         .min(100);
     let mut sorted = runs.clone();
-    sorted.sort_by(|a, b| b.number.cmp(&a.number));
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.number));
     let page: Vec<Value> = sorted
         .iter()
         .take(per_page)
