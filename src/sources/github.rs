@@ -133,11 +133,14 @@ impl Client {
             .get(get, |body| read_runs(&shown, body))
             .map_err(|e| self.explain(repo, e))?;
         match fetched {
-            Fetched::NotModified(_) => {
-                let cache = self.cache.lock();
-                // A 304 answers only a request that sent the ETag of a cached answer.
-                Ok(cache.get(repo).map(|c| c.jobs.clone()).unwrap_or_default())
-            }
+            // A 304 answers only a request that sent the ETag of a cached answer.
+            Fetched::NotModified(_) => match self.cache.lock().get(repo) {
+                Some(cached) => Ok(cached.jobs.clone()),
+                None => Err(SourceError::Status {
+                    url: shown,
+                    status: 304,
+                }),
+            },
             Fetched::Fresh(answer) => {
                 let etag = answer.header("etag").map(str::to_owned);
                 let jobs = jobs_of(&self.settings.name, repo, answer.value);
