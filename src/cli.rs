@@ -389,6 +389,9 @@ pub fn check(path: &Path) -> Result<String> {
             &mut out,
             &format!("server {}: {} ({auth}{root})", s.name, s.url),
         );
+        if let crate::config::ServerKind::GitHub { repos } = &s.kind {
+            line(&mut out, &github_budget(s, repos.len(), config.poll));
+        }
     }
     let port = &config.strip.port;
     line(
@@ -413,6 +416,31 @@ pub fn check(path: &Path) -> Result<String> {
         line(&mut out, &format!("LED {led:>3}  {what}"));
     }
     Ok(out)
+}
+
+/// The `check` line saying how often a GitHub server may be polled, and whether its interval is raised.
+fn github_budget(s: &ServerConfig, repos: usize, global: std::time::Duration) -> String {
+    use crate::sources::github::{BUDGET_SHARE, HOURLY_BUDGET, min_interval};
+    let min = min_interval(repos);
+    let configured = s.poll.unwrap_or(global);
+    let raised = if configured < min {
+        format!(
+            ", so poll_seconds = {} is raised to it",
+            configured.as_secs_f64()
+        )
+    } else {
+        String::new()
+    };
+    let budget = format!("{},{:03}", HOURLY_BUDGET / 1000, HOURLY_BUDGET % 1000);
+    format!(
+        "{}: {repos} repo{} → at most one poll every {} s (GitHub's {} requests/h budget, {:.0} % of it \
+         for ledtogo{raised})",
+        s.name,
+        if repos == 1 { "" } else { "s" },
+        min.as_secs(),
+        budget,
+        BUDGET_SHARE * 100.0,
+    )
 }
 
 /// Appends `text` and a newline, hidden controls in it shown as "�".

@@ -54,6 +54,18 @@ pub fn next_delay(base: Duration, failures: u32, building: bool, idle_for: Durat
     base
 }
 
+/// [`next_delay`] for a server whose rate limit allows no poll sooner than `floor` (see
+/// [`sources::min_interval`]): the base is at least the floor, and so is every delay, building or not.
+pub fn paced_delay(
+    base: Duration,
+    floor: Duration,
+    failures: u32,
+    building: bool,
+    idle_for: Duration,
+) -> Duration {
+    next_delay(base.max(floor), failures, building, idle_for).max(floor)
+}
+
 /// `delay`, stretched so the next poll is not before `retry_at` (when a rate-limited server said so).
 pub fn not_before(delay: Duration, retry_at: Option<SystemTime>, now: SystemTime) -> Duration {
     match retry_at.and_then(|at| at.duration_since(now).ok()) {
@@ -184,6 +196,7 @@ fn run(
     commands: &Receiver<Command>,
 ) {
     let server = source.server.name.clone();
+    let floor = sources::min_interval(&source.server.kind);
     let mut failures = 0u32;
     let mut last_jobs = None;
     let mut last_change = Instant::now();
@@ -214,7 +227,7 @@ fn run(
             return; // the engine is gone
         }
         let delay = not_before(
-            next_delay(base, failures, building, last_change.elapsed()),
+            paced_delay(base, floor, failures, building, last_change.elapsed()),
             retry_at,
             SystemTime::now(),
         );
@@ -274,6 +287,25 @@ mod tests {
         assert_eq!(not_before(S(300), Some(now + S(120)), now), S(300));
         assert_eq!(not_before(S(10), Some(now - S(5)), now), S(10), "past");
         assert_eq!(not_before(S(10), None, now), S(10));
+    }
+
+    #[test]
+    fn a_rate_limit_budget_is_a_floor_even_while_building() {
+        assert_eq!(paced_delay(S(1), S(9), 0, false, S(0)), S(9), "the base");
+        assert_eq!(paced_delay(S(10), S(9), 0, true, S(0)), S(9), "building");
+        assert_eq!(paced_delay(S(30), S(9), 0, true, S(0)), S(15), "above it");
+        assert_eq!(paced_delay(S(10), S(0), 0, true, S(0)), S(5), "no floor");
+        for _ in 0..20 {
+            assert!(paced_delay(S(9), S(9), 1, false, S(0)) >= S(9), "jitter");
+        }
+        let github = crate::config::ServerKind::GitHub {
+            repos: vec!["acme/api".into(), "acme/web".into()],
+        };
+        assert_eq!(sources::min_interval(&github), S(2));
+        assert_eq!(
+            sources::min_interval(&crate::config::ServerKind::Jenkins),
+            S(0)
+        );
     }
 
     #[test]

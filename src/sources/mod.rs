@@ -9,6 +9,7 @@
 
 pub mod cctray;
 pub mod credentials;
+pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod jenkins;
@@ -117,6 +118,15 @@ impl SourceError {
     }
 }
 
+/// The shortest interval between two polls that the kind's rate limit allows for this entry (GitHub:
+/// its share of the token's hourly budget, see [`github::min_interval`]); zero when it sets none.
+pub fn min_interval(kind: &ServerKind) -> Duration {
+    match kind {
+        ServerKind::GitHub { repos } => github::min_interval(repos.len()),
+        _ => Duration::ZERO,
+    }
+}
+
 /// Builds the source for a configured server, with its token looked up now.
 pub fn open(server: &ServerConfig, timeout: Duration) -> Result<Box<dyn Source>, SourceError> {
     let credentials = credentials::lookup(server).map_err(|e| SourceError::Setup(e.to_string()))?;
@@ -150,12 +160,11 @@ pub fn open_with(
             projects: projects.clone(),
             http: settings,
         })?),
-        ServerKind::GitHub { .. } => {
-            return Err(SourceError::Setup(format!(
-                "server {:?}: {} servers are not supported by this build yet",
-                server.name,
-                server.kind.label()
-            )));
-        }
+        ServerKind::GitHub { repos } => Box::new(github::Client::new(github::Settings {
+            name: server.name.clone(),
+            base: server.url.clone(),
+            repos: repos.clone(),
+            http: settings,
+        })?),
     })
 }
