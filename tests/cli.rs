@@ -10,6 +10,8 @@ use ledtogo::config::Colors;
 use ledtogo::model::JobState;
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
+#[path = "support/gitlab.rs"]
+mod gitlab_fake;
 mod support;
 use support::feed::Feed;
 use support::{KillOnDrop, ledtogo, lines_of};
@@ -521,4 +523,62 @@ fn headless_print_frames_shows_a_cctray_project_breaking_and_a_level_as_an_aggre
         frames.wait_for(&[shown(c.failure), shown(c.failure), Rgb::OFF]),
         "the project and the level holding it turn red"
     );
+}
+
+#[test]
+fn one_strip_shows_a_server_of_every_kind_and_a_break_on_any_turns_its_led_red() {
+    let jenkins =
+        SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+    let feed = Feed::start(&gocd("Success"), "application/xml");
+    let github = support::github::FakeGitHub::start();
+    github.set_runs(
+        "acme/api",
+        vec![support::github::FakeRun::completed(
+            "CI", "main", 4, "success",
+        )],
+    );
+    let gitlab = gitlab_fake::FakeGitLab::start();
+    gitlab.push("group/project", "main", "success");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "poll_seconds = 1\n\
+             [[servers]]\nname = \"ci\"\nurl = \"{}\"\n\
+             [[servers]]\nname = \"gocd\"\nkind = \"cctray\"\nurl = \"{}\"\n\
+             [[servers]]\nname = \"gh\"\nkind = \"github\"\nurl = \"{}\"\nrepos = [\"acme/api\"]\n\
+             [[servers]]\nname = \"lab\"\nkind = \"gitlab\"\nurl = \"{}\"\nprojects = [\"group/project\"]\n\
+             [strip]\nport = \"none\"\nleds = 4\n\
+             [[slots]]\nled = 0\nserver = \"ci\"\njob = \"api\"\n\
+             [[slots]]\nled = 1\nserver = \"gocd\"\njob = \"build-linux :: test :: lint ü\"\n\
+             [[slots]]\nled = 2\nserver = \"gh\"\njob = \"acme/api/CI/main\"\n\
+             [[slots]]\nled = 3\nserver = \"lab\"\njob = \"group/project/main\"\n",
+            jenkins.url(),
+            feed.url,
+            github.url(),
+            gitlab.url()
+        ),
+    )
+    .unwrap();
+    let frames = Frames::start(&path);
+    let c = Colors::default();
+    let (ok, bad) = (shown(c.success), shown(c.failure));
+    assert!(
+        frames.wait_for(&[ok, ok, ok, ok]),
+        "every kind's job is green"
+    );
+    *feed.xml.lock().unwrap() = gocd("Failure");
+    assert!(frames.wait_for(&[ok, bad, ok, ok]), "cctray");
+    github.set_runs(
+        "acme/api",
+        vec![support::github::FakeRun::completed(
+            "CI", "main", 5, "failure",
+        )],
+    );
+    assert!(frames.wait_for(&[ok, bad, bad, ok]), "GitHub");
+    gitlab.push("group/project", "main", "failed");
+    assert!(frames.wait_for(&[ok, bad, bad, bad]), "GitLab");
+    jenkins.finish_build("api", JobState::Failure);
+    assert!(frames.wait_for(&[bad, bad, bad, bad]), "Jenkins");
 }

@@ -43,7 +43,7 @@ pub struct Listing {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SourceError {
     #[error(
-        "{url}: authentication needed (HTTP 403): configure `user` and an API token for this server"
+        "{url}: authentication needed (HTTP 403): configure an API token for this server (with `user` for Jenkins and cctray feeds)"
     )]
     AuthNeeded { url: String },
     #[error("{url}: token rejected (HTTP 401): check the user name and API token")]
