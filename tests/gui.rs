@@ -1173,3 +1173,39 @@ fn a_server_of_another_kind_is_added_with_its_own_fields_and_tested() {
     // Its jobs come into the tree with the feed's levels.
     assert!(s.pump_until(|h| h.query_all_by_label_contains("staging").count() > 0));
 }
+
+#[test]
+fn a_github_server_says_how_often_its_budget_lets_it_poll_and_edits_keep_its_repos() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    let mut s = setup_with(
+        sim,
+        "\n[[servers]]\nname = \"gh\"\nkind = \"github\"\nurl = \"http://127.0.0.1:9/\"\n\
+         repos = [\"acme/api\", \"acme/web\"]\n",
+        "[[slots]]\nled = 0\nserver = \"ci\"\njob = \"api\"\n",
+        Vec2::new(1000.0, 700.0),
+    );
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label_contains("at most one poll every 2 s")
+            .is_some(),
+        "two repositories: one poll every 2 s at most"
+    );
+    s.harness.get_all_by_label("Edit").nth(1).unwrap().click();
+    s.harness.step();
+    assert_eq!(
+        s.harness.get_by_label("Repositories").value().as_deref(),
+        Some("acme/api, acme/web")
+    );
+    s.replace_text("Repositories", "acme/api acme/web acme/docs");
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    let config = s.saved(|c| {
+        c.servers[1].kind
+            == ledtogo::config::ServerKind::GitHub {
+                repos: vec!["acme/api".into(), "acme/web".into(), "acme/docs".into()],
+            }
+    });
+    assert_eq!(config.servers[1].url, "http://127.0.0.1:9/");
+}

@@ -249,6 +249,15 @@ impl ServersTab {
                         Some(s) => format!("{} · {}", server.url, s.state),
                         None => server.url.clone(),
                     };
+                    let floor = sources::min_interval(&server.kind);
+                    let line = if floor.is_zero() {
+                        line
+                    } else {
+                        format!(
+                            "{line} · at most one poll every {} s (the token's hourly budget)",
+                            floor.as_secs()
+                        )
+                    };
                     ui.label(line);
                     ui.horizontal(|ui| {
                         if ui.button("Edit").clicked() {
