@@ -358,11 +358,16 @@ pub fn check(path: &Path) -> Result<String> {
             Root::Folder(p) => format!(", folder {}", p.join("/")),
             Root::View(p) => format!(", view {}", p.join("/")),
         };
+        // "user alice, " for Basic auth; GitHub and GitLab tokens stand alone.
+        let who = |u: &Option<String>| match u.as_deref() {
+            Some(u) => format!("user {u}, "),
+            None => String::new(),
+        };
         let auth = match (&s.user, &s.token) {
             (_, TokenSource::None) => "anonymous".to_owned(),
             (u, TokenSource::Env(var)) => format!(
-                "user {}, token from ${var} ({})",
-                u.as_deref().unwrap_or("?"),
+                "{}token from ${var} ({})",
+                who(u),
                 if std::env::var_os(var).is_some() {
                     "set"
                 } else {
@@ -370,14 +375,14 @@ pub fn check(path: &Path) -> Result<String> {
                 }
             ),
             (u, TokenSource::File(f)) => format!(
-                "user {}, token from {} ({})",
-                u.as_deref().unwrap_or("?"),
+                "{}token from {} ({})",
+                who(u),
                 f.display(),
                 if f.is_file() { "found" } else { "MISSING" }
             ),
             (u, TokenSource::Keyring) => format!(
-                "user {}, token from the keyring ({})",
-                u.as_deref().unwrap_or("?"),
+                "{}token from the keyring ({})",
+                who(u),
                 if crate::sources::credentials::lookup(s).is_ok() {
                     "found"
                 } else {
@@ -387,7 +392,12 @@ pub fn check(path: &Path) -> Result<String> {
         };
         line(
             &mut out,
-            &format!("server {}: {} ({auth}{root})", s.name, s.url),
+            &format!(
+                "server {}: {} {} ({auth}{root})",
+                s.name,
+                s.kind.label(),
+                s.url
+            ),
         );
         if let crate::config::ServerKind::GitHub { repos } = &s.kind {
             line(&mut out, &github_budget(s, repos.len(), config.poll));
