@@ -142,6 +142,12 @@ fn an_unchanged_repo_answers_304_to_its_etag_and_keeps_its_jobs() {
     );
     assert_eq!(second.jobs, first.jobs, "the 304 reuses the jobs");
     assert_eq!(second.requests, 1);
+    assert_eq!(
+        first.rate_left,
+        Some(4998),
+        "the budget left, as GitHub says"
+    );
+    assert_eq!(second.rate_left, Some(4999), "a 304 costs nothing");
 
     // A change gives a fresh answer with a new ETag.
     let mut runs = acme_api();

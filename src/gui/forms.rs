@@ -503,6 +503,19 @@ fn test_connection(
     Ok(connection_line(server, &listing))
 }
 
+/// `4870` as "4,870".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// What *Test connection* says of a server that answered, per kind.
 pub fn connection_line(server: &ServerConfig, listing: &sources::Listing) -> String {
     let jobs = listing.jobs.len();
@@ -532,10 +545,14 @@ pub fn connection_line(server: &ServerConfig, listing: &sources::Listing) -> Str
             plural(jobs, "project", "projects")
         ),
         ServerKind::GitHub { repos } => format!(
-            "GitHub: {}, {}, {}",
+            "GitHub: {}, {}, {}{}",
             plural(repos.len(), "repo", "repos"),
             plural(workflows(), "workflow", "workflows"),
-            plural(jobs, "branch", "branches")
+            plural(jobs, "branch", "branches"),
+            listing
+                .rate_left
+                .map(|n| format!(", rate limit {} left", thousands(n)))
+                .unwrap_or_default()
         ),
         ServerKind::GitLab { projects } => format!(
             "GitLab: {}, {}",
@@ -762,4 +779,61 @@ impl DeviceTab {
 /// A value widget's change is final: typed and confirmed, or a drag released.
 fn settled(r: &egui::Response) -> bool {
     r.drag_stopped() || r.lost_focus() || (r.changed() && !r.dragged() && !r.has_focus())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::JobId;
+
+    fn listing(paths: &[&str], rate_left: Option<u64>) -> sources::Listing {
+        sources::Listing {
+            jobs: paths
+                .iter()
+                .map(|p| crate::model::Job {
+                    id: JobId::new("gh", p),
+                    display_name: (*p).to_owned(),
+                    url: String::new(),
+                    state: crate::model::JobState::Success,
+                    building: false,
+                    last_build: None,
+                })
+                .collect(),
+            version: None,
+            requests: 2,
+            rate_left,
+        }
+    }
+
+    #[test]
+    fn the_connection_test_answers_in_each_kinds_terms() {
+        let mut server = ServerDraft::default()
+            .connection(&Config::parse("", None).unwrap())
+            .0;
+        server.kind = ServerKind::GitHub {
+            repos: vec!["acme/api".into(), "acme/web".into()],
+        };
+        let found = listing(
+            &[
+                "acme/api/CI/main",
+                "acme/api/CI/dev",
+                "acme/web/Deploy/main",
+            ],
+            Some(4870),
+        );
+        assert_eq!(
+            connection_line(&server, &found),
+            "GitHub: 2 repos, 2 workflows, 3 branches, rate limit 4,870 left"
+        );
+        server.kind = ServerKind::GitLab {
+            projects: vec!["group/app".into()],
+        };
+        assert_eq!(
+            connection_line(&server, &listing(&["group/app/main"], None)),
+            "GitLab: 1 project, 1 ref"
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 }

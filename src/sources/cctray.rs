@@ -98,6 +98,7 @@ impl Source for Client {
             jobs,
             version: None,
             requests: 1,
+            rate_left: None,
         })
     }
 }

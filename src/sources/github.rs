@@ -119,7 +119,8 @@ impl Client {
     }
 
     /// The jobs of one repository: from a fresh answer, or the cached ones on a 304.
-    fn fetch_repo(&self, repo: &str) -> Result<Vec<Job>, SourceError> {
+    /// The jobs of one repository, and the requests left in the token's window.
+    fn fetch_repo(&self, repo: &str) -> Result<(Vec<Job>, Option<u64>), SourceError> {
         let url = self.runs_url(repo);
         let shown = http::without_query(&url);
         let etag = self.cache.lock().get(repo).map(|c| c.etag.clone());
@@ -132,10 +133,14 @@ impl Client {
             .http
             .get(get, |body| read_runs(&shown, body))
             .map_err(|e| self.explain(repo, e))?;
+        let left = |header: Option<&str>| header.and_then(|v| v.trim().parse::<u64>().ok());
         match fetched {
             // A 304 answers only a request that sent the ETag of a cached answer.
-            Fetched::NotModified(_) => match self.cache.lock().get(repo) {
-                Some(cached) => Ok(cached.jobs.clone()),
+            Fetched::NotModified(answer) => match self.cache.lock().get(repo) {
+                Some(cached) => Ok((
+                    cached.jobs.clone(),
+                    left(answer.header("x-ratelimit-remaining")),
+                )),
                 None => Err(SourceError::Status {
                     url: shown,
                     status: 304,
@@ -143,6 +148,7 @@ impl Client {
             },
             Fetched::Fresh(answer) => {
                 let etag = answer.header("etag").map(str::to_owned);
+                let rate_left = left(answer.header("x-ratelimit-remaining"));
                 let jobs = jobs_of(&self.settings.name, repo, answer.value);
                 let mut cache = self.cache.lock();
                 match etag {
@@ -159,7 +165,7 @@ impl Client {
                         cache.remove(repo);
                     }
                 }
-                Ok(jobs)
+                Ok((jobs, rate_left))
             }
         }
     }
@@ -182,14 +188,19 @@ impl Source for Client {
     fn fetch(&self) -> Result<Listing, SourceError> {
         let mut jobs = Vec::new();
         let mut requests = 0;
+        let mut rate_left = None;
         for repo in &self.settings.repos {
             requests += 1;
-            jobs.extend(self.fetch_repo(repo)?);
+            let (repo_jobs, left) = self.fetch_repo(repo)?;
+            jobs.extend(repo_jobs);
+            // The last answer's count is the newest.
+            rate_left = left.or(rate_left);
         }
         Ok(Listing {
             jobs,
             version: None,
             requests,
+            rate_left,
         })
     }
 }

@@ -249,6 +249,7 @@ impl Source for Client {
             jobs,
             version: None,
             requests,
+            rate_left: None,
         })
     }
 }

@@ -37,6 +37,8 @@ pub struct Listing {
     pub version: Option<String>,
     /// How many HTTP requests the poll took.
     pub requests: usize,
+    /// Requests left in the token's rate-limit window, when the server says (GitHub).
+    pub rate_left: Option<u64>,
 }
 
 /// Why a poll failed. Each maps to a [`ServerState`]; messages name the URL and what to do.

@@ -111,6 +111,7 @@ impl Source for Client {
             jobs,
             version,
             requests,
+            rate_left: None,
         })
     }
 }
