@@ -160,6 +160,7 @@ fn the_worker_says_which_platform_parts_work_and_what_a_listen_came_to() {
             state: JobState::Failure,
             build: Some(3),
             url: None,
+            blame: None,
         }],
         config: std::sync::Arc::new(config.clone()),
     })
