@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
 use crate::config::{ServerConfig, ServerKind};
-use crate::model::{Job, ServerState};
+use crate::model::{Blame, Job, ServerState};
 
 pub use credentials::{Credentials, Secret};
 
@@ -25,6 +25,14 @@ pub use credentials::{Credentials, Secret};
 pub trait Source: Send + std::fmt::Debug {
     /// One poll: every job the server lists under the configured root.
     fn fetch(&self) -> Result<Listing, SourceError>;
+
+    /// Who is behind the finished build `job` shows ([`crate::model::finished_build`]), for a job that
+    /// just broke: the poller asks at most once per build and never as part of the regular poll. Kinds
+    /// whose listing says it (GitHub, GitLab) fill [`crate::model::Build::blame`] there and keep this
+    /// default; cctray names nobody; Jenkins makes one follow-up request ([`jenkins::blame`]).
+    fn blame(&self, _job: &Job) -> Result<Option<Blame>, SourceError> {
+        Ok(None)
+    }
 }
 
 /// The result of one poll.
