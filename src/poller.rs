@@ -212,7 +212,6 @@ impl Blames {
     /// a break, `ask`'s (at most [`MAX_BLAME_PER_POLL`] questions). Returns how many were asked.
     fn fill(
         &mut self,
-        server: &str,
         prev: Option<&[Job]>,
         jobs: &mut [Job],
         mut ask: impl FnMut(&Job) -> Result<Option<Blame>, SourceError>,
@@ -242,7 +241,6 @@ impl Blames {
                     }
                     if asked == MAX_BLAME_PER_POLL {
                         tracing::debug!(
-                            server,
                             "more jobs broke: not asking who broke {}",
                             crate::text::visible(&job.id.to_string())
                         );
@@ -251,7 +249,7 @@ impl Blames {
                     asked += 1;
                     ask(job).unwrap_or_else(|e| {
                         tracing::warn!(
-                            "cannot tell who broke {}: {}",
+                            "cannot tell who broke {} (alerting without a name): {}",
                             crate::text::visible(&job.id.to_string()),
                             crate::text::visible(&e.to_string())
                         );
@@ -286,7 +284,7 @@ fn run(
         let mut result = source.fetch();
         if let Ok(listing) = &mut result {
             let prev = last_jobs.as_deref();
-            let asked = blames.fill(&server, prev, &mut listing.jobs, |job| source.blame(job));
+            let asked = blames.fill(prev, &mut listing.jobs, |job| source.blame(job));
             listing.requests += asked;
         }
         let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
@@ -366,7 +364,7 @@ mod tests {
     fn poll(blames: &mut Blames, prev: &[Job], now: Vec<Job>) -> (Vec<Job>, Vec<String>) {
         let mut jobs = now;
         let mut asked = Vec::new();
-        let n = blames.fill("ci", Some(prev), &mut jobs, |job| {
+        let n = blames.fill(Some(prev), &mut jobs, |job| {
             asked.push(job.id.full_name());
             Ok(mona())
         });
@@ -447,7 +445,7 @@ mod tests {
     fn a_first_poll_asks_nothing_and_a_failed_question_is_not_repeated() {
         let mut blames = Blames::default();
         let mut jobs = vec![job("api", JobState::Failure, 2)];
-        let n = blames.fill("ci", None, &mut jobs, |_| Ok(mona()));
+        let n = blames.fill(None, &mut jobs, |_| Ok(mona()));
         assert_eq!(
             n, 0,
             "nothing to compare with: no transitions, no questions"
@@ -455,7 +453,7 @@ mod tests {
 
         let prev = vec![job("api", JobState::Success, 1)];
         let mut jobs = vec![job("api", JobState::Failure, 2)];
-        let n = blames.fill("ci", Some(&prev), &mut jobs, |_| {
+        let n = blames.fill(Some(&prev), &mut jobs, |_| {
             Err(SourceError::Status {
                 url: "http://ci/job/api/2/".into(),
                 status: 500,
@@ -464,7 +462,7 @@ mod tests {
         assert_eq!(n, 1);
         assert_eq!(blame_of(&jobs, 0), None);
         let before = jobs.clone();
-        let n = blames.fill("ci", Some(&before), &mut jobs, |_| Ok(mona()));
+        let n = blames.fill(Some(&before), &mut jobs, |_| Ok(mona()));
         assert_eq!(n, 0, "asked once per build, even when the answer failed");
     }
 

@@ -41,7 +41,7 @@ pub struct Listing {
     pub jobs: Vec<Job>,
     /// The server's version, as it reports it (Jenkins: the `X-Jenkins` header).
     pub version: Option<String>,
-    /// How many HTTP requests the poll took.
+    /// How many HTTP requests the poll took (the poller adds its "who broke it" questions).
     pub requests: usize,
 }
 
