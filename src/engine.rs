@@ -578,6 +578,7 @@ mod tests {
             state: JobState::Failure,
             build: Some(7),
             url: None,
+            blame: None,
         });
         assert_eq!(level, tracing::Level::WARN);
         assert_eq!(

@@ -137,7 +137,9 @@ pub struct Build {
     /// The page of the finished build whose result the job shows, when the server gives it (GitHub's
     /// run, GitLab's pipeline, a cctray `webUrl`); Jenkins' is `{job url}{number}/`.
     pub url: Option<String>,
-    /// Who started it and with what change, when the server says (GitHub's actor and head commit).
+    /// Who is behind the build `url` names (the finished one whose result the job shows) and with what
+    /// change: GitHub's actor and head commit, GitLab's user and commit, for Jenkins the poller's one
+    /// follow-up request when the job breaks ([`crate::sources::Source::blame`]); cctray names nobody.
     pub blame: Option<Blame>,
 }
 
@@ -399,6 +401,8 @@ pub enum Transition {
         build: Option<u64>,
         /// The build's page (the job's page when the build number is unknown).
         url: Option<String>,
+        /// Who is behind the build, when the server said ([`Build::blame`] of the job's last build).
+        blame: Option<Blame>,
     },
     /// A build finished fine after the job was broken.
     Fixed {
@@ -407,6 +411,8 @@ pub enum Transition {
         build: Option<u64>,
         /// The build's page (the job's page when the build number is unknown).
         url: Option<String>,
+        /// Who is behind the build, when the server said ([`Build::blame`] of the job's last build).
+        blame: Option<Blame>,
     },
     /// A new build finished and the job is still broken.
     StillFailing {
@@ -416,6 +422,8 @@ pub enum Transition {
         build: Option<u64>,
         /// The build's page (the job's page when the build number is unknown).
         url: Option<String>,
+        /// Who is behind the build, when the server said ([`Build::blame`] of the job's last build).
+        blame: Option<Blame>,
     },
     StartedBuilding {
         job: JobId,
@@ -505,17 +513,13 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
     if !(finished || changed) {
         return;
     }
-    // While a build runs, `color` is the previous result: the finished build is the one before it.
-    let build = if now.building {
-        now_number.map(|n| n.saturating_sub(1))
-    } else {
-        now_number
-    };
+    let build = finished_build(now);
     let url = now
         .last_build
         .as_ref()
         .and_then(|b| b.url.clone())
         .or_else(|| build_url(&now.url, build));
+    let blame = now.last_build.as_ref().and_then(|b| b.blame.clone());
     match (prev.state.is_broken(), now.state.is_broken()) {
         (false, true) => {
             out.push(Transition::Broke {
@@ -524,6 +528,7 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
                 state: now.state,
                 build,
                 url,
+                blame,
             });
         }
         (true, false) if now.state == JobState::Success => out.push(Transition::Fixed {
@@ -531,6 +536,7 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
             display_name: display_name(),
             build,
             url,
+            blame,
         }),
         (true, true) => out.push(Transition::StillFailing {
             job: now.id.clone(),
@@ -538,9 +544,35 @@ fn job_transitions(prev: &Job, now: &Job, out: &mut Vec<Transition>) {
             state: now.state,
             build,
             url,
+            blame,
         }),
         _ => {}
     }
+}
+
+/// The number of the build whose result `job.state` shows: the last build's, or while a build runs (when
+/// `color` is the previous result) the one before it. `None` without a build.
+pub fn finished_build(job: &Job) -> Option<u64> {
+    let number = job.last_build.as_ref().map(|b| b.number)?;
+    Some(if job.building {
+        number.saturating_sub(1)
+    } else {
+        number
+    })
+}
+
+/// Whether the change from `prev` to `now` (one job, two polls) is a break worth asking "who broke it"
+/// for: [`transitions`] would report it as [`Transition::Broke`] or [`Transition::StillFailing`] (a new
+/// broken build). A steady job, a build starting or a fix never is.
+pub fn wants_blame(prev: &Job, now: &Job) -> bool {
+    let mut out = Vec::new();
+    job_transitions(prev, now, &mut out);
+    out.iter().any(|t| {
+        matches!(
+            t,
+            Transition::Broke { .. } | Transition::StillFailing { .. }
+        )
+    })
 }
 
 /// A build's page: `{job_url}{number}/`; the job's page without a number; `None` without a job URL.
@@ -720,7 +752,8 @@ mod tests {
                 display_name: "a".into(),
                 state: JobState::Failure,
                 build: Some(2),
-                url: Some("http://ci/job/a/2/".into())
+                url: Some("http://ci/job/a/2/".into()),
+                blame: None
             }]
         );
         let c = ci_ok(vec![job("a", JobState::Success, false, 3)]);
@@ -730,7 +763,8 @@ mod tests {
                 job: JobId::new("ci", "a"),
                 display_name: "a".into(),
                 build: Some(3),
-                url: Some("http://ci/job/a/3/".into())
+                url: Some("http://ci/job/a/3/".into()),
+                blame: None
             }]
         );
     }
@@ -760,7 +794,8 @@ mod tests {
                 display_name: "a".into(),
                 state: JobState::Failure,
                 build: Some(6),
-                url: Some("http://ci/job/a/6/".into())
+                url: Some("http://ci/job/a/6/".into()),
+                blame: None
             }]
         );
         // The same build number and state again: nothing happened.
@@ -797,12 +832,104 @@ mod tests {
             display_name: "a".into(),
             state: JobState::Failure,
             build: Some(2),
-            url: Some("http://ci/job/a/2/".into())
+            url: Some("http://ci/job/a/2/".into()),
+            blame: None
         }));
         assert!(
             t.iter()
                 .any(|t| matches!(t, Transition::StartedBuilding { .. }))
         );
+    }
+
+    /// `job` with its last build blamed on `who`, for `what`.
+    fn blamed(mut job: Job, who: &str, what: &str) -> Job {
+        if let Some(build) = &mut job.last_build {
+            build.blame = Some(Blame {
+                who: who.into(),
+                what: Some(what.into()),
+            });
+        }
+        job
+    }
+
+    #[test]
+    fn a_break_a_still_failing_build_and_a_fix_carry_who_is_behind_the_build() {
+        let mona = || {
+            Some(Blame {
+                who: "Mona".into(),
+                what: Some("Fix the login test (#412)".into()),
+            })
+        };
+        let a = ci_ok(vec![job("a", JobState::Success, false, 1)]);
+        let b = ci_ok(vec![blamed(
+            job("a", JobState::Failure, false, 2),
+            "Mona",
+            "Fix the login test (#412)",
+        )]);
+        assert!(matches!(
+            transitions(&a, &b).as_slice(),
+            [Transition::Broke { blame, .. }] if *blame == mona()
+        ));
+        let c = ci_ok(vec![blamed(
+            job("a", JobState::Failure, false, 3),
+            "Mona",
+            "Fix the login test (#412)",
+        )]);
+        assert!(matches!(
+            transitions(&b, &c).as_slice(),
+            [Transition::StillFailing { blame, .. }] if *blame == mona()
+        ));
+        let d = ci_ok(vec![blamed(
+            job("a", JobState::Success, false, 4),
+            "Mona",
+            "Fix the login test (#412)",
+        )]);
+        assert!(matches!(
+            transitions(&c, &d).as_slice(),
+            [Transition::Fixed { blame, .. }] if *blame == mona()
+        ));
+    }
+
+    #[test]
+    fn who_broke_it_is_wanted_for_a_break_or_a_new_broken_build_only() {
+        let ok = |n| job("a", JobState::Success, false, n);
+        let red = |n| job("a", JobState::Failure, false, n);
+        let yellow = |n| job("a", JobState::Unstable, false, n);
+        assert!(wants_blame(&ok(1), &red(2)), "broke");
+        assert!(wants_blame(&ok(1), &yellow(2)), "broke (unstable)");
+        assert!(
+            wants_blame(&ok(1), &job("a", JobState::Failure, true, 3)),
+            "broke, seen while the next build runs"
+        );
+        assert!(wants_blame(&red(2), &red(3)), "still failing, a new build");
+        assert!(
+            !wants_blame(&red(2), &red(2)),
+            "the same broken build again"
+        );
+        assert!(!wants_blame(&ok(1), &ok(1)), "steady");
+        assert!(!wants_blame(&ok(1), &ok(2)), "a new good build");
+        assert!(!wants_blame(&red(2), &ok(3)), "fixed");
+        assert!(
+            !wants_blame(&red(2), &job("a", JobState::Failure, true, 3)),
+            "a rebuild starting is not a new broken build"
+        );
+    }
+
+    #[test]
+    fn the_finished_build_is_the_one_before_a_running_one() {
+        assert_eq!(
+            finished_build(&job("a", JobState::Failure, false, 7)),
+            Some(7)
+        );
+        assert_eq!(
+            finished_build(&job("a", JobState::Failure, true, 7)),
+            Some(6)
+        );
+        let never = Job {
+            last_build: None,
+            ..job("a", JobState::NotBuilt, false, 1)
+        };
+        assert_eq!(finished_build(&never), None);
     }
 
     #[test]

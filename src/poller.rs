@@ -1,13 +1,22 @@
 //! One polling thread per source: fetch, report, wait. The wait adapts: shorter while jobs build, longer
 //! after a quiet spell, an exponential back-off with jitter while the server fails, and never before the
 //! time a rate-limited server asked for. The poller knows sources only by the [`Source`] trait.
+//!
+//! "Who broke it": after a poll, for each job whose change since the last poll is a break
+//! ([`model::wants_blame`]) and whose listing did not say who is behind the build, the poller asks the
+//! source's [`Source::blame`] (Jenkins: one follow-up request), at most [`MAX_BLAME_PER_POLL`] times per
+//! poll, before it reports the poll: the transitions the engine finds then carry the blame. The answer
+//! is kept per build and put back on the job in the following polls (the hover text and the tray keep
+//! it), so each build is asked about once; a steady poll asks nothing.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::backoff::Backoff;
 use crate::config::{ServerConfig, TokenSource};
+use crate::model::{self, Blame, Job};
 use crate::sources::credentials::{self, Credentials};
 use crate::sources::{self, Listing, Source, SourceError};
 
@@ -19,6 +28,9 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub const IDLE_AFTER: Duration = Duration::from_secs(300);
 /// The slow idle interval never exceeds this (unless the base interval itself is longer).
 pub const MAX_IDLE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The most "who broke it" questions one poll asks (a mass breakage names who broke the first few).
+pub const MAX_BLAME_PER_POLL: usize = 8;
 
 /// What a poller reports after each attempt.
 #[derive(Debug)]
@@ -188,6 +200,86 @@ impl CurrentSource {
     }
 }
 
+impl CurrentSource {
+    /// Who is behind `job`'s finished build, asked of the source in use (nobody before the first poll).
+    fn blame(&self, job: &Job) -> Result<Option<Blame>, SourceError> {
+        match &self.open {
+            Some((_, source)) => source.blame(job),
+            None => Ok(None),
+        }
+    }
+}
+
+/// "Who broke it", kept per job for its finished build: asked once per build, put back on every poll.
+#[derive(Debug, Default)]
+struct Blames {
+    /// Job path → the finished build's number and who is behind it (`None`: nobody, or the question
+    /// failed; not asked again).
+    known: HashMap<Vec<String>, (u64, Option<Blame>)>,
+}
+
+impl Blames {
+    /// Fills [`model::Build::blame`] of `jobs` (this poll) where the source did not: the known answer
+    /// for the same finished build, else, for a job whose change since `prev` (the last poll's jobs) is
+    /// a break, `ask`'s (at most [`MAX_BLAME_PER_POLL`] questions). Returns how many were asked.
+    fn fill(
+        &mut self,
+        prev: Option<&[Job]>,
+        jobs: &mut [Job],
+        mut ask: impl FnMut(&Job) -> Result<Option<Blame>, SourceError>,
+    ) -> usize {
+        let prev: HashMap<&[String], &Job> = prev
+            .unwrap_or_default()
+            .iter()
+            .map(|j| (j.id.path.as_slice(), j))
+            .collect();
+        let mut known = HashMap::new();
+        let mut asked = 0;
+        for job in jobs.iter_mut() {
+            let Some(number) = model::finished_build(job) else {
+                continue;
+            };
+            if job.last_build.as_ref().is_some_and(|b| b.blame.is_some()) {
+                continue; // the listing said
+            }
+            let blame = match self.known.remove(&job.id.path) {
+                Some((n, blame)) if n == number => blame,
+                _ => {
+                    let breaks = prev
+                        .get(job.id.path.as_slice())
+                        .is_some_and(|before| model::wants_blame(before, job));
+                    if !breaks {
+                        continue;
+                    }
+                    if asked == MAX_BLAME_PER_POLL {
+                        tracing::debug!(
+                            "more jobs broke: not asking who broke {}",
+                            crate::text::visible(&job.id.to_string())
+                        );
+                        continue;
+                    }
+                    asked += 1;
+                    ask(job).unwrap_or_else(|e| {
+                        tracing::warn!(
+                            "cannot tell who broke {} (alerting without a name): {}",
+                            crate::text::visible(&job.id.to_string()),
+                            crate::text::visible(&e.to_string())
+                        );
+                        None
+                    })
+                }
+            };
+            if let Some(build) = &mut job.last_build {
+                build.blame.clone_from(&blame);
+            }
+            known.insert(job.id.path.clone(), (number, blame));
+        }
+        // Jobs gone from the listing, and builds superseded, are forgotten.
+        self.known = known;
+        asked
+    }
+}
+
 fn run(
     source: &mut CurrentSource,
     base: Duration,
@@ -200,8 +292,14 @@ fn run(
     let mut failures = 0u32;
     let mut last_jobs = None;
     let mut last_change = Instant::now();
+    let mut blames = Blames::default();
     loop {
-        let result = source.fetch();
+        let mut result = source.fetch();
+        if let Ok(listing) = &mut result {
+            let prev = last_jobs.as_deref();
+            let asked = blames.fill(prev, &mut listing.jobs, |job| source.blame(job));
+            listing.requests += asked;
+        }
         let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
         let refused = source.refused;
         let building = match &result {
@@ -254,7 +352,145 @@ fn run(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::model::JobState;
+    use crate::test_fixtures as fixtures;
+
+    fn job(path: &str, state: JobState, number: u64) -> Job {
+        fixtures::job("ci", path, state).numbered(number)
+    }
+
+    fn mona() -> Option<Blame> {
+        Some(Blame {
+            who: "Mona".into(),
+            what: Some("Fix the login test".into()),
+        })
+    }
+
+    fn blame_of(jobs: &[Job], i: usize) -> Option<Blame> {
+        jobs[i].last_build.as_ref().unwrap().blame.clone()
+    }
+
+    /// One poll of `now` after `prev` through `blames`, answering every question with Mona; returns the
+    /// jobs as reported and the jobs asked about.
+    fn poll(blames: &mut Blames, prev: &[Job], now: Vec<Job>) -> (Vec<Job>, Vec<String>) {
+        let mut jobs = now;
+        let mut asked = Vec::new();
+        let n = blames.fill(Some(prev), &mut jobs, |job| {
+            asked.push(job.id.full_name());
+            Ok(mona())
+        });
+        assert_eq!(n, asked.len());
+        (jobs, asked)
+    }
+
+    #[test]
+    fn a_break_is_asked_about_once_and_its_answer_stays_on_the_following_polls() {
+        let mut blames = Blames::default();
+        let first = vec![
+            job("api", JobState::Success, 1),
+            job("web", JobState::Success, 4),
+        ];
+        let (steady, asked) = poll(&mut blames, &first, first.clone());
+        assert!(asked.is_empty(), "a steady poll asks nothing");
+        assert_eq!(blame_of(&steady, 0), None);
+
+        let broken = vec![
+            job("api", JobState::Failure, 2),
+            job("web", JobState::Success, 5),
+        ];
+        let (reported, asked) = poll(&mut blames, &steady, broken.clone());
+        assert_eq!(
+            asked,
+            ["api"],
+            "only the job that broke, not the new good build"
+        );
+        assert_eq!(blame_of(&reported, 0), mona());
+        assert_eq!(blame_of(&reported, 1), None);
+
+        let (again, asked) = poll(&mut blames, &reported, broken.clone());
+        assert!(asked.is_empty(), "the same build is not asked about again");
+        assert_eq!(blame_of(&again, 0), mona(), "its answer is kept");
+        let rebuilding = vec![
+            job("api", JobState::Failure, 3).building(),
+            job("web", JobState::Success, 5),
+        ];
+        let (running, asked) = poll(&mut blames, &again, rebuilding);
+        assert!(asked.is_empty());
+        assert_eq!(
+            blame_of(&running, 0),
+            mona(),
+            "#2 still shows while #3 runs"
+        );
+
+        let still = vec![
+            job("api", JobState::Failure, 3),
+            job("web", JobState::Success, 5),
+        ];
+        let (_, asked) = poll(&mut blames, &running, still.clone());
+        assert_eq!(asked, ["api"], "a new broken build is asked about");
+        let fixed = vec![
+            job("api", JobState::Success, 4),
+            job("web", JobState::Success, 5),
+        ];
+        let (reported, asked) = poll(&mut blames, &still, fixed);
+        assert!(asked.is_empty(), "a fix is not asked about");
+        assert_eq!(blame_of(&reported, 0), None, "the fixing build is not #3's");
+    }
+
+    #[test]
+    fn a_blame_the_listing_gave_is_kept_and_never_asked_for() {
+        let mut blames = Blames::default();
+        let prev = vec![job("api", JobState::Success, 1)];
+        let mut broken = job("api", JobState::Failure, 2);
+        let hubot = Blame {
+            who: "Hubot".into(),
+            what: None,
+        };
+        broken.last_build.as_mut().unwrap().blame = Some(hubot.clone());
+        let (reported, asked) = poll(&mut blames, &prev, vec![broken]);
+        assert!(asked.is_empty());
+        assert_eq!(blame_of(&reported, 0), Some(hubot));
+    }
+
+    #[test]
+    fn a_first_poll_asks_nothing_and_a_failed_question_is_not_repeated() {
+        let mut blames = Blames::default();
+        let mut jobs = vec![job("api", JobState::Failure, 2)];
+        let n = blames.fill(None, &mut jobs, |_| Ok(mona()));
+        assert_eq!(
+            n, 0,
+            "nothing to compare with: no transitions, no questions"
+        );
+
+        let prev = vec![job("api", JobState::Success, 1)];
+        let mut jobs = vec![job("api", JobState::Failure, 2)];
+        let n = blames.fill(Some(&prev), &mut jobs, |_| {
+            Err(SourceError::Status {
+                url: "http://ci/job/api/2/".into(),
+                status: 500,
+            })
+        });
+        assert_eq!(n, 1);
+        assert_eq!(blame_of(&jobs, 0), None);
+        let before = jobs.clone();
+        let n = blames.fill(Some(&before), &mut jobs, |_| Ok(mona()));
+        assert_eq!(n, 0, "asked once per build, even when the answer failed");
+    }
+
+    #[test]
+    fn a_mass_breakage_asks_about_the_first_few_jobs_only() {
+        let mut blames = Blames::default();
+        let names: Vec<String> = (0..MAX_BLAME_PER_POLL + 5)
+            .map(|i| format!("j{i:02}"))
+            .collect();
+        let prev: Vec<Job> = names.iter().map(|n| job(n, JobState::Success, 1)).collect();
+        let now: Vec<Job> = names.iter().map(|n| job(n, JobState::Failure, 2)).collect();
+        let (reported, asked) = poll(&mut blames, &prev, now);
+        assert_eq!(asked, names[..MAX_BLAME_PER_POLL]);
+        assert_eq!(blame_of(&reported, MAX_BLAME_PER_POLL), None);
+    }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 

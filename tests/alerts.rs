@@ -12,7 +12,7 @@ use ledtogo::alerts::{
 use ledtogo::config::Config;
 use ledtogo::engine::{Batch, ConfigSource, Engine, Observers};
 use ledtogo::model::{JobState, Transition};
-use ledtogo::sim::{SimJenkins, SimJob};
+use ledtogo::sim::{BuildChanges, SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;
@@ -129,6 +129,80 @@ fn jobs_breaking_and_getting_fixed_notify_once_per_poll_and_kind() {
     drop(engine);
 }
 
+#[test]
+fn a_break_asks_jenkins_who_broke_it_once_and_the_notification_says() {
+    let sim = SimJenkins::start(vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let text = format!(
+        "poll_seconds = 1\ntimeout_seconds = 1\n[strip]\nport = \"none\"\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n",
+        sim.url()
+    );
+    let config = Config::parse(&text, None).unwrap();
+    let (tx, rx) = mpsc::channel::<Batch>();
+    let (shown_tx, shown) = mpsc::channel();
+    let (played_tx, _played) = mpsc::channel();
+    let _worker = AlertWorker::spawn(
+        rx,
+        Box::new(Recorder(shown_tx)),
+        Box::new(Speaker(played_tx)),
+    )
+    .unwrap();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![],
+        Observers {
+            transitions: Some(tx),
+            ..Observers::default()
+        },
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || engine.snapshot().servers["ci"].seen_ok));
+    let polls = sim.requests();
+    assert!(wait_until(LIMIT, || sim.requests() >= polls + 2));
+    assert_eq!(sim.build_requests(), 0, "steady polls ask nothing more");
+
+    sim.finish_build("web", JobState::Success); // a new good build: nothing to ask
+    sim.finish_build_with(
+        "api",
+        JobState::Failure,
+        BuildChanges::by(
+            "Mona Lisa",
+            "Fix the login test (#412)\n\nThe token expired.",
+        ),
+    );
+    let alert = shown.recv_timeout(LIMIT).unwrap();
+    assert_eq!(alert.kind, AlertKind::Broke);
+    assert_eq!(alert.title, "api broke");
+    assert_eq!(
+        alert.body,
+        "Build #2 of api on ci: failure — Mona Lisa: Fix the login test (#412)"
+    );
+    let polls = sim.requests();
+    assert!(wait_until(LIMIT, || sim.requests() >= polls + 3));
+    assert_eq!(
+        sim.build_requests(),
+        1,
+        "one follow-up for the broken build, none for the good one or the polls after"
+    );
+    let snapshot = engine.snapshot();
+    let api = &snapshot.servers["ci"].jobs[&vec!["api".to_owned()]];
+    assert_eq!(
+        api.last_build
+            .as_ref()
+            .unwrap()
+            .blame
+            .as_ref()
+            .map(|b| b.describe()),
+        Some("Mona Lisa: Fix the login test (#412)".to_owned()),
+        "the answer stays on the job for the window and the tray"
+    );
+    assert!(shown.try_recv().is_err(), "one notification");
+    drop(engine);
+}
+
 /// A notifier like one with no notification daemon on the bus.
 struct NoDaemon;
 
@@ -160,6 +234,7 @@ fn the_worker_says_which_platform_parts_work_and_what_a_listen_came_to() {
             state: JobState::Failure,
             build: Some(3),
             url: None,
+            blame: None,
         }],
         config: std::sync::Arc::new(config.clone()),
     })

@@ -7,8 +7,8 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use ledtogo::config::Root;
-use ledtogo::model::{JobState, ServerState};
-use ledtogo::sim::{Mode, SimItem, SimJenkins, SimJob};
+use ledtogo::model::{Blame, JobState, ServerState};
+use ledtogo::sim::{BuildChanges, Mode, SimItem, SimJenkins, SimJob};
 use ledtogo::sources::jenkins::{Client, Settings};
 use ledtogo::sources::{Credentials, Source as _, SourceError};
 
@@ -199,6 +199,107 @@ fn anime_colours_mean_building_with_the_last_finished_result() {
     assert!(build.building);
     assert_eq!(build.number, 2);
     assert_eq!(build.result, None);
+}
+
+fn job_of(jobs: &[ledtogo::model::Job], path: &str) -> ledtogo::model::Job {
+    jobs.iter()
+        .find(|j| j.id.full_name() == path)
+        .cloned()
+        .unwrap_or_else(|| panic!("{path} not listed"))
+}
+
+#[test]
+fn who_broke_a_build_is_one_request_for_freestyle_jobs_and_pipelines_and_never_in_the_poll() {
+    let sim = SimJenkins::start(vec![
+        SimJob::new("api", Some(JobState::Success)).into(),
+        SimItem::folder(
+            "team",
+            vec![SimJob::pipeline("web app", Some(JobState::Success)).into()],
+        ),
+        SimJob::new("nightly", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    sim.finish_build_with(
+        "api",
+        JobState::Failure,
+        BuildChanges::by(
+            "Mona Lisa",
+            "Fix the login test (#412)\n\nThe token expired.",
+        ),
+    );
+    sim.finish_build_with(
+        "team/web app",
+        JobState::Unstable,
+        BuildChanges {
+            culprits: vec!["Hubot".into()],
+            changes: vec![("Hubot".into(), "Bump the version".into())],
+        },
+    );
+    sim.finish_build("nightly", JobState::Failure); // a timer started it: no changes
+    let client = client(sim.url());
+    let listing = client.fetch().unwrap();
+    assert_eq!((listing.requests, sim.requests()), (1, 1));
+    assert_eq!(sim.build_requests(), 0, "the poll never asks for changes");
+    let api = job_of(&listing.jobs, "api");
+    assert_eq!(api.last_build.as_ref().unwrap().blame, None);
+
+    assert_eq!(
+        client.blame(&api).unwrap(),
+        Some(Blame {
+            who: "Mona Lisa".into(),
+            what: Some("Fix the login test (#412)".into()),
+        })
+    );
+    assert_eq!(sim.build_requests(), 1, "one request for the build");
+    assert_eq!(
+        client
+            .blame(&job_of(&listing.jobs, "team/web app"))
+            .unwrap(),
+        Some(Blame {
+            who: "Hubot".into(),
+            what: Some("Bump the version".into()),
+        }),
+        "a pipeline's changeSets, its name encoded in the build URL"
+    );
+    assert_eq!(
+        client.blame(&job_of(&listing.jobs, "nightly")).unwrap(),
+        None
+    );
+    assert_eq!(sim.build_requests(), 3);
+    assert_eq!(sim.requests(), 4);
+}
+
+#[test]
+fn who_broke_it_asks_about_the_finished_build_while_the_next_one_runs() {
+    let sim = SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+    sim.finish_build_with(
+        "api",
+        JobState::Failure,
+        BuildChanges::by("Mona Lisa", "Fix the login test"),
+    );
+    sim.start_build("api");
+    let client = client(sim.url());
+    let api = job_of(&client.fetch().unwrap().jobs, "api");
+    assert!(api.building);
+    assert_eq!(api.last_build.as_ref().unwrap().number, 3);
+    assert_eq!(
+        client.blame(&api).unwrap().map(|b| b.who),
+        Some("Mona Lisa".into()),
+        "#2, whose result the job shows, not the running #3"
+    );
+}
+
+#[test]
+fn a_build_page_that_is_not_json_is_an_error_naming_the_build() {
+    let sim = SimJenkins::start(vec![SimJob::new("api", Some(JobState::Failure)).into()]).unwrap();
+    let client = client(sim.url());
+    let api = job_of(&client.fetch().unwrap().jobs, "api");
+    sim.set_mode(Mode::Html200);
+    let err = client.blame(&api).unwrap_err();
+    assert!(
+        matches!(&err, SourceError::NotJson { url, .. } if url == &format!("{}job/api/1/api/json", sim.url())),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -97,6 +97,7 @@ fn problem(label: &str) -> ProblemJob {
         url: format!("http://ci.example/job/{label}/"),
         state: JobState::Failure,
         building: false,
+        blame: None,
     }
 }
 

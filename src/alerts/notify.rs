@@ -202,6 +202,7 @@ mod tests {
             state: crate::model::JobState::Failure,
             build: Some(4),
             url: None,
+            blame: None,
         };
         let mut d = policy.decide(&[t], &at, &crate::config::Alerts::default());
         d.alerts.remove(0)
@@ -221,6 +222,37 @@ mod tests {
         assert_eq!(
             body,
             "Build #4 of &lt;a href=&quot;evil.example&quot;&gt;R&amp;D&lt;/a&gt; on ci: failure"
+        );
+    }
+
+    #[test]
+    fn who_broke_it_is_escaped_for_a_markup_daemon_like_the_job_name() {
+        let mut policy = super::super::AlertPolicy::default();
+        let at = super::super::Moment {
+            now: std::time::Instant::now(),
+            minute_of_day: 12 * 60,
+            paused_until: None,
+        };
+        let t = crate::model::Transition::Broke {
+            job: crate::model::JobId::new("ci", "api"),
+            display_name: "api".into(),
+            state: crate::model::JobState::Failure,
+            build: Some(4),
+            url: None,
+            blame: Some(crate::model::Blame {
+                who: "<b>Mona</b>".into(),
+                what: Some("Fix <a href=\"evil.example\">R&D</a>".into()),
+            }),
+        };
+        let alert = policy
+            .decide(&[t], &at, &crate::config::Alerts::default())
+            .alerts
+            .remove(0);
+        let (_, body) = notification_text(&alert, true);
+        assert_eq!(
+            body,
+            "Build #4 of api on ci: failure — &lt;b&gt;Mona&lt;/b&gt;: \
+             Fix &lt;a href=&quot;evil.example&quot;&gt;R&amp;D&lt;/a&gt;"
         );
     }
 

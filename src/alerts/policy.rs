@@ -17,17 +17,24 @@
 //!   visible and cut to [`text::MAX_NAME`] ([`text::short`]), so titles, bodies and the log lines about
 //!   them are plain, bounded text. Markup is escaped where it matters, at the daemon
 //!   (`super::notify`).
+//! - **Who broke it**: a job's line names who is behind the build when the server said
+//!   ([`crate::model::Blame`]): "Build #12 of api on ci: failure — Mona: Fix the login test (#412)" alone,
+//!   "api #12 (Mona)" in a list. That text comes from the server too: made visible and cut to
+//!   [`MAX_BLAME`] (the name alone to [`text::MAX_NAME`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::config::Alerts;
-use crate::model::{JobId, JobState, ServerState, Transition};
+use crate::model::{Blame, JobId, JobState, ServerState, Transition};
 use crate::text;
 
 /// The most job names one notification lists before "and N more".
 pub const MAX_NAMES: usize = 5;
+
+/// The most characters (the ellipsis included) of "who: what" in a notification.
+pub const MAX_BLAME: usize = 100;
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,6 +155,8 @@ struct Entry {
     detail: String,
     url: Option<String>,
     build: Option<u64>,
+    /// Who is behind the build: "who: what" ([`MAX_BLAME`]) and the name alone ([`text::short`]).
+    blame: Option<(String, String)>,
     held_back: u32,
 }
 
@@ -277,6 +286,7 @@ fn job_entry(
     build: Option<u64>,
     url: Option<&String>,
     state: JobState,
+    blame: Option<&Blame>,
 ) -> Entry {
     let name = if display_name.is_empty() {
         text::short(&job.readable_name())
@@ -293,6 +303,12 @@ fn job_entry(
         ),
         url: url.cloned(),
         build,
+        blame: blame.map(|b| {
+            (
+                text::truncate(&text::visible(&b.describe()), MAX_BLAME).into_owned(),
+                text::short(&b.who),
+            )
+        }),
         held_back: 0,
     }
 }
@@ -309,6 +325,7 @@ fn describe(t: &Transition) -> Option<(AlertKind, Subject, Entry)> {
                 detail: text::visible(&detail).into_owned(),
                 url: None,
                 build: None,
+                blame: None,
                 held_back: 0,
             },
         ))
@@ -320,10 +337,18 @@ fn describe(t: &Transition) -> Option<(AlertKind, Subject, Entry)> {
             state,
             build,
             url,
+            blame,
         } => job(
             AlertKind::Broke,
             id,
-            job_entry(id, display_name, *build, url.as_ref(), *state),
+            job_entry(
+                id,
+                display_name,
+                *build,
+                url.as_ref(),
+                *state,
+                blame.as_ref(),
+            ),
         ),
         Transition::StillFailing {
             job: id,
@@ -331,20 +356,36 @@ fn describe(t: &Transition) -> Option<(AlertKind, Subject, Entry)> {
             state,
             build,
             url,
+            blame,
         } => job(
             AlertKind::StillFailing,
             id,
-            job_entry(id, display_name, *build, url.as_ref(), *state),
+            job_entry(
+                id,
+                display_name,
+                *build,
+                url.as_ref(),
+                *state,
+                blame.as_ref(),
+            ),
         ),
         Transition::Fixed {
             job: id,
             display_name,
             build,
             url,
+            blame,
         } => job(
             AlertKind::Fixed,
             id,
-            job_entry(id, display_name, *build, url.as_ref(), JobState::Success),
+            job_entry(
+                id,
+                display_name,
+                *build,
+                url.as_ref(),
+                JobState::Success,
+                blame.as_ref(),
+            ),
         ),
         Transition::ServerLost {
             server: name,
@@ -388,9 +429,13 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
             AlertKind::ServerLost => format!("Lost Jenkins server {}", one.name),
             AlertKind::ServerRecovered => format!("Jenkins server {} is back", one.name),
         };
+        let blame = one
+            .blame
+            .as_ref()
+            .map_or_else(String::new, |(line, _)| format!(" — {line}"));
         return (
             title,
-            format!("{}{}", one.detail, held_back_note(one.held_back)),
+            format!("{}{blame}{}", one.detail, held_back_note(one.held_back)),
         );
     }
     let n = entries.len();
@@ -413,6 +458,9 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
         body.push_str(&e.name);
         if let Some(b) = e.build {
             let _ = write!(body, " #{b}");
+        }
+        if let Some((_, who)) = &e.blame {
+            let _ = write!(body, " ({who})");
         }
         if kind == AlertKind::ServerLost {
             let _ = write!(body, ": {}", e.detail);
@@ -440,6 +488,7 @@ mod tests {
             state: JobState::Failure,
             build: Some(build),
             url: Some(format!("http://ci/job/{name}/{build}/")),
+            blame: None,
         }
     }
 
@@ -449,6 +498,7 @@ mod tests {
             display_name: name.to_owned(),
             build: Some(build),
             url: Some(format!("http://ci/job/{name}/{build}/")),
+            blame: None,
         }
     }
 
@@ -459,6 +509,7 @@ mod tests {
             state: JobState::Unstable,
             build: Some(build),
             url: None,
+            blame: None,
         }
     }
 
@@ -526,6 +577,87 @@ mod tests {
                 notify: true,
                 sound: Some(SoundKind::Broke),
             }]
+        );
+    }
+
+    /// `t` (a break, a fix or a still failing build) with `who` and `what` behind it.
+    fn by(mut t: Transition, who: &str, what: &str) -> Transition {
+        if let Transition::Broke { blame, .. }
+        | Transition::Fixed { blame, .. }
+        | Transition::StillFailing { blame, .. } = &mut t
+        {
+            *blame = Some(Blame {
+                who: who.into(),
+                what: Some(what.into()),
+            });
+        }
+        t
+    }
+
+    #[test]
+    fn a_broken_job_says_who_is_behind_the_build() {
+        let mut s = Setup::new();
+        let alerts = s.decide(
+            0,
+            &[by(broke("api", 12), "Mona", "Fix the login test (#412)")],
+        );
+        assert_eq!(alerts[0].title, "api broke");
+        assert_eq!(
+            alerts[0].body,
+            "Build #12 of api on ci: failure — Mona: Fix the login test (#412)"
+        );
+        let alerts = s.decide(
+            1,
+            &[by(
+                fixed("web", 4),
+                "Hubot",
+                "Revert the flaky change\n\nLong text",
+            )],
+        );
+        assert_eq!(
+            alerts[0].body, "Build #4 of web on ci: success — Hubot: Revert the flaky change",
+            "the first line of the change"
+        );
+    }
+
+    #[test]
+    fn a_list_of_jobs_names_who_is_behind_each_build() {
+        let mut s = Setup::new();
+        let alerts = s.decide(
+            0,
+            &[
+                by(broke("api", 12), "Mona", "Fix the login test"),
+                broke("web", 7),
+            ],
+        );
+        assert_eq!(alerts[0].title, "2 jobs broke");
+        assert_eq!(alerts[0].body, "api #12 (Mona), web #7");
+    }
+
+    #[test]
+    fn a_hostile_blame_is_made_visible_and_cut() {
+        let mut s = Setup::new();
+        let who = "Mallory\u{202E}\x1b[2J";
+        let what = format!("<b>{}</b>", "x".repeat(500));
+        let alerts = s.decide(0, &[by(broke("api", 12), who, &what)]);
+        let body = &alerts[0].body;
+        let (_, blame) = body.split_once(" — ").unwrap();
+        assert!(
+            blame.starts_with("Mallory\u{FFFD}\u{FFFD}[2J: <b>xxx"),
+            "{body}"
+        );
+        assert_eq!(blame.chars().count(), MAX_BLAME, "{body}");
+        assert!(blame.ends_with(text::ELLIPSIS), "{body}");
+        assert!(!body.chars().any(text::is_hidden_control), "{body:?}");
+        let alerts = s.decide(
+            1,
+            &[by(broke("a", 1), &"M".repeat(500), "x"), broke("b", 1)],
+        );
+        let who_shown = alerts[0].body.split_once('(').unwrap().1;
+        assert_eq!(
+            who_shown.split_once(')').unwrap().0.chars().count(),
+            text::MAX_NAME,
+            "a name in a list is cut like a job name"
         );
     }
 

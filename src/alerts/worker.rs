@@ -476,6 +476,7 @@ mod tests {
             state: JobState::Failure,
             build: Some(build),
             url: None,
+            blame: None,
         }]
     }
 
@@ -629,6 +630,7 @@ mod tests {
             display_name: "api".into(),
             build: Some(4),
             url: None,
+            blame: None,
         }]);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),
@@ -797,6 +799,7 @@ mod tests {
             display_name: "a".into(),
             build: Some(2),
             url: None,
+            blame: None,
         }]);
         assert_eq!(
             played.recv_timeout(Duration::from_secs(5)).unwrap(),

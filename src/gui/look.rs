@@ -61,7 +61,11 @@ fn ago_at(now_ms: i64, epoch_ms: i64) -> String {
     }
 }
 
-/// The hover text of a job: name, state, last build and when it started.
+/// The most characters (the ellipsis included) of "who: what" in a hover text.
+pub const MAX_BLAME: usize = 120;
+
+/// The hover text of a job: name, state, last build, who is behind it and when it started. While a build
+/// runs, who is behind the finished build the state comes from gets its own line.
 pub fn job_details(job: &Job) -> String {
     let name = crate::text::visible(&job.id.readable_name()).into_owned();
     let mut text = format!("{name}\n{}", job.state.label());
@@ -69,9 +73,20 @@ pub fn job_details(job: &Job) -> String {
         text.push_str(", building now");
     }
     if let Some(build) = &job.last_build {
+        let blame = build.blame.as_ref().map(|b| {
+            crate::text::truncate(&crate::text::visible(&b.describe()), MAX_BLAME).into_owned()
+        });
         text.push_str(&format!("\nlast build #{}", build.number));
+        if let (Some(blame), false) = (&blame, job.building) {
+            text.push_str(&format!(" by {blame}"));
+        }
         if let Some(ts) = build.timestamp_ms {
             text.push_str(&format!(", started {}", ago(ts)));
+        }
+        if let (Some(blame), Some(finished), true) =
+            (&blame, crate::model::finished_build(job), job.building)
+        {
+            text.push_str(&format!("\n#{finished} by {blame}"));
         }
     }
     text.push_str("\nDouble-click to open the job page");
@@ -189,6 +204,61 @@ mod tests {
         assert_eq!(ago_at(now, now - 5 * 60_000), "5 min ago");
         assert_eq!(ago_at(now, now - 3 * 3_600_000), "3 h ago");
         assert_eq!(ago_at(now, now - 2 * 86_400_000), "2 days ago");
+    }
+
+    fn blamed(job: Job, who: &str, what: &str) -> Job {
+        let mut job = job;
+        if let Some(build) = &mut job.last_build {
+            build.number = 42;
+            build.timestamp_ms = None;
+            build.blame = Some(crate::model::Blame {
+                who: who.into(),
+                what: Some(what.into()),
+            });
+        }
+        job
+    }
+
+    #[test]
+    fn the_hover_text_says_who_is_behind_the_last_build() {
+        let job = blamed(
+            job_started_at(0),
+            "Mona",
+            "Fix the login test\n\nlong story",
+        );
+        assert_eq!(
+            job_details(&job),
+            "api\nsuccess\nlast build #42 by Mona: Fix the login test\nDouble-click to open the job page"
+        );
+        let mut running = job.clone();
+        running.building = true;
+        if let Some(b) = &mut running.last_build {
+            b.number = 43;
+            b.building = true;
+        }
+        assert_eq!(
+            job_details(&running),
+            "api\nsuccess, building now\nlast build #43\n#42 by Mona: Fix the login test\n\
+             Double-click to open the job page",
+            "the blame is the finished build's, not the running one's"
+        );
+    }
+
+    #[test]
+    fn a_hostile_blame_in_the_hover_text_is_made_visible_and_cut() {
+        let job = blamed(
+            job_started_at(0),
+            "Mallory\u{202E}",
+            &format!("\x1b[2J{}", "x".repeat(500)),
+        );
+        let text = job_details(&job);
+        let line = text.lines().nth(2).unwrap();
+        let blame = line.strip_prefix("last build #42 by ").unwrap();
+        assert!(
+            blame.starts_with("Mallory\u{FFFD}: \u{FFFD}[2Jxxx"),
+            "{line}"
+        );
+        assert_eq!(blame.chars().count(), MAX_BLAME);
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! A simulated Jenkins: a real HTTP server on 127.0.0.1 that answers the JSON API the way Jenkins does
 //! (folders, multibranch projects, matrix configurations, views, `tree=` pruning with `_class` stubs,
 //! Basic auth with 403/401, and failure modes). Demo mode polls it with the real client; tests drive it.
+//!
+//! Each finished build has its page, `job/…/{number}/api/json`, with the `culprits` and the change set
+//! of [`BuildChanges`]: `changeSet` for freestyle jobs, `changeSets` for pipelines, as Jenkins exports
+//! them. [`SimJenkins::build_requests`] counts the requests for build pages.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +52,27 @@ pub struct SimJob {
     pub running: Option<(u64, i64)>,
     /// Matrix configurations (`activeConfigurations`), empty for other jobs.
     pub configs: Vec<SimJob>,
+    /// Per build number: its culprits and changes (a build not listed has none).
+    pub changes: BTreeMap<u64, BuildChanges>,
+}
+
+/// Who a build blames and what changed in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildChanges {
+    /// `culprits[].fullName`.
+    pub culprits: Vec<String>,
+    /// The build's changes: author's full name and commit message.
+    pub changes: Vec<(String, String)>,
+}
+
+impl BuildChanges {
+    /// One change by `author`, who is also the build's culprit.
+    pub fn by(author: &str, message: &str) -> Self {
+        Self {
+            culprits: vec![author.to_owned()],
+            changes: vec![(author.to_owned(), message.to_owned())],
+        }
+    }
 }
 
 impl SimJob {
@@ -60,6 +85,7 @@ impl SimJob {
             last: last.map(|s| (1, s)),
             running: None,
             configs: Vec::new(),
+            changes: BTreeMap::new(),
         }
     }
 
@@ -164,6 +190,62 @@ impl SimJob {
             .max_by_key(|s| result_rank(*s))
             .unwrap_or(JobState::Success);
         self.last = Some((number, worst));
+    }
+
+    /// The page of build `number` (finished, or running), as Jenkins exports it: `None` for a build
+    /// the job does not have.
+    fn build_json(&self, number: u64, job_url: &str, base: &str) -> Option<Value> {
+        let (result, building) = match (self.last, self.running) {
+            (_, Some((n, _))) if n == number => (Value::Null, true),
+            (Some((last, result)), _) if (1..=last).contains(&number) => {
+                (json!(result_name(result)), false)
+            }
+            _ => return None,
+        };
+        let pipeline = self.class.contains("workflow");
+        let changes = self.changes.get(&number).cloned().unwrap_or_default();
+        let user = |name: &str| {
+            json!({"_class": "hudson.model.User", "fullName": name,
+                "absoluteUrl": format!("{base}user/{}", encode_segment(name))})
+        };
+        let items: Vec<Value> = changes
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, (author, msg))| {
+                json!({"_class": "hudson.plugins.git.GitChangeSet", "commitId": format!("{number:04}{i:036}"),
+                    "author": user(author), "msg": msg.lines().next().unwrap_or_default(),
+                    "comment": msg, "affectedPaths": ["src/login.rs"]})
+            })
+            .collect();
+        let set =
+            json!({"_class": "hudson.plugins.git.GitChangeSetList", "kind": "git", "items": items});
+        let mut obj = Map::new();
+        let class = if pipeline {
+            "org.jenkinsci.plugins.workflow.job.WorkflowRun"
+        } else {
+            "hudson.model.FreeStyleBuild"
+        };
+        obj.insert("_class".into(), json!(class));
+        obj.insert("number".into(), json!(number));
+        obj.insert("url".into(), json!(format!("{job_url}{number}/")));
+        obj.insert("result".into(), result);
+        obj.insert("building".into(), json!(building));
+        obj.insert(
+            "culprits".into(),
+            changes.culprits.iter().map(|c| user(c)).collect(),
+        );
+        if pipeline {
+            let sets = if changes.changes.is_empty() {
+                vec![]
+            } else {
+                vec![set]
+            };
+            obj.insert("changeSets".into(), Value::Array(sets));
+        } else {
+            obj.insert("changeSet".into(), set);
+        }
+        Some(Value::Object(obj))
     }
 
     fn next_number(&self) -> u64 {
@@ -329,6 +411,7 @@ impl SimState {
 pub struct SimJenkins {
     state: Arc<Mutex<SimState>>,
     requests: Arc<AtomicUsize>,
+    build_requests: Arc<AtomicUsize>,
     base: String,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
@@ -351,20 +434,21 @@ impl SimJenkins {
         let server = Arc::new(server);
         let state = Arc::new(Mutex::new(SimState::new(items)));
         let requests = Arc::new(AtomicUsize::new(0));
+        let build_requests = Arc::new(AtomicUsize::new(0));
         let thread = {
-            let (server, state, requests, base) = (
-                server.clone(),
-                state.clone(),
-                requests.clone(),
-                base.clone(),
-            );
+            let counters = Counters {
+                requests: requests.clone(),
+                build_requests: build_requests.clone(),
+            };
+            let (server, state, base) = (server.clone(), state.clone(), base.clone());
             std::thread::Builder::new()
                 .name("jenkins-sim".into())
-                .spawn(move || serve(&server, &state, &requests, &base))?
+                .spawn(move || serve(&server, &state, &counters, &base))?
         };
         Ok(Self {
             state,
             requests,
+            build_requests,
             base,
             server,
             thread: Some(thread),
@@ -387,6 +471,11 @@ impl SimJenkins {
         self.requests.load(Ordering::SeqCst)
     }
 
+    /// How many of them asked for a build's page (`job/…/{number}/api/json`), answered or not.
+    pub fn build_requests(&self) -> usize {
+        self.build_requests.load(Ordering::SeqCst)
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         self.state().mode = mode;
     }
@@ -403,6 +492,25 @@ impl SimJenkins {
             return false;
         };
         let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
+        job.running = None;
+        job.last = Some((number, result));
+        true
+    }
+
+    /// Like [`finish_build`](Self::finish_build), the new build blaming `changes` (set in the same step,
+    /// so no poll sees the build without them).
+    pub fn finish_build_with(
+        &self,
+        full_name: &str,
+        result: JobState,
+        changes: BuildChanges,
+    ) -> bool {
+        let mut state = self.state();
+        let Some(job) = state.job_mut(full_name) else {
+            return false;
+        };
+        let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
+        job.changes.insert(number, changes);
         job.running = None;
         job.last = Some((number, result));
         true
@@ -474,10 +582,19 @@ impl Drop for SimJenkins {
     }
 }
 
-fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, requests: &AtomicUsize, base: &str) {
+/// What the serving thread counts.
+struct Counters {
+    requests: Arc<AtomicUsize>,
+    build_requests: Arc<AtomicUsize>,
+}
+
+fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, counters: &Counters, base: &str) {
     let mut held = Vec::new();
     for request in server.incoming_requests() {
-        requests.fetch_add(1, Ordering::SeqCst);
+        counters.requests.fetch_add(1, Ordering::SeqCst);
+        if build_number(request.url()).is_some() {
+            counters.build_requests.fetch_add(1, Ordering::SeqCst);
+        }
         let answer = answer(&state.lock(), &request, base);
         match answer {
             None => held.push(request), // Mode::Hang: keep the connection open, never answer.
@@ -581,9 +698,19 @@ fn answer(st: &SimState, request: &tiny_http::Request, base: &str) -> Option<Res
     Some(with_header(resp, "X-Jenkins", "2.500-sim"))
 }
 
-/// Maps `job/a/job/b/api/json` or `view/V/api/json` to the object Jenkins would serialise.
+/// The build number of a request for a build's page (`…/job/a/12/api/json?…`).
+fn build_number(url: &str) -> Option<u64> {
+    let path = url.split_once('?').map_or(url, |(p, _)| p);
+    let rest = path.strip_suffix("/api/json")?;
+    let (job, number) = rest.rsplit_once('/')?;
+    job.contains("/job/").then_some(())?;
+    number.parse().ok()
+}
+
+/// Maps `job/a/job/b/api/json`, `job/a/12/api/json` (a build) or `view/V/api/json` to the object
+/// Jenkins would serialise.
 fn resolve(st: &SimState, rest: &str, base: &str) -> Option<Value> {
-    let segs: Vec<String> = rest
+    let mut segs: Vec<String> = rest
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
@@ -592,14 +719,27 @@ fn resolve(st: &SimState, rest: &str, base: &str) -> Option<Value> {
     if segs[api..] != ["api", "json"] {
         return None;
     }
+    segs.truncate(api);
+    let build = if segs.len() % 2 == 1 {
+        Some(segs.pop()?.parse::<u64>().ok()?)
+    } else {
+        None
+    };
     let mut path = Vec::new();
     let mut view = None;
-    for pair in segs[..api].chunks(2) {
+    for pair in segs.chunks(2) {
         match pair {
             [kind, name] if kind == "job" => path.push(name.clone()),
             [kind, name] if kind == "view" && path.is_empty() => view = Some(name.clone()),
             _ => return None,
         }
+    }
+    if let Some(number) = build {
+        let Some(SimItem::Job(job)) = SimState::find(&st.items, &path) else {
+            return None;
+        };
+        let url = crate::sources::jenkins::tree::job_url(base, &path);
+        return job.build_json(number, &url, base);
     }
     if let Some(view) = view {
         let names = st.views.get(&view)?;
@@ -682,7 +822,61 @@ fn fill_job(obj: &mut Map<String, Value>, job: &SimJob, path: &[String], url: &s
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_build_page_exists_for_each_finished_and_the_running_build_only() {
+        let mut job = SimJob::pipeline("api", Some(JobState::Failure));
+        job.changes
+            .insert(1, BuildChanges::by("Mona", "Fix it\n\nbody"));
+        job.start_running();
+        let page = job
+            .build_json(1, "http://sim/job/api/", "http://sim/")
+            .unwrap();
+        assert_eq!(page["result"], "FAILURE");
+        assert_eq!(page["culprits"][0]["fullName"], "Mona");
+        assert_eq!(page["changeSets"][0]["items"][0]["msg"], "Fix it");
+        assert_eq!(
+            page["changeSets"][0]["items"][0]["comment"],
+            "Fix it\n\nbody"
+        );
+        let running = job
+            .build_json(2, "http://sim/job/api/", "http://sim/")
+            .unwrap();
+        assert_eq!(
+            (running["building"].clone(), running["changeSets"].clone()),
+            (json!(true), json!([]))
+        );
+        assert_eq!(
+            job.build_json(3, "http://sim/job/api/", "http://sim/"),
+            None
+        );
+        assert_eq!(
+            job.build_json(0, "http://sim/job/api/", "http://sim/"),
+            None
+        );
+        let freestyle = SimJob::new("web", Some(JobState::Success));
+        let page = freestyle
+            .build_json(1, "http://sim/job/web/", "http://sim/")
+            .unwrap();
+        assert_eq!(
+            page["changeSet"]["items"],
+            json!([]),
+            "freestyle: one changeSet"
+        );
+    }
+
+    #[test]
+    fn build_page_requests_are_told_from_job_and_root_requests() {
+        assert_eq!(
+            build_number("/jenkins/job/api/12/api/json?tree=culprits"),
+            Some(12)
+        );
+        assert_eq!(build_number("/jenkins/job/f/job/api/3/api/json"), Some(3));
+        assert_eq!(build_number("/jenkins/job/api/api/json?tree=jobs"), None);
+        assert_eq!(build_number("/jenkins/api/json?tree=jobs"), None);
+    }
 
     #[test]
     fn branches_are_stored_encoded() {

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 use thiserror::Error;
 
 use crate::config::{ServerConfig, ServerKind};
-use crate::model::{Job, ServerState};
+use crate::model::{Blame, Job, ServerState};
 
 pub use credentials::{Credentials, Secret};
 
@@ -27,6 +27,14 @@ pub use credentials::{Credentials, Secret};
 pub trait Source: Send + std::fmt::Debug {
     /// One poll: every job the server lists under the configured root.
     fn fetch(&self) -> Result<Listing, SourceError>;
+
+    /// Who is behind the finished build `job` shows ([`crate::model::finished_build`]), for a job that
+    /// just broke: the poller asks at most once per build and never as part of the regular poll. Kinds
+    /// whose listing says it (GitHub, GitLab) fill [`crate::model::Build::blame`] there and keep this
+    /// default; cctray names nobody; Jenkins makes one follow-up request ([`jenkins::blame`]).
+    fn blame(&self, _job: &Job) -> Result<Option<Blame>, SourceError> {
+        Ok(None)
+    }
 }
 
 /// The result of one poll.
@@ -35,7 +43,7 @@ pub struct Listing {
     pub jobs: Vec<Job>,
     /// The server's version, as it reports it (Jenkins: the `X-Jenkins` header).
     pub version: Option<String>,
-    /// How many HTTP requests the poll took.
+    /// How many HTTP requests the poll took (the poller adds its "who broke it" questions).
     pub requests: usize,
     /// Requests left in the token's rate-limit window, when the server says (GitHub).
     pub rate_left: Option<u64>,

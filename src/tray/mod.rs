@@ -82,7 +82,8 @@ pub enum MenuEntry {
 /// the summary (disabled), the failing then unstable jobs (each opens its page), "Open ledtogo",
 /// "Refresh now", "Mute sounds" ✓, "Pause notifications for 1 hour" ✓, "Quit".
 ///
-/// Texts are escaped for muda, where `&` marks a mnemonic.
+/// A problem job's line is "api (failing)", "api (failing, building — Mona)" when the server said who is
+/// behind the build. Texts are escaped for muda, where `&` marks a mnemonic.
 pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
     let item = |key: &str, text: &str, action: Option<TrayAction>| MenuEntry::Item {
         key: key.to_owned(),
@@ -103,6 +104,10 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
             other => other.label(),
         };
         let building = if p.building { ", building" } else { "" };
+        let blame = p
+            .blame
+            .as_deref()
+            .map_or_else(String::new, |who| format!(" — {who}"));
         let id = if p.url.is_empty() { &p.label } else { &p.url };
         let mut key = format!("job:{id}");
         // The same job listed twice (two server entries for one Jenkins) still gets two keys.
@@ -113,7 +118,7 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
         }
         out.push(MenuEntry::Item {
             key,
-            text: escape(&format!("{} ({what}{building})", p.label)),
+            text: escape(&format!("{} ({what}{building}{blame})", p.label)),
             action: (!p.url.is_empty()).then(|| TrayAction::OpenUrl(p.url.clone())),
             job_state: Some(p.state),
         });
@@ -251,6 +256,7 @@ mod tests {
             url: format!("http://ci/job/{label}/"),
             state,
             building: false,
+            blame: None,
         }
     }
 
@@ -307,6 +313,41 @@ mod tests {
             })
             .collect();
         assert_eq!(checks, vec![("mute".into(), true), ("pause".into(), false)]);
+    }
+
+    #[test]
+    fn a_problem_job_line_names_who_is_behind_its_build() {
+        let mut api = problem("api", JobState::Failure);
+        api.blame = Some("Mona & Co".into());
+        let mut web = problem("web", JobState::Unstable);
+        web.blame = Some("Hubot".into());
+        web.building = true;
+        let model = TrayModel {
+            view: TrayView {
+                state: TrayState::Failure,
+                tooltip: "1 failing: api · 1 unstable: web".into(),
+                problems: vec![api, web],
+            },
+            ..TrayModel::default()
+        };
+        let texts: Vec<String> = menu_entries(&model)
+            .into_iter()
+            .filter_map(|e| match e {
+                MenuEntry::Item {
+                    text,
+                    job_state: Some(_),
+                    ..
+                } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "api (failing — Mona && Co)",
+                "web (unstable, building — Hubot)"
+            ]
+        );
     }
 
     #[test]

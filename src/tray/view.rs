@@ -25,7 +25,7 @@
 //!
 //! Job names come from the server: each name in the tooltip and each menu label is shown with its control
 //! characters made visible and cut to [`text::MAX_NAME`] characters ([`text::short`]). The window's
-//! hover texts keep the full names.
+//! hover texts keep the full names. So is who is behind a problem job's build ([`ProblemJob::blame`]).
 //!
 //! The icon's pixels and palette are in [`super::icon`].
 
@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Config;
 use crate::frame;
-use crate::model::{JobId, JobState, JobStatus, Scope, ServerState, Severity, Snapshot};
+use crate::model::{Blame, JobId, JobState, JobStatus, Scope, ServerState, Severity, Snapshot};
 use crate::text;
 
 /// The icon's state: the worst state of the counted jobs. See the module docs for the order.
@@ -82,6 +82,9 @@ pub struct ProblemJob {
     /// [`JobState::Failure`] or [`JobState::Unstable`].
     pub state: JobState,
     pub building: bool,
+    /// Who is behind the build the state comes from, when the server said: the name alone, made
+    /// visible and cut ([`text::short`]).
+    pub blame: Option<String>,
 }
 
 /// What the tray shows, derived from one snapshot: see [`tray_view`].
@@ -116,6 +119,7 @@ struct Counted<'a> {
     state: JobState,
     building: bool,
     severity: Severity,
+    blame: Option<&'a Blame>,
 }
 
 /// The tray's view of a snapshot: state, tooltip and problem jobs, over the jobs described in the module
@@ -141,6 +145,7 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
                 url: c.url.to_owned(),
                 state: c.state,
                 building: c.building,
+                blame: c.blame.map(|b| text::short(&b.who)),
             });
         }
     }
@@ -247,6 +252,7 @@ fn counted_jobs<'a>(
                     state: job.state,
                     building: job.building && !stale,
                     severity: Severity::of(status),
+                    blame: job.last_build.as_ref().and_then(|b| b.blame.as_ref()),
                 },
             );
         }
@@ -410,15 +416,40 @@ mod tests {
                     url: "http://ci.example/job/api/".into(),
                     state: JobState::Failure,
                     building: false,
+                    blame: None,
                 },
                 ProblemJob {
                     label: "web".into(),
                     url: "http://ci.example/job/web/".into(),
                     state: JobState::Failure,
                     building: true,
+                    blame: None,
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_problem_job_names_who_is_behind_its_build_made_visible_and_cut() {
+        let mut api = job("ci", "api", JobState::Failure);
+        api.last_build.as_mut().unwrap().blame = Some(Blame {
+            who: "Mona".into(),
+            what: Some("Fix the login test".into()),
+        });
+        let mut web = job("ci", "web", JobState::Unstable);
+        web.last_build.as_mut().unwrap().blame = Some(Blame {
+            who: format!("\u{202E}{}", "m".repeat(200)),
+            what: None,
+        });
+        let v = tray_view(&ci_ok(vec![api, web, ok("docs")]), &config(ALL_JOBS));
+        let blames: Vec<Option<String>> = v.problems.iter().map(|p| p.blame.clone()).collect();
+        assert_eq!(blames[0].as_deref(), Some("Mona"), "the name alone");
+        let cut = blames[1].as_deref().unwrap();
+        assert!(
+            cut.starts_with('\u{FFFD}') && cut.ends_with(text::ELLIPSIS),
+            "{cut}"
+        );
+        assert_eq!(cut.chars().count(), text::MAX_NAME);
     }
 
     #[test]

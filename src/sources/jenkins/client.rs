@@ -1,12 +1,14 @@
 //! The Jenkins client: one nested `tree=` request per poll (plus one per folder deeper than the query),
-//! made through the shared [`crate::sources::http::HttpClient`], and strict answer checks.
+//! made through the shared [`crate::sources::http::HttpClient`], and strict answer checks; and, asked
+//! for a job that broke, the one "who broke it" request for its build ([`super::blame`]).
 
 use std::collections::VecDeque;
 
 use crate::config::Root;
+use crate::model::{self, Blame, Job};
 use crate::sources::http::{self, HttpClient, HttpSettings};
 use crate::sources::jenkins::parse::{self, Context, ParseError};
-use crate::sources::jenkins::tree;
+use crate::sources::jenkins::{blame, tree};
 use crate::sources::{Listing, Source, SourceError};
 
 /// One Jenkins server as the client needs it.
@@ -113,5 +115,28 @@ impl Source for Client {
             requests,
             rate_left: None,
         })
+    }
+
+    /// One GET of the finished build's `culprits` and change sets ([`blame::TREE`]). The build page is
+    /// under the job's page, which the listing only takes from under the base URL. A job with no finished
+    /// build names nobody, without a request.
+    fn blame(&self, job: &Job) -> Result<Option<Blame>, SourceError> {
+        let Some(number) = model::finished_build(job).filter(|&n| n > 0) else {
+            return Ok(None);
+        };
+        let Some(build) = model::build_url(&job.url, Some(number)) else {
+            return Ok(None);
+        };
+        let answer = self.http.get_json(&blame::url(&build), |body| {
+            blame::parse(body).map_err(|e| match e {
+                ParseError::Read(e) => http::body_error(&build, &e),
+                ParseError::Invalid(reason) => SourceError::BadAnswer {
+                    url: build.clone(),
+                    what: "Jenkins build JSON",
+                    reason,
+                },
+            })
+        })?;
+        Ok(answer.value)
     }
 }

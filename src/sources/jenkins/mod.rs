@@ -1,5 +1,7 @@
-//! Jenkins: the one-request `tree=` client, the response parser and the URL/tree query builder.
+//! Jenkins: the one-request `tree=` client, the response parser, the URL/tree query builder and the
+//! "who broke it" follow-up for a build that broke.
 
+pub mod blame;
 pub mod client;
 mod lenient;
 pub mod parse;

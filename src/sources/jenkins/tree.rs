@@ -27,7 +27,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'?');
 
 /// Characters escaped in the query string value (`tree=`): brackets and braces for picky proxies.
-const QUERY: &AsciiSet = &CONTROLS
+pub(super) const QUERY: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'[')
     .add(b']')
