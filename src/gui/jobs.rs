@@ -114,7 +114,11 @@ impl JobTree {
                         DragItem::Target(Target::Server(name.clone())),
                         &format!("All of {name}"),
                         Color32::GRAY,
-                        &format!("Drag onto an LED to show the worst state of every job of {name}"),
+                        || {
+                            format!(
+                                "Drag onto an LED to show the worst state of every job of {name}"
+                            )
+                        },
                     );
                     open = open
                         .take()
@@ -167,7 +171,11 @@ fn show_node(
                     }),
                     &format!("All of {name}/"),
                     Color32::GRAY,
-                    &format!("Drag onto an LED to show the worst state of every job under {name}/"),
+                    || {
+                        format!(
+                            "Drag onto an LED to show the worst state of every job under {name}/"
+                        )
+                    },
                 );
                 if let Some(url) = show_node(ui, server, &sub, folder, keep, filter, config) {
                     open = Some(url);
@@ -185,7 +193,7 @@ fn show_node(
             DragItem::Target(Target::Job(job.id.clone())),
             &text,
             color,
-            &look::job_details(job),
+            || look::job_details(job),
         );
         if response.double_clicked() {
             open = Some(job.url.clone());
@@ -194,13 +202,14 @@ fn show_node(
     open
 }
 
-/// A draggable row: a state dot and a name. Returns the row's response (for double clicks).
+/// A draggable row: a state dot and a name, and `hover()` as its hover text (built only while hovered).
+/// Returns the row's response (for double clicks).
 fn drag_row(
     ui: &mut Ui,
     item: DragItem,
     text: &str,
     color: Color32,
-    hover: &str,
+    hover: impl FnOnce() -> String,
 ) -> egui::Response {
     let row = ui.horizontal(|ui| {
         look::dot(ui, color, 10.0);
@@ -220,5 +229,5 @@ fn drag_row(
     if response.hovered() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
     }
-    response.on_hover_text(hover)
+    strip::lazy_hover(response, hover)
 }

@@ -11,20 +11,20 @@ pub mod secret_text;
 pub mod strip;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak, mpsc};
+use std::sync::{Arc, OnceLock, Weak, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
-use crate::engine::{ConfigSource, Engine, Observers};
+use crate::engine::{ConfigSource, Engine, Observers, PublishedHandle};
 use crate::outputs::Output;
 use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
-pub use desk::{ConfigPlace, Desk, Opener, SharedDesk, Waker};
+pub use desk::{Change, ConfigPlace, Desk, Opener, SharedDesk, Waker};
 
 /// What plays notifications and sounds (`None`: no alerts, as in the UI tests).
 pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
@@ -51,10 +51,23 @@ pub fn start_desk(
     };
     let wake = waker.clone();
     let feed = feed_tx.clone();
+    // The window tells state changes from animation frames by what the engine published (set once the
+    // engine runs; before that there is no window to wake).
+    let handle: Arc<OnceLock<PublishedHandle>> = Arc::default();
+    let published = handle.clone();
     let observers = Observers {
         on_change: Some(Box::new(move || {
-            wake.wake();
-            feed.try_send(()).ok();
+            let change = match published.get().and_then(PublishedHandle::published) {
+                Some(p) => wake.published(&p),
+                None => {
+                    wake.wake();
+                    Change::State
+                }
+            };
+            // The tray shows states, not frames.
+            if change == Change::State {
+                feed.try_send(()).ok();
+            }
         })),
         transitions,
     };
@@ -68,6 +81,7 @@ pub fn start_desk(
         observers,
     )
     .context("cannot start the engine threads")?;
+    handle.set(engine.published_handle()).ok();
     let reload = engine.reloader();
     let wake = waker.clone();
     // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
