@@ -359,7 +359,7 @@ fn record_repaints(harness: &Harness<'static, App>) -> Arc<Mutex<Vec<(Instant, D
     let requests = Arc::new(Mutex::new(Vec::new()));
     let record = requests.clone();
     harness.ctx.set_repaint_observer(move |info| {
-        record.lock().unwrap().push((Instant::now(), info.delay))
+        record.lock().unwrap().push((Instant::now(), info.delay));
     });
     requests
 }

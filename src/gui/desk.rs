@@ -172,7 +172,7 @@ impl Waker {
             Repaint::Now => ctx.request_repaint(),
             // egui runs two passes for a zero delay; one is all a new frame needs.
             Repaint::Once { after } => {
-                ctx.request_repaint_after(after.max(Duration::from_millis(1)))
+                ctx.request_repaint_after(after.max(Duration::from_millis(1)));
             }
             Repaint::Not => {}
         }
