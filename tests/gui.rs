@@ -739,3 +739,37 @@ fn the_window_icon_follows_the_overall_state() {
         seen
     }));
 }
+
+#[test]
+fn a_window_hidden_in_the_tray_is_not_repainted_unless_the_mirror_window_shows_the_strip() {
+    let mut s = building_api();
+    s.harness.state().desk().pretend_tray(true);
+    s.harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    s.harness.step();
+    assert!(s.harness.state().desk().waker.is_hidden());
+    let requests = record_repaints(&s.harness);
+    let frames = frames_during(&s, Duration::from_secs(1));
+    assert!(frames >= 10, "the strip still animates: {frames} frames");
+    assert!(
+        requests.lock().unwrap().is_empty(),
+        "{:?}",
+        requests.lock().unwrap()
+    );
+    // The always-on-top mirror window stays on screen: it keeps pulsing.
+    s.harness.state_mut().mirror_window = true;
+    s.harness.step();
+    frames_during(&s, Duration::from_secs(1));
+    let animation = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, delay)| !delay.is_zero())
+        .count();
+    assert!((5..=14).contains(&animation), "{animation} repaints in 1 s");
+}

@@ -369,13 +369,14 @@ impl eframe::App for App {
             self.desk.waker.set_hidden(true);
         }
         // Minimised or covered, eframe skips painting; the waker then skips the animation's wakes too
-        // (state changes still come: the title and the task bar icon show them). Being seen again is a
-        // window event, which repaints.
+        // (state changes still come: the title and the task bar icon show them), unless the mirror
+        // window is open. Being seen again is a window event, which repaints.
         let covered = ctx.input(|i| {
             let v = i.viewport();
             v.minimized == Some(true) || v.occluded == Some(true)
         });
-        self.desk.waker.set_covered(covered && !self.mirror_window);
+        self.desk.waker.set_covered(covered);
+        self.desk.waker.set_mirror_open(self.mirror_window);
         let title = format!("ledtogo — {}", self.view.tooltip);
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));

@@ -130,6 +130,7 @@ pub struct Waker {
     ctx: Arc<OnceLock<egui::Context>>,
     hidden: Arc<AtomicBool>,
     covered: Arc<AtomicBool>,
+    mirror: Arc<AtomicBool>,
     state: Arc<Mutex<WakeState>>,
 }
 
@@ -195,13 +196,20 @@ impl Waker {
         self.hidden.load(Ordering::SeqCst)
     }
 
-    /// The window (and the mirror window, if open) got minimised or covered (`true`), or can be seen again.
+    /// The main window got minimised or covered (`true`), or can be seen again.
     pub fn set_covered(&self, covered: bool) {
         self.covered.store(covered, Ordering::SeqCst);
     }
 
+    /// The always-on-top mirror window is open (it is seen whatever the main window does).
+    pub fn set_mirror_open(&self, open: bool) {
+        self.mirror.store(open, Ordering::SeqCst);
+    }
+
     pub fn visibility(&self) -> Visibility {
-        if self.hidden.load(Ordering::SeqCst) {
+        if self.mirror.load(Ordering::SeqCst) {
+            Visibility::Shown
+        } else if self.hidden.load(Ordering::SeqCst) {
             Visibility::Hidden
         } else if self.covered.load(Ordering::SeqCst) {
             Visibility::Covered
