@@ -210,6 +210,9 @@ pub fn native_options() -> eframe::NativeOptions {
             .with_inner_size([1000.0, 640.0])
             .with_min_inner_size([640.0, 400.0])
             .with_icon(window_icon(tray::TrayState::NoJobs)),
+        // OpenGL: on a software renderer (Mesa's llvmpipe: VMs, remote desktops) a frame costs a fifth of
+        // what wgpu's GL path costs (measured with benches/window_cpu.py), and every desktop has it.
+        renderer: eframe::Renderer::Glow,
         ..eframe::NativeOptions::default()
     }
 }
