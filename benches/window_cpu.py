@@ -13,7 +13,7 @@ three phases:
 Prints the CPU of each phase as a percentage of one core; exits 1 when `building` is over 5 %.
 
 usage: benches/window_cpu.py [--seconds 30] [--binary PATH] [--limit 5]
-       (default binary target/release/ledtogo, built with `cargo build --release --bin ledtogo` when
+       (default binary $CARGO_TARGET_DIR/release/ledtogo, or target/release/ledtogo, built with `cargo build --release --bin ledtogo` when
        missing). Not part of CI: it takes two minutes and wants a quiet machine.
 """
 import argparse
@@ -101,7 +101,8 @@ def sample(pid, seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--binary", default=str(ROOT / "target/release/ledtogo"))
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    parser.add_argument("--binary", default=str(target / "release/ledtogo"))
     parser.add_argument("--limit", type=float, default=5, help="max CPU %% of one core while building")
     args = parser.parse_args()
     missing = [t for t in ("Xvfb", "xdotool", "display") if not shutil.which(t)]
