@@ -85,6 +85,13 @@ impl PublishedHandle {
         let config = published.lock().config.clone();
         Some(config)
     }
+
+    /// Everything published now, or `None` when the engine has stopped.
+    pub fn published(&self) -> Option<Published> {
+        let published = self.0.upgrade()?;
+        let now = published.lock().clone();
+        Some(now)
+    }
 }
 
 enum Msg {

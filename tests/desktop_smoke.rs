@@ -1,6 +1,7 @@
 //! The real desktop app on a real (virtual) X display: `ledtogo` with no config starts the demo, opens its
 //! window, draws it (checked on a screenshot), takes a real mouse drag of a job onto an LED into the config
-//! file, and quits cleanly on SIGTERM. Needs `Xvfb`, ImageMagick's `import`/`convert` and `xdotool`
+//! file, takes screenshots at 1000×640 and 800×500 (in `target/screenshots/`, the mirror's LEDs checked
+//! readable), and quits cleanly on SIGTERM. Needs `Xvfb`, ImageMagick's `import`/`convert` and `xdotool`
 //! (`./dev test` installs them); without them the test says why and passes.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
@@ -98,6 +99,81 @@ fn mean_rgb(display: &Display, shot: &Path, geometry: &str) -> [f64; 3] {
     [v[0], v[1], v[2]]
 }
 
+/// Where the screenshots go: `screenshots/` in the cargo target folder.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Resizes the window to `width`×`height`, waits until it is drawn at that size and saves a shot of it as
+/// `target/screenshots/desktop-WIDTHxHEIGHT.png` (the path is printed). Returns the path.
+fn screenshot(display: &Display, window: &str, width: u32, height: u32) -> PathBuf {
+    let size = format!("{width}x{height}");
+    // The pointer off the window: no hover text in the shot.
+    x(display, "xdotool", &["mousemove", "1270", "790"]);
+    x(
+        display,
+        "xdotool",
+        &[
+            "windowsize",
+            window,
+            &width.to_string(),
+            &height.to_string(),
+        ],
+    );
+    let full = screenshot_dir().join("root.png");
+    let resized = wait_until(LIMIT, || {
+        x(display, "xdotool", &["getwindowgeometry", window]).contains(&format!("Geometry: {size}"))
+    });
+    assert!(resized, "the window did not take the size {size}");
+    // A few frames at the new size.
+    std::thread::sleep(Duration::from_secs(2));
+    x(
+        display,
+        "import",
+        &["-window", "root", full.to_str().unwrap()],
+    );
+    let shot = screenshot_dir().join(format!("desktop-{size}.png"));
+    x(
+        display,
+        "convert",
+        &[
+            full.to_str().unwrap(),
+            "-crop",
+            &format!("{size}+0+0"),
+            "+repage",
+            shot.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_file(&full).ok();
+    eprintln!("screenshot at {size}: {}", shot.display());
+    shot
+}
+
+/// How many pixels of `geometry` in a screenshot are a clear green (as a lit "success" LED is).
+fn green_pixels(display: &Display, shot: &Path, geometry: &str) -> usize {
+    let text = x(
+        display,
+        "convert",
+        &[shot.to_str().unwrap(), "-crop", geometry, "txt:-"],
+    );
+    text.lines()
+        .filter_map(|line| {
+            let hex = line
+                .split_whitespace()
+                .find(|w| w.starts_with('#') && w.len() == 7)?;
+            let v = u32::from_str_radix(&hex[1..], 16).ok()?;
+            Some(((v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff))
+        })
+        .filter(|&(r, g, b)| g >= 140 && r <= 60 && b <= 90)
+        .count()
+}
+
 /// The demo's scratch config: in the one `ledtogo-demo-*` folder (an unpredictable name) in `tmp`.
 fn demo_config_in(tmp: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(tmp)
@@ -163,6 +239,9 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         "the mirror shows no green LED"
     );
 
+    // Without a tray host, a note under the header says closing quits; it appears after the first
+    // host check (within 2 s) and moves the rest down: wait for it before aiming.
+    std::thread::sleep(Duration::from_secs(3));
     // A real drag: the job "api" (backend/api, in the tree on the left) onto LED 7, moving like a hand.
     let config = demo_config_in(tmp.path());
     let before = std::fs::read_to_string(&config).unwrap();
@@ -173,7 +252,7 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         &[
             "mousemove",
             "70",
-            "273",
+            "319",
             "sleep",
             "0.3",
             "mousedown",
@@ -183,7 +262,7 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         ],
     );
     for i in 1..=10 {
-        let (px, py) = (70 + (321 - 70) * i / 10, 273 + (313 - 273) * i / 10);
+        let (px, py) = (70 + (321 - 70) * i / 10, 319 + (348 - 319) * i / 10);
         x(
             &display,
             "xdotool",
@@ -206,6 +285,21 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         config.display(),
         std::fs::read_to_string(&config).unwrap_or_default()
     );
+
+    // Screenshots at the default size and the smallest usual one: the mirror's LEDs read (lit "success"
+    // LEDs are a clear green, not the near-black values the strip is sent at the demo's brightness).
+    // The main window: its title says the state (the tray's GTK windows are called "ledtogo" too).
+    let window = x(&display, "xdotool", &["search", "--name", "^ledtogo ."]);
+    assert_eq!(window.lines().count(), 1, "one main window: {window:?}");
+    for (width, height) in [(1000, 640), (800, 500)] {
+        let shot = screenshot(&display, &window, width, height);
+        let green = green_pixels(&display, &shot, &format!("{width}x90+0+0"));
+        assert!(
+            green >= 200,
+            "at {width}x{height} the mirror (top of {}) shows {green} clearly green pixels: no lit success LED",
+            shot.display()
+        );
+    }
 
     // SIGTERM quits cleanly: exit status 0 and the demo's scratch config is removed.
     Command::new("kill")

@@ -6,13 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egui::{Pos2, Rect, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use ledtogo::config::Config;
-use ledtogo::gui::{App, ConfigPlace, start_desk};
+use ledtogo::gui::desk::FRAME_INTERVAL;
+use ledtogo::gui::{App, ConfigPlace, look, start_desk};
 use ledtogo::model::Target;
 use ledtogo::model::{JobId, JobState};
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
@@ -23,7 +24,7 @@ use support::wait_until;
 const LIMIT: Duration = Duration::from_secs(20);
 
 struct Setup {
-    _sim: SimJenkins,
+    sim: SimJenkins,
     _dir: tempfile::TempDir,
     path: PathBuf,
     opened: Arc<Mutex<Vec<String>>>,
@@ -46,16 +47,33 @@ fn setup(slots: &str) -> Setup {
 }
 
 fn setup_sized(slots: &str, size: Vec2) -> Setup {
-    setup_with(SimJenkins::start(jobs()).unwrap(), "", slots, size)
+    setup_full(
+        SimJenkins::start(jobs()).unwrap(),
+        "",
+        "brightness = 1.0\ngamma = 1.0\n",
+        slots,
+        size,
+    )
 }
 
 /// The window on a config whose server `ci` is `sim`, with `server` as more lines of its entry.
 fn setup_with(sim: SimJenkins, server: &str, slots: &str, size: Vec2) -> Setup {
+    setup_full(sim, server, "brightness = 1.0\ngamma = 1.0\n", slots, size)
+}
+
+/// A window on a strip with `strip` settings (brightness, gamma) and `slots`.
+fn setup_strip(strip: &str, slots: &str, size: Vec2) -> Setup {
+    setup_full(SimJenkins::start(jobs()).unwrap(), "", strip, slots, size)
+}
+
+/// The window on a config whose server `ci` is `sim` (with `server` as more lines of its entry), with
+/// `strip` settings and `slots`.
+fn setup_full(sim: SimJenkins, server: &str, strip: &str, slots: &str, size: Vec2) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let text = format!(
         "poll_seconds = 1\n\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n{server}\n[strip]\nport = \"none\"\nleds = 6\n\
-         brightness = 1.0\ngamma = 1.0\n{slots}",
+         {strip}{slots}",
         sim.url()
     );
     if server.contains("ci.token") {
@@ -78,7 +96,7 @@ fn setup_with(sim: SimJenkins, server: &str, slots: &str, size: Vec2) -> Setup {
         .with_step_dt(0.05)
         .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
     let mut s = Setup {
-        _sim: sim,
+        sim,
         _dir: dir,
         path,
         opened,
@@ -306,37 +324,184 @@ fn double_clicking_a_mapped_led_opens_the_job_page() {
 }
 
 #[test]
-fn the_mirror_paints_the_engines_frame() {
-    let mut s = setup(
+fn the_mirror_paints_the_engines_frame_as_the_eye_sees_the_strip_and_says_each_leds_state() {
+    // The default brightness and gamma: the strip is sent dim values, the mirror shows what the eye sees.
+    let mut s = setup_strip(
+        "brightness = 0.5\ngamma = 2.2\n",
         "\n[[slots]]\nled = 0\njob = \"api\"\n\n[[slots]]\nled = 1\njob = \"web\"\n\n\
          [[slots]]\nled = 2\nfolder = \"team\"\n",
+        Vec2::new(1000.0, 700.0),
     );
     // Wait until the frame shows the three states (green, red, amber) and the mirror says so.
     assert!(s.pump_until(|h| {
-        let frame = h.state().published().frame.clone();
-        let colors = &h.state().published().config.colors;
-        frame[..3] == [colors.success, colors.failure, colors.unstable]
-            && h.query_by_label(&format!("mirror LED 1 {}", frame[1]))
-                .is_some()
+        let p = h.state().published();
+        let strip = p.config.strip.correction();
+        let colors = &p.config.colors;
+        p.frame[..3]
+            == [
+                strip.apply(colors.success),
+                strip.apply(colors.failure),
+                strip.apply(colors.unstable),
+            ]
+            && h.query_by_label("mirror LED 1: web — failure").is_some()
     }));
+    for label in [
+        "mirror LED 0: api — success",
+        "mirror LED 2: team/ — unstable",
+        "mirror LED 5: free",
+    ] {
+        assert!(s.harness.query_by_label(label).is_some(), "{label}");
+    }
     s.harness.step();
-    let frame = s.harness.state().published().frame.clone();
+    let published = s.harness.state().published().clone();
+    let strip = published.config.strip.correction();
+    assert!(
+        published.frame[0].g < 60,
+        "the device gets {}",
+        published.frame[0]
+    );
     let image = s
         .harness
         .render()
         .expect("a software wgpu adapter renders the window");
     let scale = image.width() as f32 / 1000.0;
-    for (i, want) in frame.iter().enumerate() {
-        let label = format!("mirror LED {i} {want}");
-        let center = s.harness.get_by_label(&label).rect().center();
+    let painted = |i: usize| {
+        let label = format!("mirror LED {i}:");
+        let center = s.harness.get_by_label_contains(&label).rect().center();
         let px = image.get_pixel((center.x * scale) as u32, (center.y * scale) as u32);
-        let got = [px[0], px[1], px[2]];
+        [px[0], px[1], px[2]]
+    };
+    for (i, sent) in published.frame.iter().enumerate() {
+        let want = look::perceived(strip, *sent);
+        let got = painted(i);
         let close = got
             .iter()
-            .zip([want.r, want.g, want.b])
+            .zip([want.r(), want.g(), want.b()])
             .all(|(g, w)| g.abs_diff(w) <= 2);
-        assert!(close, "mirror LED {i}: painted {got:?}, frame says {want}");
+        assert!(
+            close,
+            "mirror LED {i}: painted {got:?}, the eye sees {want:?} of {sent}"
+        );
     }
+    let [r, g, b] = painted(0);
+    assert!(
+        g >= 150 && r < 20 && b < 50,
+        "a clearly green LED 0: {r} {g} {b}"
+    );
+    assert_eq!(painted(5), [0, 0, 0], "a free LED is off");
+}
+
+/// Records every repaint request made of `harness`'s context from now on: when, and with what delay.
+fn record_repaints(harness: &Harness<'static, App>) -> Arc<Mutex<Vec<(Instant, Duration)>>> {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let record = requests.clone();
+    harness.ctx.set_repaint_observer(move |info| {
+        record.lock().unwrap().push((Instant::now(), info.delay));
+    });
+    requests
+}
+
+/// Waits `time` without drawing, counting the distinct frames the engine publishes meanwhile.
+fn frames_during(s: &Setup, time: Duration) -> usize {
+    let engine = &s.harness.state().desk().engine;
+    let end = Instant::now() + time;
+    let mut last = engine.frame();
+    let mut frames = 0;
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(4));
+        let frame = engine.frame();
+        if frame != last {
+            frames += 1;
+            last = frame;
+        }
+    }
+    frames
+}
+
+fn building_api() -> Setup {
+    let mut s = setup("\n[[slots]]\nled = 0\njob = \"api\"\n");
+    assert!(s.sim.start_build("api"));
+    assert!(s.pump_until(|h| {
+        h.query_by_label("mirror LED 0: api — success, building")
+            .is_some()
+    }));
+    s
+}
+
+#[test]
+fn a_building_job_repaints_the_window_a_dozen_times_a_second_while_the_strip_gets_every_frame() {
+    let s = building_api();
+    let requests = record_repaints(&s.harness);
+    let frames = frames_during(&s, Duration::from_secs(2));
+    // Zero delays are state changes (the simulator's finished builds get a new timestamp each poll).
+    let (states, animation): (Vec<_>, Vec<_>) = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .partition(|(_, delay)| delay.is_zero());
+    assert!(
+        frames >= 30,
+        "the engine animates at its own rate: {frames} frames in 2 s"
+    );
+    assert!(
+        states.len() <= 4,
+        "a state change per poll at most: {states:?}"
+    );
+    assert!(
+        (10..=27).contains(&animation.len()),
+        "{} repaints in 2 s for {frames} frames: {animation:?}",
+        animation.len()
+    );
+    let mut due: Vec<Instant> = animation.iter().map(|(at, delay)| *at + *delay).collect();
+    due.sort();
+    for pair in due.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= FRAME_INTERVAL - Duration::from_millis(15),
+            "two repaints {:?} apart",
+            pair[1] - pair[0]
+        );
+    }
+}
+
+#[test]
+fn a_minimised_window_is_not_repainted_for_the_pulse_but_follows_state_changes() {
+    let mut s = building_api();
+    let minimise = |h: &mut Harness<'static, App>, minimized: bool| {
+        h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .minimized = Some(minimized);
+        h.step();
+    };
+    minimise(&mut s.harness, true);
+    let requests = record_repaints(&s.harness);
+    let frames = frames_during(&s, Duration::from_secs(1));
+    assert!(frames >= 10, "the strip still animates: {frames} frames");
+    let seen = requests.lock().unwrap().clone();
+    assert!(
+        seen.len() <= 3 && seen.iter().all(|(_, delay)| delay.is_zero()),
+        "only state changes (a poll a second) wake a minimised window: {seen:?}"
+    );
+    requests.lock().unwrap().clear();
+    // The build fails: the window hears it at once (its title and task bar icon show it).
+    assert!(s.sim.finish_build("api", JobState::Failure));
+    assert!(wait_until(LIMIT, || requests
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, delay)| delay.is_zero())));
+    // Shown again, the pulse repaints again.
+    assert!(s.sim.start_build("api"));
+    minimise(&mut s.harness, false);
+    requests.lock().unwrap().clear();
+    assert!(wait_until(LIMIT, || requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, delay)| !delay.is_zero())
+        .count()
+        >= 5));
 }
 
 #[test]
@@ -362,7 +527,7 @@ fn the_server_form_checks_the_url_and_tests_the_connection() {
     );
 
     // A valid URL: the connection test shows the Jenkins version and the job count.
-    let url = s._sim.url().to_owned();
+    let url = s.sim.url().to_owned();
     s.replace_text("URL", &url);
     assert!(
         !s.harness
@@ -600,7 +765,7 @@ fn an_invalid_config_file_is_shown_with_its_position_and_left_untouched() {
 fn the_window_icon_follows_the_overall_state() {
     let mut s = setup("\n[[slots]]\nled = 0\njob = \"api\"\n");
     // Only "api" is mapped; when it breaks, the window icon becomes the tray's failure icon.
-    s._sim.finish_build("api", JobState::Failure);
+    s.sim.finish_build("api", JobState::Failure);
     let want = ledtogo::gui::window_icon(ledtogo::tray::TrayState::Failure);
     let mut seen = false;
     assert!(s.pump_until(|h| {
@@ -622,7 +787,7 @@ fn at_800_by_500_a_long_status_text_is_cut_and_overlaps_nothing_in_the_header() 
     let mut s = setup_sized("", Vec2::new(800.0, 500.0));
     for n in 1..=4 {
         let name = format!("a-rather-long-failing-job-name-number-{n}-of-the-nightly-suite");
-        s._sim
+        s.sim
             .state()
             .items
             .push(SimJob::new(&name, Some(JobState::Failure)).into());
@@ -689,7 +854,7 @@ fn a_long_job_name_is_cut_to_the_job_panel_and_never_widens_it() {
     let before = jobs_panel_right(&s.harness);
     let long = format!("nightly-{}", "x".repeat(192));
     assert_eq!(long.len(), 200);
-    s._sim
+    s.sim
         .state()
         .items
         .push(SimJob::new(&long, Some(JobState::Success)).into());
@@ -710,7 +875,7 @@ fn a_long_job_name_is_cut_to_the_job_panel_and_never_widens_it() {
         "the name {row:?} is cut inside the panel"
     );
 
-    s._sim.state().items.retain(|i| i.name() != long);
+    s.sim.state().items.retain(|i| i.name() != long);
     assert!(s.pump_until(|h| {
         h.query_all_by_label_contains("nightly-xxxx")
             .next()
@@ -1006,7 +1171,7 @@ fn while_the_token_is_rejected_the_tree_keeps_its_jobs_stale_and_the_leds_say_wh
          [[slots]]\nled = 2\nfolder = \"team\"\n",
         Vec2::new(1000.0, 700.0),
     );
-    s._sim.set_auth("alice", "rotated");
+    s.sim.set_auth("alice", "rotated");
     assert!(s.pump_until(|h| {
         h.query_by_label_contains(
             "token rejected (check the user name and API token) — 3 jobs, last known",
@@ -1208,4 +1373,38 @@ fn a_github_server_says_how_often_its_budget_lets_it_poll_and_edits_keep_its_rep
             }
     });
     assert_eq!(config.servers[1].url, "http://127.0.0.1:9/");
+}
+
+#[test]
+fn a_window_hidden_in_the_tray_is_not_repainted_unless_the_mirror_window_shows_the_strip() {
+    let mut s = building_api();
+    s.harness.state().desk().pretend_tray(true);
+    s.harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    s.harness.step();
+    assert!(s.harness.state().desk().waker.is_hidden());
+    let requests = record_repaints(&s.harness);
+    let frames = frames_during(&s, Duration::from_secs(1));
+    assert!(frames >= 10, "the strip still animates: {frames} frames");
+    assert!(
+        requests.lock().unwrap().is_empty(),
+        "{:?}",
+        requests.lock().unwrap()
+    );
+    // The always-on-top mirror window stays on screen: it keeps pulsing.
+    s.harness.state_mut().mirror_window = true;
+    s.harness.step();
+    frames_during(&s, Duration::from_secs(1));
+    let animation = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, delay)| !delay.is_zero())
+        .count();
+    assert!((5..=14).contains(&animation), "{animation} repaints in 1 s");
 }

@@ -217,7 +217,7 @@ impl App {
                     .on_hover_text(device.to_string());
             },
         );
-        strip::mirror(ui, &p.frame, 18.0);
+        strip::mirror(ui, &p.frame, &p.config, &p.snapshot, 18.0);
     }
 
     fn banners(&mut self, ui: &mut Ui) {
@@ -460,7 +460,12 @@ impl App {
         if !self.mirror_window {
             return;
         }
-        let frame = self.published.frame.clone();
+        let Published {
+            frame,
+            config,
+            snapshot,
+            ..
+        } = self.published.clone();
         let leds = frame.len().max(1) as f32;
         let width = (leds * 23.0 + 24.0).clamp(160.0, 900.0);
         let mut open = true;
@@ -471,7 +476,9 @@ impl App {
                 .with_inner_size([width, 48.0])
                 .with_always_on_top(),
             |ui, _class| {
-                egui::CentralPanel::default().show(ui, |ui| strip::mirror(ui, &frame, 16.0));
+                egui::CentralPanel::default().show(ui, |ui| {
+                    strip::mirror(ui, &frame, &config, &snapshot, 16.0);
+                });
                 if ui.input(|i| i.viewport().close_requested()) {
                     open = false;
                 }
@@ -510,6 +517,15 @@ impl eframe::App for App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Visible(false));
             self.desk.waker.set_hidden(true);
         }
+        // Minimised or covered, eframe skips painting; the waker then skips the animation's wakes too
+        // (state changes still come: the title and the task bar icon show them), unless the mirror
+        // window is open. Being seen again is a window event, which repaints.
+        let covered = ctx.input(|i| {
+            let v = i.viewport();
+            v.minimized == Some(true) || v.occluded == Some(true)
+        });
+        self.desk.waker.set_covered(covered);
+        self.desk.waker.set_mirror_open(self.mirror_window);
         let title = format!("ledtogo — {}", self.view.tooltip);
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));

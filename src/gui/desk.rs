@@ -5,11 +5,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, SyncSender};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::alerts::AlertHandle;
-use crate::engine::{Batch, Engine};
+use crate::config::Config;
+use crate::engine::{Batch, Engine, Published};
+use crate::model::Snapshot;
+use crate::outputs::serial::DeviceStatus;
 use crate::settings::{Edit, Editor};
 use crate::tray::Tray;
 
@@ -63,12 +67,119 @@ pub struct DeskParts {
     pub feed: SyncSender<()>,
 }
 
-/// Wakes the window from any thread once it exists. While the window is hidden in the tray, state changes
-/// do not wake it (nothing to draw); commands (show, quit) always do.
+/// How often the window repaints while only the frame changes (a building job's pulse): about 12 times a
+/// second, which reads as smooth for a two-second pulse. The device keeps the engine's own rate.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(80);
+
+/// Whether the main window can be seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    #[default]
+    Shown,
+    /// Minimised or covered by other windows: nothing painted is seen, but its title and task bar icon are.
+    Covered,
+    /// Hidden in the tray: nothing of it is seen.
+    Hidden,
+}
+
+/// What changed in what the window shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The jobs, the config, the device, an edit's result…: everything but the LEDs' colours.
+    State,
+    /// Only the frame (an animation step).
+    Frame,
+}
+
+/// What the window does about a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repaint {
+    /// Repaint now (egui then runs a second pass so layouts settle).
+    Now,
+    /// One pass after this delay (zero: as soon as possible).
+    Once { after: Duration },
+    /// Nothing: it would not be seen, or a repaint is already due.
+    Not,
+}
+
+/// The window's repaint rule, in one place: state changes repaint at once (also while minimised or
+/// covered, so the title and the task bar icon follow); frame-only changes repaint at most once per
+/// [`FRAME_INTERVAL`] and only while the window is shown; nothing while it is hidden in the tray.
+/// Pure: the caller gives the clock.
+#[derive(Debug, Default)]
+pub struct RepaintPlan {
+    /// When the latest frame repaint was, or the pending one will be.
+    frame_due: Option<Instant>,
+}
+
+impl RepaintPlan {
+    pub fn on(&mut self, change: Change, visibility: Visibility, now: Instant) -> Repaint {
+        match (visibility, change) {
+            (Visibility::Hidden, _) => Repaint::Not,
+            (_, Change::State) => Repaint::Now,
+            (Visibility::Covered, Change::Frame) => Repaint::Not,
+            (Visibility::Shown, Change::Frame) => match self.frame_due {
+                // The pending repaint draws the latest frame, this one included.
+                Some(due) if due >= now => Repaint::Not,
+                Some(due) if now < due + FRAME_INTERVAL => {
+                    let next = due + FRAME_INTERVAL;
+                    self.frame_due = Some(next);
+                    Repaint::Once { after: next - now }
+                }
+                _ => {
+                    self.frame_due = Some(now);
+                    Repaint::Once {
+                        after: Duration::ZERO,
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// What the window last heard the engine publish, but for the frame (to tell frame-only changes apart).
+#[derive(Debug)]
+struct Seen {
+    snapshot: Arc<Snapshot>,
+    config: Arc<Config>,
+    config_error: Option<String>,
+    device: DeviceStatus,
+}
+
+impl Seen {
+    fn of(p: &Published) -> Seen {
+        Seen {
+            snapshot: p.snapshot.clone(),
+            config: p.config.clone(),
+            config_error: p.config_error.clone(),
+            device: p.device.clone(),
+        }
+    }
+
+    /// Whether `p` shows the same state (the `Arc`s are kept, so a pointer is never reused meanwhile).
+    fn same(&self, p: &Published) -> bool {
+        Arc::ptr_eq(&self.snapshot, &p.snapshot)
+            && Arc::ptr_eq(&self.config, &p.config)
+            && self.config_error == p.config_error
+            && self.device == p.device
+    }
+}
+
+#[derive(Debug, Default)]
+struct WakeState {
+    plan: RepaintPlan,
+    seen: Option<Seen>,
+}
+
+/// Wakes the window from any thread once it exists, following the [`RepaintPlan`]: while the window is
+/// hidden in the tray, changes do not wake it (nothing to draw); commands (show, quit) always do.
 #[derive(Debug, Clone, Default)]
 pub struct Waker {
     ctx: Arc<OnceLock<egui::Context>>,
     hidden: Arc<AtomicBool>,
+    covered: Arc<AtomicBool>,
+    mirror: Arc<AtomicBool>,
+    state: Arc<Mutex<WakeState>>,
 }
 
 impl Waker {
@@ -79,11 +190,40 @@ impl Waker {
 
     /// Asks for a redraw because something shown changed.
     pub fn wake(&self) {
-        if self.hidden.load(Ordering::SeqCst) {
+        self.changed(Change::State);
+    }
+
+    /// The engine published `p`: a redraw now when its state changed, a throttled one when only its frame
+    /// did. Returns which it was.
+    pub fn published(&self, p: &Published) -> Change {
+        let change = {
+            let mut state = self.state.lock();
+            let same = state.seen.as_ref().is_some_and(|s| s.same(p));
+            if !same {
+                state.seen = Some(Seen::of(p));
+            }
+            if same { Change::Frame } else { Change::State }
+        };
+        self.changed(change);
+        change
+    }
+
+    fn changed(&self, change: Change) {
+        let repaint = self
+            .state
+            .lock()
+            .plan
+            .on(change, self.visibility(), Instant::now());
+        let Some(ctx) = self.ctx.get() else {
             return;
-        }
-        if let Some(ctx) = self.ctx.get() {
-            ctx.request_repaint();
+        };
+        match repaint {
+            Repaint::Now => ctx.request_repaint(),
+            // egui runs two passes for a zero delay; one is all a new frame needs.
+            Repaint::Once { after } => {
+                ctx.request_repaint_after(after.max(Duration::from_millis(1)));
+            }
+            Repaint::Not => {}
         }
     }
 
@@ -102,6 +242,28 @@ impl Waker {
 
     pub fn is_hidden(&self) -> bool {
         self.hidden.load(Ordering::SeqCst)
+    }
+
+    /// The main window got minimised or covered (`true`), or can be seen again.
+    pub fn set_covered(&self, covered: bool) {
+        self.covered.store(covered, Ordering::SeqCst);
+    }
+
+    /// The always-on-top mirror window is open (it is seen whatever the main window does).
+    pub fn set_mirror_open(&self, open: bool) {
+        self.mirror.store(open, Ordering::SeqCst);
+    }
+
+    pub fn visibility(&self) -> Visibility {
+        if self.mirror.load(Ordering::SeqCst) {
+            Visibility::Shown
+        } else if self.hidden.load(Ordering::SeqCst) {
+            Visibility::Hidden
+        } else if self.covered.load(Ordering::SeqCst) {
+            Visibility::Covered
+        } else {
+            Visibility::Shown
+        }
     }
 }
 
@@ -311,3 +473,142 @@ pub fn open_in_browser(url: &str) {
 
 /// A shared desk.
 pub type SharedDesk = Arc<Desk>;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// When each repaint the plan asks for happens, for changes at the given times.
+    fn repaints(
+        plan: &mut RepaintPlan,
+        changes: impl IntoIterator<Item = (Instant, Change)>,
+        visibility: Visibility,
+    ) -> Vec<Instant> {
+        changes
+            .into_iter()
+            .filter_map(|(at, change)| match plan.on(change, visibility, at) {
+                Repaint::Now => Some(at),
+                Repaint::Once { after } => Some(at + after),
+                Repaint::Not => None,
+            })
+            .collect()
+    }
+
+    /// The engine's frames while a job builds: 25 a second for `secs` seconds.
+    fn frames(t0: Instant, secs: u32) -> Vec<(Instant, Change)> {
+        (0..secs * 25)
+            .map(|i| (t0 + Duration::from_millis(u64::from(i) * 40), Change::Frame))
+            .collect()
+    }
+
+    #[test]
+    fn frames_at_the_engines_rate_repaint_the_window_about_twelve_times_a_second() {
+        let t0 = Instant::now();
+        let mut plan = RepaintPlan::default();
+        let at = repaints(&mut plan, frames(t0, 4), Visibility::Shown);
+        assert!(
+            (48..=51).contains(&at.len()),
+            "{} repaints in 4 s",
+            at.len()
+        );
+        for pair in at.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= FRAME_INTERVAL,
+                "{:?}",
+                pair[1] - pair[0]
+            );
+        }
+        // The last frame (at 3.96 s) is on screen within one interval.
+        let last = *at.last().unwrap();
+        assert!(last >= t0 + Duration::from_millis(3960));
+        assert!(last <= t0 + Duration::from_millis(3960) + FRAME_INTERVAL);
+    }
+
+    #[test]
+    fn the_last_frame_of_an_animation_is_drawn_not_dropped() {
+        let t0 = Instant::now();
+        let mut plan = RepaintPlan::default();
+        let at = repaints(
+            &mut plan,
+            [
+                (t0, Change::Frame),
+                (t0 + Duration::from_millis(30), Change::Frame),
+            ],
+            Visibility::Shown,
+        );
+        assert_eq!(at, [t0, t0 + FRAME_INTERVAL]);
+    }
+
+    #[test]
+    fn a_state_change_repaints_at_once_between_frames_and_while_covered_but_not_while_hidden() {
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_millis(10);
+        let mut plan = RepaintPlan::default();
+        plan.on(Change::Frame, Visibility::Shown, t0);
+        assert_eq!(
+            plan.on(Change::State, Visibility::Shown, later),
+            Repaint::Now
+        );
+        assert_eq!(
+            plan.on(Change::State, Visibility::Covered, later),
+            Repaint::Now
+        );
+        assert_eq!(
+            plan.on(Change::State, Visibility::Hidden, later),
+            Repaint::Not
+        );
+    }
+
+    #[test]
+    fn a_minimised_or_hidden_window_is_not_repainted_for_the_animation() {
+        let t0 = Instant::now();
+        for visibility in [Visibility::Covered, Visibility::Hidden] {
+            let mut plan = RepaintPlan::default();
+            let at = repaints(&mut plan, frames(t0, 2), visibility);
+            assert!(at.is_empty(), "{visibility:?}: {at:?}");
+        }
+    }
+
+    fn published(snapshot: Arc<Snapshot>, frame: Vec<crate::color::Rgb>) -> Published {
+        Published {
+            snapshot,
+            frame: Arc::new(frame),
+            config: Arc::new(Config::parse("", None).unwrap()),
+            config_error: None,
+            device: DeviceStatus::Disabled,
+        }
+    }
+
+    #[test]
+    fn the_waker_repaints_a_new_snapshot_at_once_and_new_frames_at_most_once_an_interval() {
+        let ctx = egui::Context::default();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let record = requests.clone();
+        ctx.set_repaint_observer(move |info| record.lock().push(info.delay));
+        let waker = Waker::default();
+        waker.set(&ctx);
+        let snapshot = Arc::new(Snapshot::default());
+        let first = published(snapshot.clone(), vec![crate::color::Rgb::OFF]);
+        waker.published(&first);
+        assert_eq!(*requests.lock(), [Duration::ZERO], "a new state: now");
+        // The same state with new frames: the first one repaints once at once, the next one an interval
+        // later, and the ones before that are drawn by that repaint.
+        let mut next = first.clone();
+        next.frame = Arc::new(vec![crate::color::Rgb::WHITE]);
+        for _ in 0..3 {
+            waker.published(&next);
+        }
+        let delays = requests.lock().clone();
+        assert_eq!(delays.len(), 3, "{delays:?}");
+        assert_eq!(delays[1], Duration::from_millis(1), "one pass, at once");
+        assert!(
+            delays[2] > Duration::from_millis(60) && delays[2] <= FRAME_INTERVAL,
+            "{delays:?}"
+        );
+        // Hidden in the tray: nothing, not even for a new snapshot.
+        waker.set_hidden(true);
+        waker.published(&published(Arc::new(Snapshot::default()), vec![]));
+        assert_eq!(requests.lock().len(), 3);
+    }
+}

@@ -118,7 +118,11 @@ impl JobTree {
                         DragItem::Target(all),
                         &format!("All of {name}"),
                         color,
-                        &format!("Drag onto an LED to show the worst state of every job of {name}"),
+                        || {
+                            format!(
+                                "Drag onto an LED to show the worst state of every job of {name}"
+                            )
+                        },
                     );
                     let at = Place {
                         server: name,
@@ -199,7 +203,11 @@ fn show_node(
                     DragItem::Target(all),
                     &format!("All of {name}/"),
                     color,
-                    &format!("Drag onto an LED to show the worst state of every job under {name}/"),
+                    || {
+                        format!(
+                            "Drag onto an LED to show the worst state of every job under {name}/"
+                        )
+                    },
                 );
                 if let Some(url) = show_node(ui, at, &sub, folder, keep, filter) {
                     open = Some(url);
@@ -217,7 +225,7 @@ fn show_node(
             DragItem::Target(Target::Job(job.id.clone())),
             &text,
             color,
-            &look::job_details(job),
+            || look::job_details(job),
         );
         if response.double_clicked() {
             open = Some(job.url.clone());
@@ -226,13 +234,14 @@ fn show_node(
     open
 }
 
-/// A draggable row: a state dot and a name. Returns the row's response (for double clicks).
+/// A draggable row: a state dot and a name, and `hover()` as its hover text (built only while hovered).
+/// Returns the row's response (for double clicks).
 fn drag_row(
     ui: &mut Ui,
     item: DragItem,
     text: &str,
     color: Color32,
-    hover: &str,
+    hover: impl FnOnce() -> String,
 ) -> egui::Response {
     let row = ui.horizontal(|ui| {
         look::dot(ui, color, 10.0).widget_info(|| {
@@ -254,5 +263,5 @@ fn drag_row(
     if response.hovered() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
     }
-    response.on_hover_text(hover)
+    strip::lazy_hover(response, hover)
 }

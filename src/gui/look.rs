@@ -1,10 +1,11 @@
-//! Small drawing helpers shared by the window's views: state colours, LED dots, hover texts, times.
+//! Small drawing helpers shared by the window's views: state colours, how the strip looks to the eye, LED
+//! dots, hover texts, times.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use egui::{Color32, Sense, Ui, Vec2};
 
-use crate::color::Rgb;
+use crate::color::{Correction, Rgb};
 use crate::config::Config;
 use crate::model::{Job, JobId, JobState, ServerSnapshot, ServerState};
 
@@ -15,6 +16,22 @@ pub fn color(rgb: Rgb) -> Color32 {
 /// The configured colour of a state (before brightness and gamma: what the user picked).
 pub fn state_color(state: JobState, config: &Config) -> Color32 {
     color(config.colors.of(state))
+}
+
+/// The share of its full colour an LED of a strip at brightness 0 is shown with on screen (see
+/// [`perceived`]).
+pub const LEGIBLE_FLOOR: f64 = 0.6;
+
+/// How an LED the strip was sent `sent` looks to the eye, for the mirror. The strip's light is linear in
+/// the value sent, a screen's is not, so the gamma is undone (a full green at half brightness sent as
+/// `002400` shows as a clear green, not near black). The brightness is then shown faithfully but
+/// legibly: a brighter strip shows brighter, in a range from [`LEGIBLE_FLOOR`] (the dimmest setting) to
+/// the full colour (brightness 1), so even a dim strip and a pulse at its low point still read. Off stays
+/// off.
+pub fn perceived(correction: Correction, sent: Rgb) -> Color32 {
+    let brightness = correction.brightness.clamp(0.0, 1.0);
+    let legible = LEGIBLE_FLOOR + (1.0 - LEGIBLE_FLOOR) * brightness;
+    color(correction.undo(sent).scaled(legible))
 }
 
 /// A filled circle of `diameter` points with a thin outline, so black (off) still shows.
@@ -144,6 +161,47 @@ mod tests {
                 blame: None,
             }),
         }
+    }
+
+    fn strip(brightness: f64) -> Correction {
+        Correction {
+            brightness,
+            gamma: 2.2,
+        }
+    }
+
+    #[test]
+    fn the_mirror_shows_a_full_green_at_the_default_brightness_clearly_green() {
+        let config = Config::parse("", None).unwrap();
+        let correction = config.strip.correction();
+        let green = config.colors.success;
+        let sent = correction.apply(green);
+        assert!(sent.g < 60, "the strip is sent a dim value: {sent}");
+        let seen = perceived(correction, sent);
+        assert!(seen.g() >= 150, "{seen:?}");
+        assert!(seen.r() < 10 && seen.b() < 40, "{seen:?}");
+    }
+
+    #[test]
+    fn off_stays_off_and_a_brighter_strip_shows_brighter_but_a_dim_one_still_reads() {
+        let green = Rgb::new(0, 208, 32);
+        for b in [0.0, 0.05, 0.5, 1.0] {
+            assert_eq!(
+                perceived(strip(b), strip(b).apply(Rgb::OFF)),
+                Color32::BLACK
+            );
+        }
+        let seen = |b: f64| perceived(strip(b), strip(b).apply(green)).g();
+        assert!(seen(0.2) < seen(0.5) && seen(0.5) < seen(1.0));
+        assert!(
+            seen(1.0).abs_diff(208) <= 2,
+            "full brightness is the colour"
+        );
+        // A strip at a fifth of its brightness is sent 5 of 255 for this green; the mirror shows 68 %.
+        assert!(seen(0.2) >= 130, "dim: {}", seen(0.2));
+        // A building LED at the low point of its pulse still shows.
+        let low = green.scaled(crate::frame::PULSE_FLOOR);
+        assert!(perceived(strip(0.5), strip(0.5).apply(low)).g() >= 40);
     }
 
     #[test]

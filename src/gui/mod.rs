@@ -11,20 +11,20 @@ pub mod secret_text;
 pub mod strip;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak, mpsc};
+use std::sync::{Arc, OnceLock, Weak, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
-use crate::engine::{ConfigSource, Engine, Observers};
+use crate::engine::{ConfigSource, Engine, Observers, PublishedHandle};
 use crate::outputs::Output;
 use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
-pub use desk::{ConfigPlace, CurrentDesk, Desk, Opener, SharedDesk, Waker};
+pub use desk::{Change, ConfigPlace, CurrentDesk, Desk, Opener, SharedDesk, Waker};
 
 use desk::{DeskParts, Handover};
 
@@ -69,10 +69,23 @@ fn build_desk(
     let (feed_tx, feed_rx) = mpsc::sync_channel::<()>(1);
     let wake = handover.waker.clone();
     let feed = feed_tx.clone();
+    // The window tells state changes from animation frames by what the engine published (set once the
+    // engine runs; before that there is no window to wake).
+    let handle: Arc<OnceLock<PublishedHandle>> = Arc::default();
+    let published = handle.clone();
     let observers = Observers {
         on_change: Some(Box::new(move || {
-            wake.wake();
-            feed.try_send(()).ok();
+            let change = match published.get().and_then(PublishedHandle::published) {
+                Some(p) => wake.published(&p),
+                None => {
+                    wake.wake();
+                    Change::State
+                }
+            };
+            // The tray shows states, not frames.
+            if change == Change::State {
+                feed.try_send(()).ok();
+            }
         })),
         transitions: handover.transitions.clone(),
     };
@@ -86,6 +99,7 @@ fn build_desk(
         observers,
     )
     .context("cannot start the engine threads")?;
+    handle.set(engine.published_handle()).ok();
     let reload = engine.reloader();
     let wake = handover.waker.clone();
     // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
@@ -263,6 +277,9 @@ pub fn native_options() -> eframe::NativeOptions {
             .with_inner_size([1000.0, 640.0])
             .with_min_inner_size([640.0, 400.0])
             .with_icon(window_icon(tray::TrayState::NoJobs)),
+        // OpenGL: on a software renderer (Mesa's llvmpipe: VMs, remote desktops) a frame costs a fifth of
+        // what wgpu's GL path costs (measured with benches/window_cpu.py), and every desktop has it.
+        renderer: eframe::Renderer::Glow,
         ..eframe::NativeOptions::default()
     }
 }

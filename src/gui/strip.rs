@@ -1,11 +1,12 @@
 //! The strip views: the LED slots the user maps jobs onto (drop targets, drag sources, context menus) and
-//! the mirror, which paints the engine's frame exactly as the device receives it.
+//! the mirror, which paints the engine's frame (the one the device receives) as the eye sees the strip.
 
 use egui::{Color32, CornerRadius, Frame, Key, RichText, Sense, Stroke, Ui, Vec2};
 
 use crate::color::Rgb;
 use crate::config::Config;
-use crate::model::{Snapshot, Target};
+use crate::frame::{self, LedState};
+use crate::model::{Severity, Snapshot, Target};
 
 use super::look;
 
@@ -45,9 +46,38 @@ pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
     }
 }
 
-/// The hover text of an LED slot.
-fn slot_details(config: &Config, snapshot: &Snapshot, led: usize, shown: Rgb) -> String {
-    let mut text = format!("LED {led} ({shown})\n");
+/// An LED in words, for its hover text and the mirror's accessibility label: what it shows and its state
+/// ("api — failure, building", "tube — success", "free").
+pub fn led_words(config: &Config, snapshot: &Snapshot, led: usize) -> String {
+    let state = frame::led_states(snapshot, config)
+        .get(led)
+        .copied()
+        .unwrap_or(LedState::Off);
+    let what = slot_label(config, snapshot, led);
+    match state {
+        LedState::Off => "free".to_owned(),
+        LedState::Missing => format!("{what} — not listed by the server"),
+        LedState::Shown(agg) => {
+            let state = match agg.severity {
+                Severity::NoJobs => "no jobs",
+                Severity::Disabled => "disabled",
+                Severity::NotBuilt => "not built",
+                Severity::Success => "success",
+                Severity::Aborted => "aborted",
+                Severity::Unknown => "unknown",
+                Severity::Stale => "server not reachable",
+                Severity::Unstable => "unstable",
+                Severity::Failure => "failure",
+            };
+            let building = if agg.building { ", building" } else { "" };
+            format!("{what} — {state}{building}")
+        }
+    }
+}
+
+/// The hover text of an LED slot (built only while it is hovered).
+fn slot_details(config: &Config, snapshot: &Snapshot, led: usize) -> String {
+    let mut text = format!("LED {led}: {}\n", led_words(config, snapshot, led));
     if config.aggregate.leds.contains(&led) {
         text.push_str("Part of the tube: the worst state of ");
         text.push_str(match config.aggregate.scope {
@@ -73,6 +103,14 @@ fn slot_details(config: &Config, snapshot: &Snapshot, led: usize, shown: Rgb) ->
         text.push_str(&stale);
     }
     text
+}
+
+/// Shows `text()` as the hover text of `response`, building it only while hovered.
+pub fn lazy_hover(response: egui::Response, text: impl FnOnce() -> String) -> egui::Response {
+    response.on_hover_ui(|ui| {
+        ui.set_max_width(ui.spacing().tooltip_width);
+        ui.label(text());
+    })
 }
 
 /// The URL a slot opens on double-click.
@@ -177,8 +215,8 @@ fn slot(
     let response = drag_source(ui, &response, DragItem::Led(led), |painter, at| {
         painter.circle_filled(at, 14.0, look::color(config.strip.correction().undo(shown)));
         painter.circle_stroke(at, 14.0, Stroke::new(2.0, Color32::WHITE));
-    })
-    .on_hover_text(slot_details(config, snapshot, led, shown));
+    });
+    let response = lazy_hover(response, || slot_details(config, snapshot, led));
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::Role::Button, true, format!("LED {led}: {label}"))
     });
@@ -235,8 +273,10 @@ pub fn drag_source(
     response.clone()
 }
 
-/// Paints the frame as the strip shows it: one round LED per colour on a dark strip, wrapped to the width.
-pub fn mirror(ui: &mut Ui, frame: &[Rgb], diameter: f32) {
+/// Paints the frame as the strip shows it to the eye ([`look::perceived`]): one round LED per colour on a
+/// dark strip, wrapped to the width. Each LED's accessibility label says its state, built only when asked.
+pub fn mirror(ui: &mut Ui, frame: &[Rgb], config: &Config, snapshot: &Snapshot, diameter: f32) {
+    let correction = config.strip.correction();
     Frame::default()
         .fill(Color32::from_rgb(18, 18, 22))
         .corner_radius(CornerRadius::same(4))
@@ -247,14 +287,20 @@ pub fn mirror(ui: &mut Ui, frame: &[Rgb], diameter: f32) {
                 for (i, rgb) in frame.iter().enumerate() {
                     let (rect, response) =
                         ui.allocate_exact_size(Vec2::splat(diameter), Sense::hover());
-                    ui.painter()
-                        .circle_filled(rect.center(), diameter / 2.0, look::color(*rgb));
+                    ui.painter().circle_filled(
+                        rect.center(),
+                        diameter / 2.0,
+                        look::perceived(correction, *rgb),
+                    );
                     response.widget_info(|| {
                         egui::WidgetInfo::labeled(
                             egui::Role::Image,
                             true,
-                            format!("mirror LED {i} {rgb}"),
+                            format!("mirror LED {i}: {}", led_words(config, snapshot, i)),
                         )
+                    });
+                    lazy_hover(response, || {
+                        format!("LED {i}: {}", led_words(config, snapshot, i))
                     });
                 }
                 if frame.is_empty() {
