@@ -29,7 +29,7 @@ import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SETTLE = 6  # seconds after a phase change before sampling (the app polls every second)
+SETTLE = 12  # seconds after a phase change before sampling (the app polls every second; the CPU budget settles in ~8 s)
 
 
 class Jenkins:

@@ -106,10 +106,107 @@ pub enum Repaint {
 /// covered, so the title and the task bar icon follow); frame-only changes repaint at most once per
 /// [`FRAME_INTERVAL`] and only while the window is shown; nothing while it is hidden in the tray.
 /// Pure: the caller gives the clock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RepaintPlan {
     /// When the latest frame repaint was, or the pending one will be.
     frame_due: Option<Instant>,
+    /// The least time between two frame repaints: [`FRAME_INTERVAL`], or longer when the
+    /// [`CpuBudget`] says frames cost too much here (a software renderer).
+    interval: Duration,
+}
+
+impl Default for RepaintPlan {
+    fn default() -> Self {
+        RepaintPlan {
+            frame_due: None,
+            interval: FRAME_INTERVAL,
+        }
+    }
+}
+
+/// The share of one core the window's animation may use, all of the process included.
+pub const CPU_BUDGET: f64 = 0.04;
+/// The animation never slows below this (a pulse still shows).
+pub const MAX_FRAME_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Keeps the animation within [`CPU_BUDGET`]: on a software renderer a frame can cost ~17 ms of CPU, so
+/// 12 frames a second would be a fifth of a core. Fed the process's CPU use every few seconds, it
+/// stretches the frame interval by half while the use is over the budget and shrinks it back towards
+/// [`FRAME_INTERVAL`] while the use is well under it. Pure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuBudget {
+    interval: Duration,
+}
+
+impl Default for CpuBudget {
+    fn default() -> Self {
+        CpuBudget {
+            interval: FRAME_INTERVAL,
+        }
+    }
+}
+
+impl CpuBudget {
+    /// The frame interval after a sample of `used` (a share of one core, 0.2 = 20 %).
+    pub fn adjust(&mut self, used: f64) -> Duration {
+        if used > CPU_BUDGET {
+            self.interval = self.interval.mul_f64(1.5).min(MAX_FRAME_INTERVAL);
+        } else if used < CPU_BUDGET / 2.0 {
+            self.interval = self.interval.div_f64(1.25).max(FRAME_INTERVAL);
+        }
+        self.interval
+    }
+}
+
+/// The process's CPU time (user + system) from `/proc/self/stat`, in seconds. Linux counts it in
+/// `USER_HZ` ticks, 100 a second on every architecture it runs on.
+#[cfg(target_os = "linux")]
+fn process_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_seconds_of_stat(&text)
+}
+
+/// `utime + stime` of a `/proc/PID/stat` line (the command name, in parentheses, may hold anything).
+pub fn cpu_seconds_of_stat(text: &str) -> Option<f64> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, utime field 14 and stime field 15.
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
+/// Samples the process's CPU use every few seconds and sets the window's frame interval by the
+/// [`CpuBudget`]; ends with the waker.
+pub fn spawn_cpu_budget(waker: &Waker) {
+    #[cfg(target_os = "linux")]
+    {
+        const EVERY: Duration = Duration::from_secs(2);
+        let state = Arc::downgrade(&waker.state);
+        let spawned = std::thread::Builder::new()
+            .name("cpu-budget".into())
+            .spawn(move || {
+                let mut budget = CpuBudget::default();
+                let mut last = (Instant::now(), process_cpu_seconds());
+                loop {
+                    std::thread::sleep(EVERY);
+                    let Some(state) = state.upgrade() else {
+                        return;
+                    };
+                    let now = (Instant::now(), process_cpu_seconds());
+                    if let (Some(before), Some(after)) = (last.1, now.1) {
+                        let wall = now.0.duration_since(last.0).as_secs_f64().max(0.001);
+                        let interval = budget.adjust((after - before).max(0.0) / wall);
+                        state.lock().plan.interval = interval;
+                    }
+                    last = now;
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("no CPU budget for the window's animation (no thread: {e})");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = waker;
 }
 
 impl RepaintPlan {
@@ -121,8 +218,8 @@ impl RepaintPlan {
             (Visibility::Shown, Change::Frame) => match self.frame_due {
                 // The pending repaint draws the latest frame, this one included.
                 Some(due) if due >= now => Repaint::Not,
-                Some(due) if now < due + FRAME_INTERVAL => {
-                    let next = due + FRAME_INTERVAL;
+                Some(due) if now < due + self.interval => {
+                    let next = due + self.interval;
                     self.frame_due = Some(next);
                     Repaint::Once { after: next - now }
                 }
@@ -478,6 +575,62 @@ pub type SharedDesk = Arc<Desk>;
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn the_animation_slows_while_the_process_is_over_its_cpu_budget_and_recovers() {
+        let mut budget = CpuBudget::default();
+        // A software renderer: 21 % of a core at 12 frames a second.
+        let mut interval = FRAME_INTERVAL;
+        for _ in 0..20 {
+            // The use falls with the frame rate: the cost is per frame.
+            let used = 0.21 * FRAME_INTERVAL.as_secs_f64() / interval.as_secs_f64();
+            interval = budget.adjust(used);
+        }
+        let used = 0.21 * FRAME_INTERVAL.as_secs_f64() / interval.as_secs_f64();
+        assert!(used <= CPU_BUDGET, "{used} at {interval:?}");
+        assert!(interval < MAX_FRAME_INTERVAL, "still a pulse: {interval:?}");
+        // A real GPU (or nothing animating): back to the full rate.
+        for _ in 0..20 {
+            interval = budget.adjust(0.005);
+        }
+        assert_eq!(interval, FRAME_INTERVAL);
+        // However much it costs, a frame a second at least.
+        for _ in 0..20 {
+            interval = budget.adjust(0.9);
+        }
+        assert_eq!(interval, MAX_FRAME_INTERVAL);
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name_whatever_it_holds() {
+        let line = "4242 (ledtogo (a) b) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 75 0 0 20 0 9 0";
+        assert_eq!(cpu_seconds_of_stat(line), Some(3.25));
+        assert_eq!(cpu_seconds_of_stat("4242 (x) S 1"), None);
+        assert_eq!(cpu_seconds_of_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_stretched_interval_spaces_the_frame_repaints() {
+        let mut plan = RepaintPlan::default();
+        plan.interval = Duration::from_millis(400);
+        let t0 = Instant::now();
+        assert_eq!(
+            plan.on(Change::Frame, Visibility::Shown, t0),
+            Repaint::Once {
+                after: Duration::ZERO
+            }
+        );
+        assert_eq!(
+            plan.on(
+                Change::Frame,
+                Visibility::Shown,
+                t0 + Duration::from_millis(50)
+            ),
+            Repaint::Once {
+                after: Duration::from_millis(350)
+            }
+        );
+    }
 
     /// When each repaint the plan asks for happens, for changes at the given times.
     fn repaints(

@@ -296,6 +296,8 @@ pub fn window_icon(state: tray::TrayState) -> egui::IconData {
 
 /// Runs the window until the user quits. `desk` keeps running the strip while the window is hidden.
 pub fn run_window(desk: SharedDesk) -> Result<()> {
+    // The real window's animation stays within a CPU budget (UI tests measure the plain rate).
+    desk::spawn_cpu_budget(&desk.waker);
     eframe::run_native(
         "ledtogo",
         native_options(),
