@@ -611,8 +611,10 @@ mod tests {
 
     #[test]
     fn a_stretched_interval_spaces_the_frame_repaints() {
-        let mut plan = RepaintPlan::default();
-        plan.interval = Duration::from_millis(400);
+        let mut plan = RepaintPlan {
+            interval: Duration::from_millis(400),
+            ..RepaintPlan::default()
+        };
         let t0 = Instant::now();
         assert_eq!(
             plan.on(Change::Frame, Visibility::Shown, t0),
