@@ -139,7 +139,7 @@ pub struct Build {
     pub url: Option<String>,
     /// Who is behind the build `url` names (the finished one whose result the job shows) and with what
     /// change: GitHub's actor and head commit, GitLab's user and commit, for Jenkins the poller's one
-    /// follow-up request when the job breaks ([`crate::sources::Source::blame`]); cctray names nobody.
+    /// follow-up request when the job breaks (the sources' `Source::blame`); cctray names nobody.
     pub blame: Option<Blame>,
 }
 
