@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ledtogo::color::{Correction, Rgb};
+use ledtogo::color::Rgb;
 use ledtogo::config::Colors;
 use ledtogo::model::JobState;
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
@@ -14,58 +14,8 @@ use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 mod gitlab_fake;
 mod support;
 use support::feed::Feed;
+use support::frames::{Frames, parse_frame, shown};
 use support::{KillOnDrop, ledtogo, lines_of};
-
-fn parse_frame(line: &str) -> Vec<Rgb> {
-    line.split(' ')
-        .map(|h| Rgb::parse_hex(h).unwrap_or_else(|| panic!("bad frame line {line:?}")))
-        .collect()
-}
-
-/// `ledtogo --headless --print-frames --config PATH`, its frames read line by line; killed on drop.
-struct Frames {
-    lines: std::sync::mpsc::Receiver<String>,
-    _child: KillOnDrop,
-}
-
-impl Frames {
-    fn start(config: &std::path::Path) -> Frames {
-        let mut child = ledtogo()
-            .args(["--headless", "--print-frames", "--config"])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = lines_of(&mut child);
-        Frames {
-            lines,
-            _child: KillOnDrop(child),
-        }
-    }
-
-    /// Waits (up to 20 s) for a frame that is `want`.
-    fn wait_for(&self, want: &[Rgb]) -> bool {
-        let end = Instant::now() + Duration::from_secs(20);
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match self.lines.recv_timeout(left) {
-                Ok(line) if parse_frame(&line) == want => return true,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-        false
-    }
-}
-
-/// A colour as the default strip settings show it (brightness 0.5, gamma 2.2).
-fn shown(rgb: Rgb) -> Rgb {
-    Correction {
-        brightness: 0.5,
-        gamma: 2.2,
-    }
-    .apply(rgb)
-}
 
 #[test]
 fn jobs_lists_a_nested_instance_in_one_request() {

@@ -3,10 +3,8 @@
 //! spaces and unicode; and the binary end to end (`check`, `--headless --print-frames`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ledtogo::color::{Correction, Rgb};
 use ledtogo::config::Colors;
 use ledtogo::model::{Blame, Job, JobState, ServerState};
 use ledtogo::sources::github::{Client, Settings};
@@ -14,8 +12,9 @@ use ledtogo::sources::http::HttpSettings;
 use ledtogo::sources::{Credentials, Source as _, SourceError};
 
 mod support;
+use support::frames::{Frames, shown};
 use support::github::{FakeGitHub, FakeRun};
-use support::{KillOnDrop, ledtogo, lines_of};
+use support::ledtogo;
 
 fn client(fake: &FakeGitHub, repos: &[&str], token: Option<&str>) -> Client {
     Client::new(Settings {
@@ -268,45 +267,17 @@ fn headless_print_frames_shows_a_failed_workflow_run() {
     );
     let dir = tempfile::tempdir().unwrap();
     let path = config_for(&fake, dir.path(), 10);
-    let mut child = ledtogo()
-        .args(["--headless", "--print-frames", "--config"])
-        .arg(&path)
-        .env("LEDTOGO_TEST_GH_TOKEN", "ghp_e2e")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
-    let _guard = KillOnDrop(child);
+    let frames = Frames::start_with(&path, &[("LEDTOGO_TEST_GH_TOKEN", "ghp_e2e")]);
     let c = Colors::default();
-    let strip = Correction {
-        brightness: 0.5,
-        gamma: 2.2,
-    };
-    let want = [
-        strip.apply(c.failure),
-        strip.apply(c.success),
-        strip.apply(c.success),
-    ];
-    let end = Instant::now() + Duration::from_secs(20);
-    let mut last = String::new();
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        let Ok(line) = lines.recv_timeout(left) else {
-            break;
-        };
-        let frame: Vec<Rgb> = line
-            .split(' ')
-            .map(|h| Rgb::parse_hex(h).unwrap())
-            .collect();
-        if frame == want {
-            assert!(
-                fake.seen()
-                    .iter()
-                    .all(|s| s.authorization.as_deref() == Some("Bearer ghp_e2e"))
-            );
-            return;
-        }
-        last = line;
-    }
-    panic!("no frame showed the failure; the last was {last:?}");
+    let want = [shown(c.failure), shown(c.success), shown(c.success)];
+    assert!(
+        frames.wait_for(&want),
+        "no frame showed the failure; the last was {:?}",
+        frames.last()
+    );
+    assert!(
+        fake.seen()
+            .iter()
+            .all(|s| s.authorization.as_deref() == Some("Bearer ghp_e2e"))
+    );
 }

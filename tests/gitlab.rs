@@ -4,10 +4,9 @@
 //! (`--headless --print-frames` with a `kind = "gitlab"` server).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use ledtogo::color::{Correction, Rgb};
+use ledtogo::color::Rgb;
 use ledtogo::config::Colors;
 use ledtogo::model::{Blame, Job, JobState};
 use ledtogo::sources::gitlab::{Client, Settings};
@@ -19,7 +18,7 @@ mod fake;
 mod support;
 
 use fake::FakeGitLab;
-use support::{KillOnDrop, ledtogo, lines_of};
+use support::frames::{Frames, shown};
 
 const PROJECT: &str = "group/sub/project";
 const TOKEN: &str = "glpat-test-0123456789";
@@ -313,33 +312,14 @@ fn headless_print_frames_shows_a_gitlab_ref_that_broke() {
         ),
     )
     .unwrap();
-    let mut child = ledtogo()
-        .args(["--headless", "--print-frames", "--config"])
-        .arg(&path)
-        .env("LEDTOGO_TEST_GITLAB_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
-    let _guard = KillOnDrop(child);
+    let frames = Frames::start_with(&path, &[("LEDTOGO_TEST_GITLAB_TOKEN", TOKEN)]);
     let c = Colors::default();
-    let strip = Correction {
-        brightness: 0.5,
-        gamma: 2.2,
-    };
-    let shown = |rgb| strip.apply(rgb);
     let wait_for = |want: &[Rgb]| {
-        let end = Instant::now() + Duration::from_secs(20);
-        let mut last = String::new();
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match lines.recv_timeout(left) {
-                Ok(line) if parse_frame(&line) == want => return Ok(()),
-                Ok(line) => last = line,
-                Err(_) => break,
-            }
+        if frames.wait_for(want) {
+            Ok(())
+        } else {
+            Err(frames.last())
         }
-        Err(last)
     };
     wait_for(&[shown(c.success), shown(c.success), Rgb::OFF]).unwrap();
     lab.push(PROJECT, "main", "failed");
@@ -351,12 +331,6 @@ fn headless_print_frames_shows_a_gitlab_ref_that_broke() {
         "{:?}",
         lab.requests()
     );
-}
-
-fn parse_frame(line: &str) -> Vec<Rgb> {
-    line.split(' ')
-        .map(|h| Rgb::parse_hex(h).unwrap_or_else(|| panic!("bad frame line {line:?}")))
-        .collect()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod feed;
+pub mod frames;
 pub mod github;
 
 use std::io::{BufRead as _, BufReader};
