@@ -75,19 +75,7 @@ struct Change {
 
 /// Reads a build's answer to [`url`]: who is behind it, if anybody.
 pub fn parse(body: impl Read) -> Result<Option<Blame>, ParseError> {
-    let raw: Object<RawBuild> =
-        serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
-            if e.is_io() {
-                ParseError::Read(std::io::Error::from(e))
-            } else {
-                ParseError::Invalid(e.to_string())
-            }
-        })?;
-    let Object(Some(raw)) = raw else {
-        return Err(ParseError::Invalid(
-            "the answer is not a JSON object".to_owned(),
-        ));
-    };
+    let raw: RawBuild = super::parse::object(body)?;
     let culprits: Vec<String> = items(raw.culprits)
         .filter_map(|p| clean(&p.full_name))
         .collect();

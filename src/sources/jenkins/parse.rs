@@ -68,6 +68,21 @@ struct RawBuild {
     timestamp: Scalar,
 }
 
+/// Reads a Jenkins answer that must be one JSON object, streamed from `body` into `T` (leniently: a field
+/// of the wrong type reads as absent). A broken connection is [`ParseError::Read`].
+pub(crate) fn object<T: serde::de::DeserializeOwned>(body: impl Read) -> Result<T, ParseError> {
+    let value: Object<T> = serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
+        if e.is_io() {
+            ParseError::Read(std::io::Error::from(e))
+        } else {
+            ParseError::Invalid(e.to_string())
+        }
+    })?;
+    value
+        .0
+        .ok_or_else(|| ParseError::Invalid("the answer is not a JSON object".to_owned()))
+}
+
 /// Reads the `jobs` of the answer in `body` (a Jenkins root, folder or view object). `parent` is the
 /// full name path of the container that was requested (empty for the root or a view).
 pub fn listing(
@@ -75,19 +90,7 @@ pub fn listing(
     body: impl Read,
     parent: &[String],
 ) -> Result<Listing, ParseError> {
-    let root: Object<Item> =
-        serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
-            if e.is_io() {
-                ParseError::Read(std::io::Error::from(e))
-            } else {
-                ParseError::Invalid(e.to_string())
-            }
-        })?;
-    let Object(Some(root)) = root else {
-        return Err(ParseError::Invalid(
-            "the answer is not a JSON object".to_owned(),
-        ));
-    };
+    let root: Item = object(body)?;
     let jobs = match root.jobs {
         List::Items(items) => items,
         List::Missing => {
