@@ -13,6 +13,7 @@ pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod jenkins;
+pub mod ledtogo;
 
 use std::time::{Duration, SystemTime};
 

@@ -1,0 +1,5 @@
+//! Another ledtogo as a source (`kind = "ledtogo"`): a desk reads the office relay's rich feed
+//! (`GET /api/json` of its `[export]`) instead of polling the CI servers itself. The feed's format, both
+//! the writing and the reading side, is [`feed`].
+
+pub mod feed;
