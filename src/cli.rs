@@ -42,8 +42,8 @@ pub enum Command {
     /// building flag and URL.
     Jobs {
         /// The server's URL: a Jenkins base URL (https://ci.example.com/jenkins/), a cctray feed
-        /// (https://gocd.example.com/go/cctray.xml), or a GitHub/GitLab API base (default for those:
-        /// https://api.github.com/, https://gitlab.com/).
+        /// (https://gocd.example.com/go/cctray.xml), a GitHub/GitLab API base (default for those:
+        /// https://api.github.com/, https://gitlab.com/), or a ledtogo relay (http://pi:8765/).
         url: Option<String>,
         /// What kind of server it is.
         #[arg(long, value_enum, default_value_t = KindArg::Jenkins)]
@@ -51,7 +51,10 @@ pub enum Command {
         /// A GitHub repository (OWNER/REPO) or GitLab project (GROUP/PROJECT) to list; repeatable.
         #[arg(long = "repo", value_name = "REPO", alias = "project")]
         repos: Vec<String>,
-        /// User name for Basic auth (Jenkins, cctray; with --token-env).
+        /// Only this one of a ledtogo relay's servers (its jobs keep their paths).
+        #[arg(long, value_name = "SERVER")]
+        upstream: Option<String>,
+        /// User name for Basic auth (Jenkins, cctray, ledtogo relay; with --token-env).
         #[arg(long)]
         user: Option<String>,
         /// Environment variable holding the API token.
@@ -171,6 +174,7 @@ fn kind_name(kind: KindArg) -> &'static str {
         KindArg::Cctray => "cctray",
         KindArg::Github => "github",
         KindArg::Gitlab => "gitlab",
+        KindArg::Ledtogo => "ledtogo",
     }
 }
 
@@ -181,6 +185,7 @@ pub enum KindArg {
     Cctray,
     Github,
     Gitlab,
+    Ledtogo,
 }
 
 /// What `ledtogo jobs` asks.
@@ -189,6 +194,7 @@ pub struct JobsQuery {
     pub url: Option<String>,
     pub kind: KindArg,
     pub repos: Vec<String>,
+    pub upstream: Option<String>,
     pub user: Option<String>,
     pub token_env: Option<String>,
     pub root: Root,
@@ -203,6 +209,7 @@ pub fn jobs(query: JobsQuery) -> Result<String> {
         url,
         kind,
         repos,
+        upstream,
         user,
         token_env,
         root,
@@ -220,8 +227,11 @@ pub fn jobs(query: JobsQuery) -> Result<String> {
         }
         Ok(repos.clone())
     };
+    if upstream.is_some() && kind != KindArg::Ledtogo {
+        bail!("--upstream is for --kind ledtogo (a ledtogo relay)");
+    }
     let kind = match kind {
-        KindArg::Jenkins | KindArg::Cctray if !repos.is_empty() => {
+        KindArg::Jenkins | KindArg::Cctray | KindArg::Ledtogo if !repos.is_empty() => {
             bail!("--repo is for --kind github or gitlab")
         }
         KindArg::Jenkins => ServerKind::Jenkins,
@@ -231,6 +241,17 @@ pub fn jobs(query: JobsQuery) -> Result<String> {
         },
         KindArg::Gitlab => ServerKind::GitLab {
             projects: check_all(crate::config::kinds::check_project)?,
+        },
+        KindArg::Ledtogo => ServerKind::Ledtogo {
+            upstream: match upstream {
+                Some(u) => {
+                    if let Err(e) = crate::config::kinds::check_upstream(&u) {
+                        bail!("--upstream: {e}");
+                    }
+                    Some(u.trim().to_owned())
+                }
+                None => None,
+            },
         },
     };
     if kind != ServerKind::Jenkins && root != Root::All {
@@ -267,6 +288,20 @@ pub fn jobs(query: JobsQuery) -> Result<String> {
     };
     let source = crate::sources::open(&server, std::time::Duration::from_secs_f64(timeout))?;
     let listing = source.fetch()?;
+    for relayed in &listing.relayed {
+        tracing::info!(
+            "the relay's server {}: {}, {} jobs",
+            text::visible(&relayed.name),
+            text::visible(&relayed.state.to_string()),
+            relayed.jobs
+        );
+    }
+    if let Some(state) = &listing.upstream {
+        tracing::warn!(
+            "{}: these are the relay's last known states",
+            text::visible(&state.to_string())
+        );
+    }
     tracing::info!(
         "{} jobs in {} request{}",
         listing.jobs.len(),
@@ -401,6 +436,23 @@ pub fn check(path: &Path) -> Result<String> {
         );
         if let crate::config::ServerKind::GitHub { repos } = &s.kind {
             line(&mut out, &github_budget(s, repos.len(), config.poll));
+        }
+        if let crate::config::ServerKind::Ledtogo { upstream } = &s.kind {
+            let feed = crate::sources::ledtogo::client::feed_url(&s.url);
+            line(
+                &mut out,
+                &match upstream {
+                    Some(u) => format!(
+                        "{}: reads {feed}, the relay's server {u:?} only (its jobs keep their paths)",
+                        s.name
+                    ),
+                    None => format!(
+                        "{}: reads {feed}, every server the relay polls (prefixed SERVER/ when it \
+                         polls more than one)",
+                        s.name
+                    ),
+                },
+            );
         }
     }
     let port = &config.strip.port;

@@ -382,13 +382,21 @@ impl Worker {
         };
         match polled.result {
             Ok(fetched) => {
-                server.state = ServerState::Ok;
-                server.jobs = fetched
-                    .jobs
-                    .into_iter()
-                    .map(|j| (j.id.path.clone(), j))
-                    .collect();
-                server.seen_ok = true;
+                // A relay's answer for a server it cannot reach: its last known jobs, shown stale
+                // as a direct poll's outage would (and when it has none yet, ours stay).
+                let state = fetched.upstream.unwrap_or(ServerState::Ok);
+                if !state.is_ok() && server.state != state {
+                    tracing::warn!(server = %polled.server, "{}", text::visible(&state.to_string()));
+                }
+                if state.is_ok() || !fetched.jobs.is_empty() {
+                    server.jobs = fetched
+                        .jobs
+                        .into_iter()
+                        .map(|j| (j.id.path.clone(), j))
+                        .collect();
+                }
+                server.seen_ok |= state.is_ok();
+                server.state = state;
                 server.version = fetched.version;
                 tracing::debug!(server = %polled.server, requests = fetched.requests, jobs = server.jobs.len(), "polled");
             }

@@ -12,7 +12,7 @@ use crate::model::Target;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServerEntry {
     pub name: String,
-    /// The kind with its own keys (`repos`, `projects`), written as `kind = "…"`.
+    /// The kind with its own keys (`repos`, `projects`, `upstream`), written as `kind = "…"`.
     pub kind: super::ServerKind,
     pub url: String,
     pub user: Option<String>,
@@ -213,6 +213,16 @@ impl ConfigDocument {
             }
             _ => {
                 table.remove("projects");
+            }
+        }
+        match &server.kind {
+            super::ServerKind::Ledtogo {
+                upstream: Some(upstream),
+            } => {
+                table.insert("upstream", toml_edit::value(upstream.as_str()));
+            }
+            _ => {
+                table.remove("upstream");
             }
         }
         if server.kind != super::ServerKind::Jenkins {
@@ -468,6 +478,34 @@ mod tests {
         let config = Config::parse(&doc.text(), None).unwrap();
         assert_eq!(config.servers.len(), 1);
         assert_eq!(config.servers[0].token, TokenSource::None);
+    }
+
+    #[test]
+    fn a_relay_entry_is_written_with_its_upstream_and_loses_it_as_another_kind() {
+        let mut doc = ConfigDocument::parse(ONE_SERVER).unwrap();
+        let mut entry = ServerEntry {
+            name: "office".into(),
+            kind: crate::config::ServerKind::Ledtogo {
+                upstream: Some("lab".into()),
+            },
+            url: "http://pi:8765/".into(),
+            user: Some("office".into()),
+            token: TokenSetting::Keep,
+        };
+        doc.save_server(Some("office"), &entry);
+        let saved = doc.text();
+        assert!(saved.contains("kind = \"ledtogo\""), "{saved}");
+        assert!(saved.contains("upstream = \"lab\""), "{saved}");
+        let config = Config::parse(&saved, None).unwrap();
+        assert_eq!(config.servers[0].kind, entry.kind);
+
+        entry.kind = crate::config::ServerKind::Ledtogo { upstream: None };
+        doc.save_server(Some("office"), &entry);
+        assert!(!doc.text().contains("upstream"), "{}", doc.text());
+        entry.kind = crate::config::ServerKind::Cctray;
+        doc.save_server(Some("office"), &entry);
+        let config = Config::parse(&doc.text(), None).unwrap();
+        assert_eq!(config.servers[0].kind, crate::config::ServerKind::Cctray);
     }
 
     #[test]

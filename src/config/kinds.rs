@@ -1,5 +1,6 @@
 //! The kinds of CI server a `[[servers]]` entry can be (`kind = "jenkins" | "cctray" | "github" |
-//! "gitlab"`), their own keys (`repos`, `projects`), and how each kind's job names are written in slots.
+//! "gitlab" | "ledtogo"`), their own keys (`repos`, `projects`, `upstream`), and how each kind's job
+//! names are written in slots.
 //!
 //! Every kind's jobs are paths of levels, like Jenkins folders: a level that contains `/` (a branch
 //! `feature/x`, a cctray name `acme/api`) keeps it percent-encoded (`feature%2Fx`), as Jenkins does for
@@ -12,6 +13,8 @@
 //! | cctray  | `pipeline :: stage :: job`        | split at ` :: `                         |
 //! | github  | `OWNER/REPO/WORKFLOW/BRANCH`      | owner, repo, workflow, the rest         |
 //! | gitlab  | `GROUP/SUB/PROJECT/REF`           | the project's own path, then the rest   |
+//! | ledtogo | `team-a/web`, `office/team-a/web` | split at `/` (the relay's server first  |
+//! |         |                                   | when it relays several)                 |
 
 use crate::model::split_full_name;
 
@@ -30,6 +33,9 @@ pub enum ServerKind {
     GitHub { repos: Vec<String> },
     /// GitLab: the latest pipeline of each ref of these projects (full paths, `group/sub/project`).
     GitLab { projects: Vec<String> },
+    /// Another ledtogo's relay feed (`GET /api/json` of its `[export]`): every server it polls, or only
+    /// the one named `upstream`.
+    Ledtogo { upstream: Option<String> },
 }
 
 impl ServerKind {
@@ -40,6 +46,7 @@ impl ServerKind {
             ServerKind::Cctray => "cctray",
             ServerKind::GitHub { .. } => "github",
             ServerKind::GitLab { .. } => "gitlab",
+            ServerKind::Ledtogo { .. } => "ledtogo",
         }
     }
 
@@ -50,6 +57,7 @@ impl ServerKind {
             ServerKind::Cctray => "cctray feed",
             ServerKind::GitHub { .. } => "GitHub Actions",
             ServerKind::GitLab { .. } => "GitLab",
+            ServerKind::Ledtogo { .. } => "ledtogo relay",
         }
     }
 
@@ -58,7 +66,7 @@ impl ServerKind {
         match self {
             ServerKind::GitHub { .. } => Some("https://api.github.com/"),
             ServerKind::GitLab { .. } => Some("https://gitlab.com/"),
-            ServerKind::Jenkins | ServerKind::Cctray => None,
+            ServerKind::Jenkins | ServerKind::Cctray | ServerKind::Ledtogo { .. } => None,
         }
     }
 
@@ -66,7 +74,7 @@ impl ServerKind {
     pub fn split_name(&self, text: &str) -> Vec<String> {
         let text = text.trim();
         match self {
-            ServerKind::Jenkins => split_full_name(text),
+            ServerKind::Jenkins | ServerKind::Ledtogo { .. } => split_full_name(text),
             ServerKind::Cctray => text
                 .split(CCTRAY_LEVELS)
                 .map(str::trim)
@@ -144,6 +152,15 @@ pub fn encode_level(level: &str) -> String {
 fn looks_encoded(level: &str) -> bool {
     let upper = level.to_ascii_uppercase();
     upper.contains("%2F") || upper.contains("%25")
+}
+
+/// Checks the `upstream` of a ledtogo relay entry: a server name as the relay's config writes it.
+pub fn check_upstream(upstream: &str) -> Result<(), String> {
+    if upstream.trim().is_empty() {
+        Err("`upstream` is empty: name one of the relay's servers, or leave it out for all".to_owned())
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks a GitHub repository name: `OWNER/REPO`, each of letters, digits, `-`, `_` and `.`.

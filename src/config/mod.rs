@@ -66,6 +66,7 @@ struct RawServer {
     url: Option<Spanned<String>>,
     repos: Option<Spanned<Vec<Spanned<String>>>>,
     projects: Option<Spanned<Vec<Spanned<String>>>>,
+    upstream: Option<Spanned<String>>,
     user: Option<String>,
     token_env: Option<Spanned<String>>,
     token_file: Option<Spanned<String>>,
@@ -524,7 +525,8 @@ impl Config {
         let base_dir = path.and_then(Path::parent).map(Path::to_path_buf);
         let resolve = |p: &str| resolve_path(p, base_dir.as_deref());
 
-        // `kind = …` with the keys only that kind has: repos (github), projects (gitlab).
+        // `kind = …` with the keys only that kind has: repos (github), projects (gitlab), upstream
+        // (ledtogo).
         let server_kind = |name: &str, s: &RawServer| -> Result<ServerKind, ConfigError> {
             let list = |key: &str,
                         items: &Option<Spanned<Vec<Spanned<String>>>>,
@@ -563,6 +565,7 @@ impl Config {
             let kind_name = s.kind.as_ref().map_or("jenkins", |k| k.get_ref().trim());
             let repos_span = s.repos.as_ref().map(Spanned::span);
             let projects_span = s.projects.as_ref().map(Spanned::span);
+            let upstream_span = s.upstream.as_ref().map(Spanned::span);
             let kind = match kind_name {
                 "jenkins" => ServerKind::Jenkins,
                 "cctray" => ServerKind::Cctray,
@@ -572,12 +575,22 @@ impl Config {
                 "gitlab" => ServerKind::GitLab {
                     projects: list("projects", &s.projects, kinds::check_project)?,
                 },
+                "ledtogo" => ServerKind::Ledtogo {
+                    upstream: match &s.upstream {
+                        Some(u) => {
+                            kinds::check_upstream(u.get_ref())
+                                .map_err(|e| err(Some(u.span()), format!("server {name:?}: {e}")))?;
+                            Some(u.get_ref().trim().to_owned())
+                        }
+                        None => None,
+                    },
+                },
                 other => {
                     return Err(err(
                         s.kind.as_ref().map(Spanned::span),
                         format!(
                             "server {name:?}: unknown kind {other:?}: use \"jenkins\" (the default), \
-                             \"cctray\", \"github\" or \"gitlab\""
+                             \"cctray\", \"github\", \"gitlab\" or \"ledtogo\" (another ledtogo's relay)"
                         ),
                     ));
                 }
@@ -587,6 +600,9 @@ impl Config {
             }
             if !matches!(kind, ServerKind::GitLab { .. }) {
                 only("projects", projects_span, "gitlab")?;
+            }
+            if !matches!(kind, ServerKind::Ledtogo { .. }) {
+                only("upstream", upstream_span, "ledtogo")?;
             }
             Ok(kind)
         };
@@ -1235,5 +1251,44 @@ mod tests {
             "[[servers]]\nname = \"f\"\nkind = \"cctray\"\nurl = \"https://x.example/cc.xml\"\nview = \"v\"\n",
         );
         assert!(message.contains("Jenkins keys"), "{message}");
+    }
+
+    #[test]
+    fn a_ledtogo_relay_entry_with_or_without_upstream() {
+        let text = "[[servers]]\nname = \"relay\"\nkind = \"ledtogo\"\nurl = \"http://pi:8765/\"\n\
+                    user = \"office\"\ntoken_env = \"LEDTOGO_EXPORT_TOKEN\"\n\n\
+                    [[servers]]\nname = \"office\"\nkind = \"ledtogo\"\nurl = \"http://pi:8765/\"\n\
+                    upstream = \" office \"\n\n\
+                    [[slots]]\nled = 0\nserver = \"relay\"\njob = \"office/team-a/web\"\n";
+        let c = Config::parse(text, None).unwrap();
+        assert_eq!(c.servers[0].kind, ServerKind::Ledtogo { upstream: None });
+        assert_eq!(c.servers[0].user.as_deref(), Some("office"));
+        assert_eq!(
+            c.servers[1].kind,
+            ServerKind::Ledtogo {
+                upstream: Some("office".into())
+            }
+        );
+        assert_eq!(
+            c.slots[0].target,
+            Target::Job(crate::model::JobId::new("relay", "office/team-a/web"))
+        );
+
+        let (line, _, message) = invalid(
+            "[[servers]]\nname = \"r\"\nkind = \"ledtogo\"\nurl = \"http://pi:8765/\"\nupstream = \"\"\n",
+        );
+        assert_eq!(line, 5);
+        assert!(message.contains("`upstream` is empty"), "{message}");
+        let (line, _, message) = invalid(
+            "[[servers]]\nname = \"ci\"\nurl = \"https://ci.example.com/\"\nupstream = \"office\"\n",
+        );
+        assert_eq!(line, 4);
+        assert!(
+            message.contains("`upstream` is for kind = \"ledtogo\""),
+            "{message}"
+        );
+        let (_, _, message) = invalid("[[servers]]\nname = \"r\"\nkind = \"ledtogo\"\n");
+        assert!(message.contains("needs `url"), "{message}");
+        assert!(message.contains("ledtogo relay"), "{message}");
     }
 }

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use crate::config::{
     Config, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource, kinds,
 };
-use crate::model::Snapshot;
+use crate::model::{ServerState, Snapshot};
 use crate::outputs::serial::DeviceStatus;
 use crate::outputs::serial::discovery::{self, PortReport};
 use crate::settings::{Edit, EditValue};
@@ -84,6 +84,8 @@ pub struct ServerDraft {
     pub kind: ServerKind,
     /// GitHub repositories or GitLab projects, separated by commas, spaces or new lines.
     pub list: String,
+    /// The relay's server a ledtogo relay entry shows (empty: all of them).
+    pub upstream: String,
     pub url: String,
     pub user: String,
     /// A new token; empty keeps the current one.
@@ -149,6 +151,9 @@ impl ServerDraft {
             ServerKind::GitLab { .. } => ServerKind::GitLab {
                 projects: checked(kinds::check_project, "project (GROUP/PROJECT)")?,
             },
+            ServerKind::Ledtogo { .. } => ServerKind::Ledtogo {
+                upstream: Some(self.upstream.trim().to_owned()).filter(|u| !u.is_empty()),
+            },
         })
     }
 
@@ -157,13 +162,22 @@ impl ServerDraft {
         let list = match &server.kind {
             ServerKind::GitHub { repos } => repos.join(", "),
             ServerKind::GitLab { projects } => projects.join(", "),
-            ServerKind::Jenkins | ServerKind::Cctray => String::new(),
+            ServerKind::Jenkins | ServerKind::Cctray | ServerKind::Ledtogo { .. } => String::new(),
+        };
+        let (kind, upstream) = match &server.kind {
+            // The upstream is edited in its own field; the kind box compares kinds without it.
+            ServerKind::Ledtogo { upstream } => (
+                ServerKind::Ledtogo { upstream: None },
+                upstream.clone().unwrap_or_default(),
+            ),
+            kind => (kind.clone(), String::new()),
         };
         ServerDraft {
             old_name: Some(server.name.clone()),
             name: server.name.clone(),
-            kind: server.kind.clone(),
+            kind,
             list,
+            upstream,
             url: server.url.clone(),
             user: server.user.clone().unwrap_or_default(),
             token: SecretText::default(),
@@ -338,6 +352,7 @@ impl ServersTab {
                             ServerKind::GitLab {
                                 projects: Vec::new(),
                             },
+                            ServerKind::Ledtogo { upstream: None },
                         ] {
                             let label = kind.label();
                             ui.selectable_value(&mut draft.kind, kind, label);
@@ -364,6 +379,7 @@ impl ServersTab {
                                 ServerKind::Cctray => "https://gocd.example.com/go/cctray.xml",
                                 ServerKind::GitHub { .. } => "https://api.github.com/",
                                 ServerKind::GitLab { .. } => "https://gitlab.com/",
+                                ServerKind::Ledtogo { .. } => "http://pi:8765/",
                             })
                             .desired_width(320.0),
                     )
@@ -373,7 +389,7 @@ impl ServersTab {
                 let list_label = match draft.kind {
                     ServerKind::GitHub { .. } => Some(("Repositories", "acme/api, acme/web")),
                     ServerKind::GitLab { .. } => Some(("Projects", "group/project, group/sub/app")),
-                    ServerKind::Jenkins | ServerKind::Cctray => None,
+                    ServerKind::Jenkins | ServerKind::Cctray | ServerKind::Ledtogo { .. } => None,
                 };
                 if let Some((label, hint)) = list_label {
                     let l = ui.label(label);
@@ -381,6 +397,18 @@ impl ServersTab {
                         .add(
                             egui::TextEdit::singleline(&mut draft.list)
                                 .hint_text(format!("e.g. {hint}"))
+                                .desired_width(320.0),
+                        )
+                        .labelled_by(l.id)
+                        .changed();
+                    ui.end_row();
+                }
+                if matches!(draft.kind, ServerKind::Ledtogo { .. }) {
+                    let l = ui.label("Upstream");
+                    typed |= ui
+                        .add(
+                            egui::TextEdit::singleline(&mut draft.upstream)
+                                .hint_text("one of the relay's servers (empty: all of them)")
                                 .desired_width(320.0),
                         )
                         .labelled_by(l.id)
@@ -409,6 +437,9 @@ impl ServersTab {
                                 }
                                 (ServerKind::GitLab { .. }, false) => {
                                     "a token with the read_api scope (no user needed)"
+                                }
+                                (ServerKind::Ledtogo { .. }, false) => {
+                                    "the relay's [export] token, with its user (if it asks for one)"
                                 }
                             })
                             .desired_width(320.0),
@@ -559,6 +590,31 @@ pub fn connection_line(server: &ServerConfig, listing: &sources::Listing) -> Str
             plural(projects.len(), "project", "projects"),
             plural(jobs, "ref", "refs")
         ),
+        ServerKind::Ledtogo { upstream } => {
+            let servers: Vec<String> = listing
+                .relayed
+                .iter()
+                .map(|r| {
+                    let state = match &r.state {
+                        ServerState::Ok => plural(r.jobs, "job", "jobs"),
+                        ServerState::Connecting => "connecting".to_owned(),
+                        ServerState::Unreachable(_) => "unreachable".to_owned(),
+                        ServerState::AuthNeeded => "authentication needed".to_owned(),
+                        ServerState::TokenRejected => "token rejected".to_owned(),
+                    };
+                    format!("{}: {state}", crate::text::short(&r.name))
+                })
+                .collect();
+            let shown = upstream
+                .as_ref()
+                .map(|u| format!("; this entry shows {}", crate::text::short(u)))
+                .unwrap_or_default();
+            format!(
+                "ledtogo relay: {} ({}){shown}",
+                plural(listing.relayed.len(), "server", "servers"),
+                servers.join(", ")
+            )
+        }
     }
 }
 
@@ -803,6 +859,8 @@ mod tests {
             version: None,
             requests: 2,
             rate_left,
+            upstream: None,
+            relayed: Vec::new(),
         }
     }
 
@@ -832,6 +890,31 @@ mod tests {
         assert_eq!(
             connection_line(&server, &listing(&["group/app/main"], None)),
             "GitLab: 1 project, 1 ref"
+        );
+        server.kind = ServerKind::Ledtogo { upstream: None };
+        let mut relayed = listing(&["office/web"], None);
+        relayed.relayed = vec![
+            sources::Relayed {
+                name: "office".into(),
+                state: ServerState::Ok,
+                jobs: 40,
+            },
+            sources::Relayed {
+                name: "lab".into(),
+                state: ServerState::Unreachable("connection refused".into()),
+                jobs: 3,
+            },
+        ];
+        assert_eq!(
+            connection_line(&server, &relayed),
+            "ledtogo relay: 2 servers (office: 40 jobs, lab: unreachable)"
+        );
+        server.kind = ServerKind::Ledtogo {
+            upstream: Some("office".into()),
+        };
+        assert_eq!(
+            connection_line(&server, &relayed),
+            "ledtogo relay: 2 servers (office: 40 jobs, lab: unreachable); this entry shows office"
         );
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(999), "999");

@@ -99,6 +99,8 @@ impl Source for Client {
             version: None,
             requests: 1,
             rate_left: None,
+            upstream: None,
+            relayed: Vec::new(),
         })
     }
 }

@@ -47,7 +47,7 @@ use serde::Deserialize;
 
 use crate::config::kinds::encode_level;
 use crate::model::{Blame, Build, Job, JobId, JobState};
-use crate::sources::http::{self, Accept, Fetched, Get, HttpClient, HttpSettings};
+use crate::sources::http::{self, Accept, HttpClient, HttpSettings, Tagged};
 use crate::sources::{Listing, Source, SourceError};
 
 /// A token's requests per hour on github.com (a personal access token or a GitHub App's installation).
@@ -90,14 +90,8 @@ pub struct Settings {
 pub struct Client {
     settings: Settings,
     http: HttpClient,
-    cache: Mutex<HashMap<String, Cached>>,
-}
-
-/// The last fresh answer of one repository.
-#[derive(Debug, Clone)]
-struct Cached {
-    etag: String,
-    jobs: Vec<Job>,
+    /// Each repository's last fresh jobs and their `ETag` ([`HttpClient::get_cached`]).
+    cache: Mutex<HashMap<String, Tagged<Vec<Job>>>>,
 }
 
 impl Client {
@@ -118,56 +112,23 @@ impl Client {
         )
     }
 
-    /// The jobs of one repository: from a fresh answer, or the cached ones on a 304.
-    /// The jobs of one repository, and the requests left in the token's window.
+    /// The jobs of one repository (from a fresh answer, or the cached ones on a 304), and the requests
+    /// left in the token's window.
     fn fetch_repo(&self, repo: &str) -> Result<(Vec<Job>, Option<u64>), SourceError> {
         let url = self.runs_url(repo);
         let shown = http::without_query(&url);
-        let etag = self.cache.lock().get(repo).map(|c| c.etag.clone());
-        let get = Get {
-            url: &url,
-            accept: Accept::Json,
-            if_none_match: etag.as_deref(),
-        };
-        let fetched = self
-            .http
-            .get(get, |body| read_runs(&shown, body))
-            .map_err(|e| self.explain(repo, e))?;
-        let left = |header: Option<&str>| header.and_then(|v| v.trim().parse::<u64>().ok());
-        match fetched {
-            // A 304 answers only a request that sent the ETag of a cached answer.
-            Fetched::NotModified(answer) => match self.cache.lock().get(repo) {
-                Some(cached) => Ok((
-                    cached.jobs.clone(),
-                    left(answer.header("x-ratelimit-remaining")),
-                )),
-                None => Err(SourceError::Status {
-                    url: shown,
-                    status: 304,
-                }),
-            },
-            Fetched::Fresh(answer) => {
-                let etag = answer.header("etag").map(str::to_owned);
-                let rate_left = left(answer.header("x-ratelimit-remaining"));
-                let jobs = jobs_of(&self.settings.name, repo, answer.value);
-                let mut cache = self.cache.lock();
-                match etag {
-                    Some(etag) if !etag.is_empty() => {
-                        cache.insert(
-                            repo.to_owned(),
-                            Cached {
-                                etag,
-                                jobs: jobs.clone(),
-                            },
-                        );
-                    }
-                    _ => {
-                        cache.remove(repo);
-                    }
-                }
-                Ok((jobs, rate_left))
-            }
+        let mut last = self.cache.lock().remove(repo);
+        let answer = self.http.get_cached(&url, Accept::Json, &mut last, |body| {
+            read_runs(&shown, body).map(|runs| jobs_of(&self.settings.name, repo, runs))
+        });
+        if let Some(kept) = last {
+            self.cache.lock().insert(repo.to_owned(), kept);
         }
+        let answer = answer.map_err(|e| self.explain(repo, e))?;
+        let rate_left = answer
+            .header("x-ratelimit-remaining")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Ok((answer.value, rate_left))
     }
 
     /// A repository's failure in words that name it and say what to do.
@@ -201,6 +162,8 @@ impl Source for Client {
             version: None,
             requests,
             rate_left,
+            upstream: None,
+            relayed: Vec::new(),
         })
     }
 }

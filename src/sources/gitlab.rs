@@ -250,6 +250,8 @@ impl Source for Client {
             version: None,
             requests,
             rate_left: None,
+            upstream: None,
+            relayed: Vec::new(),
         })
     }
 }

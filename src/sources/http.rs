@@ -284,7 +284,12 @@ impl HttpClient {
                     until,
                 });
             }
-            403 => return Err(SourceError::AuthNeeded { url: shown }),
+            403 => {
+                return Err(SourceError::AuthNeeded {
+                    url: shown,
+                    status: 403,
+                });
+            }
             status => return Err(SourceError::Status { url: shown, status }),
         }
         let content_type = header("content-type").unwrap_or_default();
@@ -314,6 +319,55 @@ impl HttpClient {
         let mut body = resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader();
         let value = read(&mut body)?;
         Ok(Fetched::Fresh(Answer { value, headers }))
+    }
+}
+
+/// What a conditional GET keeps between polls: the last fresh answer's value and its `ETag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged<T> {
+    pub etag: String,
+    pub value: T,
+}
+
+impl HttpClient {
+    /// The one rule for conditional requests: a GET that sends the `ETag` of `last` (the previous
+    /// fresh answer, when it had one) as `If-None-Match`. A fresh answer replaces `last` (and clears it
+    /// when it has no `ETag`); a 304 answers with `last`'s value again (its headers are the 304's). A
+    /// 304 to a request that sent no `ETag` is an error, and a failed request leaves `last` as it was.
+    pub fn get_cached<T: Clone>(
+        &self,
+        url: &str,
+        accept: Accept,
+        last: &mut Option<Tagged<T>>,
+        read: impl FnOnce(&mut dyn Read) -> Result<T, SourceError>,
+    ) -> Result<Answer<T>, SourceError> {
+        let get = Get {
+            url,
+            accept,
+            if_none_match: last.as_ref().map(|t| t.etag.as_str()),
+        };
+        match self.get(get, read)? {
+            Fetched::NotModified(answer) => match last {
+                Some(kept) => Ok(Answer {
+                    value: kept.value.clone(),
+                    headers: answer.headers,
+                }),
+                None => Err(SourceError::Status {
+                    url: without_query(url),
+                    status: 304,
+                }),
+            },
+            Fetched::Fresh(answer) => {
+                *last = answer
+                    .header("etag")
+                    .filter(|tag| !tag.is_empty())
+                    .map(|etag| Tagged {
+                        etag: etag.to_owned(),
+                        value: answer.value.clone(),
+                    });
+                Ok(answer)
+            }
+        }
     }
 }
 

@@ -48,15 +48,30 @@ pub struct Listing {
     pub requests: usize,
     /// Requests left in the token's rate-limit window, when the server says (GitHub).
     pub rate_left: Option<u64>,
+    /// A relay answered, but for a server it cannot reach (a `ledtogo` source): the jobs are the
+    /// relay's last known ones and the server is in this state (never `Ok`), as a direct poll of
+    /// that server would have found it. `None`: the jobs are current.
+    pub upstream: Option<ServerState>,
+    /// What a relay said of each of its servers (a `ledtogo` source; empty for the other kinds).
+    pub relayed: Vec<Relayed>,
+}
+
+/// One of a relay's servers, as its feed described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relayed {
+    pub name: String,
+    /// The relay's own view of it.
+    pub state: ServerState,
+    pub jobs: usize,
 }
 
 /// Why a poll failed. Each maps to a [`ServerState`]; messages name the URL and what to do.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SourceError {
     #[error(
-        "{url}: authentication needed (HTTP 403): configure an API token for this server (with `user` for Jenkins and cctray feeds)"
+        "{url}: authentication needed (HTTP {status}): configure an API token for this server (with `user` for Jenkins, cctray feeds and ledtogo relays)"
     )]
-    AuthNeeded { url: String },
+    AuthNeeded { url: String, status: u16 },
     #[error("{url}: token rejected (HTTP 401): check the user name and API token")]
     TokenRejected { url: String },
     #[error("{url}: rate limited (HTTP {status}): retrying after {}", http::describe_time(*until))]
@@ -175,6 +190,12 @@ pub fn open_with(
             name: server.name.clone(),
             base: server.url.clone(),
             repos: repos.clone(),
+            http: settings,
+        })?),
+        ServerKind::Ledtogo { upstream } => Box::new(ledtogo::Client::new(ledtogo::Settings {
+            name: server.name.clone(),
+            url: server.url.clone(),
+            upstream: upstream.clone(),
             http: settings,
         })?),
     })

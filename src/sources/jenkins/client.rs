@@ -114,6 +114,8 @@ impl Source for Client {
             version,
             requests,
             rate_left: None,
+            upstream: None,
+            relayed: Vec::new(),
         })
     }
 

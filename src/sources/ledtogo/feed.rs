@@ -162,7 +162,12 @@ pub enum FeedError {
     #[error("not a ledtogo feed: {0}")]
     Json(String),
     #[error(
-        "the relay speaks feed format {found}, this ledtogo reads format {FORMAT}: update the older one"
+        "the relay speaks feed format {found}, this ledtogo reads format {FORMAT}: {}",
+        if *found > FORMAT {
+            "update this ledtogo (the desk) to the relay's version"
+        } else {
+            "update the relay's ledtogo to this version"
+        }
     )]
     Format { found: u32 },
     #[error("the feed lists more than {limit} {what}")]
@@ -544,6 +549,10 @@ mod tests {
             Feed::parse(br#"{"ledtogo": 2, "servers": []}"#),
             Err(FeedError::Format { found: 2 })
         );
+        let newer = Feed::parse(br#"{"ledtogo": 2, "servers": []}"#).unwrap_err();
+        assert!(newer.to_string().ends_with("update this ledtogo (the desk) to the relay's version"), "{newer}");
+        let older = Feed::parse(br#"{"ledtogo": 0, "servers": []}"#).unwrap_err();
+        assert!(older.to_string().ends_with("update the relay's ledtogo to this version"), "{older}");
         let err = Feed::parse(b"<html>login</html>").unwrap_err();
         assert!(err.to_string().starts_with("not a ledtogo feed"), "{err}");
     }
