@@ -1340,6 +1340,67 @@ fn a_server_of_another_kind_is_added_with_its_own_fields_and_tested() {
 }
 
 #[test]
+fn a_ledtogo_relay_is_added_with_its_upstream_and_the_test_names_the_relays_servers() {
+    let jenkins = SimJenkins::start(jobs()).unwrap();
+    let relay = support::relay::FakeRelay::start(&support::relay::snapshot(vec![
+        (
+            "office",
+            ledtogo::model::ServerState::Ok,
+            support::relay::jenkins_jobs("office", jenkins.url()),
+        ),
+        (
+            "lab",
+            ledtogo::model::ServerState::Unreachable("connection refused".into()),
+            Vec::new(),
+        ),
+    ]));
+    let mut s = setup("");
+    s.harness.get_by_label("Servers").click();
+    s.harness.step();
+    s.harness.get_by_label("Add a server").click();
+    s.harness.step();
+    s.harness.get_by_label("Kind").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("ledtogo relay").click();
+    s.harness.step();
+    s.harness.step();
+    assert!(s.harness.query_by_label("Repositories").is_none());
+    s.replace_text("URL", relay.url());
+    s.harness.get_by_label("Test connection").click();
+    let jobs = support::relay::jenkins_jobs("office", jenkins.url()).len();
+    let line = format!("ledtogo relay: 2 servers (lab: unreachable, office: {jobs} jobs)");
+    assert!(
+        s.pump_until(|h| h.query_by_label_contains(&line).is_some()),
+        "{line}"
+    );
+
+    s.replace_text("Upstream", "office");
+    s.harness.get_by_label("Save").click();
+    s.harness.step();
+    let config = s.saved(|c| c.servers.len() == 2);
+    assert_eq!(
+        config.servers[1].kind,
+        ledtogo::config::ServerKind::Ledtogo {
+            upstream: Some("office".into())
+        }
+    );
+    let text = file_text(&s.path);
+    assert!(
+        text.contains("kind = \"ledtogo\"") && text.contains("upstream = \"office\""),
+        "{text}"
+    );
+    // Edited again, the form shows the upstream in its own field.
+    s.harness.get_all_by_label("Edit").nth(1).unwrap().click();
+    s.harness.step();
+    assert_eq!(
+        s.harness.get_by_label("Upstream").value().as_deref(),
+        Some("office")
+    );
+}
+
+#[test]
 fn a_github_server_says_how_often_its_budget_lets_it_poll_and_edits_keep_its_repos() {
     let sim = SimJenkins::start(jobs()).unwrap();
     let mut s = setup_with(

@@ -157,7 +157,10 @@ fn looks_encoded(level: &str) -> bool {
 /// Checks the `upstream` of a ledtogo relay entry: a server name as the relay's config writes it.
 pub fn check_upstream(upstream: &str) -> Result<(), String> {
     if upstream.trim().is_empty() {
-        Err("`upstream` is empty: name one of the relay's servers, or leave it out for all".to_owned())
+        Err(
+            "`upstream` is empty: name one of the relay's servers, or leave it out for all"
+                .to_owned(),
+        )
     } else {
         Ok(())
     }

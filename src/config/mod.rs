@@ -578,8 +578,9 @@ impl Config {
                 "ledtogo" => ServerKind::Ledtogo {
                     upstream: match &s.upstream {
                         Some(u) => {
-                            kinds::check_upstream(u.get_ref())
-                                .map_err(|e| err(Some(u.span()), format!("server {name:?}: {e}")))?;
+                            kinds::check_upstream(u.get_ref()).map_err(|e| {
+                                err(Some(u.span()), format!("server {name:?}: {e}"))
+                            })?;
                             Some(u.get_ref().trim().to_owned())
                         }
                         None => None,

@@ -70,6 +70,24 @@ impl Frames {
         false
     }
 
+    /// Waits (up to 20 s) for a frame that `want` accepts, and returns it.
+    pub fn wait_until(&self, mut want: impl FnMut(&[Rgb]) -> bool) -> Option<Vec<Rgb>> {
+        let end = Instant::now() + Duration::from_secs(20);
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let frame = parse_frame(&line);
+                    if want(&frame) {
+                        return Some(frame);
+                    }
+                    *self.last.borrow_mut() = line;
+                }
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
     /// The last frame line that was not the one waited for.
     pub fn last(&self) -> String {
         self.last.borrow().clone()

@@ -65,7 +65,9 @@ impl Client {
         let mut last = self.last.lock();
         let answer = self
             .http
-            .get_cached(&url, Accept::Json, &mut last, |body| read_feed(&shown, body))
+            .get_cached(&url, Accept::Json, &mut last, |body| {
+                read_feed(&shown, body)
+            })
             .map_err(|e| self.explain(e))?;
         Ok(answer.value)
     }
@@ -99,7 +101,10 @@ pub fn feed_url(url: &str) -> String {
     if url.trim_end_matches('/').ends_with("/api/json") {
         url.trim_end_matches('/').to_owned()
     } else {
-        format!("{}api/json", crate::sources::jenkins::tree::normalize_base(url))
+        format!(
+            "{}api/json",
+            crate::sources::jenkins::tree::normalize_base(url)
+        )
     }
 }
 
@@ -232,8 +237,11 @@ mod tests {
     use crate::model::{JobId, JobState, ServerSnapshot, Snapshot};
     use crate::test_fixtures as fixtures;
 
-    /// A relay's snapshot: `servers` as (name, state, jobs as (path, state)).
-    fn relay(servers: &[(&str, ServerState, &[(&str, JobState)])]) -> Feed {
+    /// One relayed server: its name, its state and its jobs as (path, state).
+    type Relay<'a> = (&'a str, ServerState, &'a [(&'a str, JobState)]);
+
+    /// The feed of a relay's snapshot of `servers`.
+    fn relay(servers: &[Relay<'_>]) -> Feed {
         let mut snapshot = Snapshot::default();
         for (name, state, jobs) in servers {
             let mut server = ServerSnapshot::new();
@@ -260,7 +268,10 @@ mod tests {
         let feed = relay(&[(
             "office",
             ServerState::Ok,
-            &[("team-a/web", JobState::Unstable), ("deploy", JobState::Aborted)],
+            &[
+                ("team-a/web", JobState::Unstable),
+                ("deploy", JobState::Aborted),
+            ],
         )]);
         let listing = listing(&feed, "relay", None, URL).unwrap();
         assert_eq!(ids(&listing), ["relay:deploy", "relay:team-a/web"]);
@@ -274,7 +285,11 @@ mod tests {
     #[test]
     fn several_relayed_servers_prefix_each_job_with_its_servers_name() {
         let feed = relay(&[
-            ("office", ServerState::Ok, &[("team-a/web", JobState::Success)]),
+            (
+                "office",
+                ServerState::Ok,
+                &[("team-a/web", JobState::Success)],
+            ),
             ("lab", ServerState::Ok, &[("nightly", JobState::Failure)]),
         ]);
         let listing = listing(&feed, "relay", None, URL).unwrap();
@@ -303,7 +318,11 @@ mod tests {
     #[test]
     fn an_upstream_selects_one_server_whose_jobs_keep_their_paths() {
         let feed = relay(&[
-            ("office", ServerState::Ok, &[("team-a/web", JobState::Success)]),
+            (
+                "office",
+                ServerState::Ok,
+                &[("team-a/web", JobState::Success)],
+            ),
             ("lab", ServerState::Ok, &[("nightly", JobState::Failure)]),
         ]);
         let listing = listing(&feed, "desk", Some("lab"), URL).unwrap();
@@ -347,7 +366,11 @@ mod tests {
         assert_eq!(office.upstream, None, "the other server is fine");
         let lab = listing(&feed, "desk", Some("lab"), URL).unwrap();
         assert!(lab.upstream.is_some());
-        assert_eq!(lab.jobs[0].state, JobState::Success, "last known, not green");
+        assert_eq!(
+            lab.jobs[0].state,
+            JobState::Success,
+            "last known, not green"
+        );
     }
 
     #[test]

@@ -550,9 +550,19 @@ mod tests {
             Err(FeedError::Format { found: 2 })
         );
         let newer = Feed::parse(br#"{"ledtogo": 2, "servers": []}"#).unwrap_err();
-        assert!(newer.to_string().ends_with("update this ledtogo (the desk) to the relay's version"), "{newer}");
+        assert!(
+            newer
+                .to_string()
+                .ends_with("update this ledtogo (the desk) to the relay's version"),
+            "{newer}"
+        );
         let older = Feed::parse(br#"{"ledtogo": 0, "servers": []}"#).unwrap_err();
-        assert!(older.to_string().ends_with("update the relay's ledtogo to this version"), "{older}");
+        assert!(
+            older
+                .to_string()
+                .ends_with("update the relay's ledtogo to this version"),
+            "{older}"
+        );
         let err = Feed::parse(b"<html>login</html>").unwrap_err();
         assert!(err.to_string().starts_with("not a ledtogo feed"), "{err}");
     }
