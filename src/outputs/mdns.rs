@@ -141,7 +141,9 @@ fn instance_name(fullname: &str) -> String {
             out.push(b);
             continue;
         }
-        let digits = bytes.get(i..i + 3).filter(|d| d.iter().all(u8::is_ascii_digit));
+        let digits = bytes
+            .get(i..i + 3)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
         let value = digits
             .and_then(|d| std::str::from_utf8(d).ok())
             .and_then(|d| d.parse::<u8>().ok());
@@ -217,8 +219,8 @@ impl Browser {
     pub fn start_on(port: u16) -> Result<Browser, DiscoveryError> {
         // The daemon drops socket errors silently; the same sockets opened here first say what fails.
         check_network(port)?;
-        let daemon =
-            ServiceDaemon::new_with_port(port).map_err(|e| DiscoveryError::Daemon(e.to_string()))?;
+        let daemon = ServiceDaemon::new_with_port(port)
+            .map_err(|e| DiscoveryError::Daemon(e.to_string()))?;
         let events = match daemon.browse(SERVICE_TYPE) {
             Ok(events) => events,
             Err(e) => {
@@ -635,7 +637,10 @@ mod tests {
         .unwrap();
         assert_eq!(strip.target, "wled://192.168.1.9");
         assert_eq!(strip.addresses, vec![v4([192, 168, 1, 9]), v6]);
-        assert_eq!(strip.host, "evil\"host\u{fffd}.local", "shown, controls visible");
+        assert_eq!(
+            strip.host, "evil\"host\u{fffd}.local",
+            "shown, controls visible"
+        );
 
         let only_v6 = FoundStrip::of("x._wled._tcp.local.", "-bad.local.", 80, [v6]).unwrap();
         assert_eq!(only_v6.target, "wled://[2001:db8::7]");
