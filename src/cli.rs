@@ -10,6 +10,7 @@ use crate::config::{
     AggregateScope, Config, PortChoice, Root, ServerConfig, ServerKind, TokenSource,
 };
 use crate::model::Job;
+use crate::outputs::mdns::{self, DiscoveryError, FoundStrip};
 use crate::outputs::serial::{self, DeviceSettings};
 use crate::text;
 
@@ -73,7 +74,8 @@ pub enum Command {
     /// Validate the config and print the LED map.
     Check,
     /// List serial ports (VID:PID, serial number) and probe the USB-serial bridges for a ledtogo or
-    /// Adalight board. Probing opens the port, which resets an Uno.
+    /// Adalight board (probing opens the port, which resets an Uno); then list the Wi-Fi strips (WLED)
+    /// that announce themselves on the network within about 2 s.
     Ports {
         /// Also probe this port (e.g. a pseudo-terminal, which the system does not list).
         #[arg(long = "probe", value_name = "PATH")]
@@ -81,6 +83,9 @@ pub enum Command {
         /// Only list; do not open any port.
         #[arg(long)]
         no_probe: bool,
+        /// Do not search the network for Wi-Fi strips (mDNS).
+        #[arg(long)]
+        no_network: bool,
         #[arg(long, default_value_t = serial::DEFAULT_BAUD)]
         baud: u32,
     },
@@ -115,6 +120,28 @@ pub fn ports(extra: &[String], probe: bool, baud: u32) -> Result<String> {
         writeln!(out, "{path}  → {}", probe_line(path, baud)).ok();
     }
     Ok(out)
+}
+
+/// `ledtogo ports`' Wi-Fi part: what a short mDNS search found, with the `port = …` value for each.
+pub fn wifi_strips(found: &Result<Vec<FoundStrip>, DiscoveryError>) -> String {
+    let mut out = format!(
+        "Wi-Fi strips (WLED, announced over mDNS within {} s):\n",
+        mdns::SHORT_BROWSE.as_secs()
+    );
+    match found {
+        Ok(strips) if strips.is_empty() => {
+            writeln!(out, "  none found ({})", mdns::EMPTY_ADVICE).ok();
+        }
+        Ok(strips) => {
+            for strip in strips {
+                writeln!(out, "  {strip}").ok();
+            }
+        }
+        Err(e) => {
+            writeln!(out, "  {e}").ok();
+        }
+    }
+    out
 }
 
 fn probe_line(path: &str, baud: u32) -> String {

@@ -63,9 +63,15 @@ fn run(args: Cli) -> Result<()> {
         Some(Command::Ports {
             probe,
             no_probe,
+            no_network,
             baud,
         }) => {
             print!("{}", cli::ports(&probe, !no_probe, baud)?);
+            if !no_network {
+                let found =
+                    ledtogo::outputs::mdns::browse_for(ledtogo::outputs::mdns::SHORT_BROWSE);
+                print!("{}", cli::wifi_strips(&found));
+            }
             Ok(())
         }
         Some(Command::TestPattern { port, leds, baud }) => {

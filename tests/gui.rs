@@ -20,6 +20,8 @@ use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;
+#[path = "support/mdns.rs"]
+mod wled;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -1242,6 +1244,33 @@ fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_devic
             .query_by_label_contains("the pattern runs in the mirror only")
             .is_some(),
         "port = \"none\": the pattern is only in the mirror, and the tab says so"
+    );
+}
+
+#[test]
+fn the_device_tab_lists_a_wifi_strip_announced_on_the_network_and_choosing_it_sets_the_port() {
+    let responder = wled::Responder::start();
+    let strip = responder.announce("gui", 80);
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    let row = format!("{} · {}", strip.name, strip.host);
+    assert!(
+        s.pump_until(|h| h.query_by_label(&row).is_some()),
+        "the announced strip is listed by its name and host"
+    );
+    s.harness.get_by_label(&row).click();
+    let target = format!("wled://{}", strip.host);
+    s.saved(|c| c.strip.port.to_string() == target);
+    assert!(
+        file_text(&s.path).contains(&format!("port = \"{target}\"")),
+        "{}",
+        file_text(&s.path)
+    );
+
+    responder.withdraw(&strip);
+    assert!(
+        s.pump_until(|h| h.query_by_label(&row).is_none()),
+        "a strip that says goodbye leaves the list"
     );
 }
 

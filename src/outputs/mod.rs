@@ -1,9 +1,11 @@
 //! Where frames go, behind one trait: the serial strip ([`serial`]), the `--print-frames` printer
 //! ([`mod@print`]) and a strip that only remembers ([`virtual_strip`], tests and embedders). The engine hands
 //! every new frame to each output and each (re)loaded config to each output; it knows no output by kind.
+//! [`mdns`] finds Wi-Fi strips (WLED) on the network for the Device tab and `ledtogo ports`.
 //!
 //! A new kind of strip is one new module here implementing [`Output`].
 
+pub mod mdns;
 pub mod print;
 pub mod serial;
 pub mod virtual_strip;
