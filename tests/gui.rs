@@ -1246,6 +1246,43 @@ fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_devic
 }
 
 #[test]
+fn the_device_tab_takes_a_wled_board_as_the_port_and_shows_who_it_is() {
+    use support::wled::{DdpReceiver, InfoAnswer, WledHttp};
+    let ip = "127.0.0.28";
+    let receiver = DdpReceiver::start(ip, 4048);
+    let api = WledHttp::start(ip, InfoAnswer::wled("desk", 6));
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    s.harness.step();
+
+    s.replace_text("Other port", "xyz://desk");
+    assert!(
+        s.harness
+            .query_by_label_contains("unknown scheme \"xyz://\"")
+            .is_some(),
+        "a port the config would refuse is explained as it is typed"
+    );
+
+    let port = format!("wled://{ip}:{}", api.port);
+    s.replace_text("Other port", &port);
+    assert!(s.harness.query_by_label_contains("unknown scheme").is_none());
+    s.harness.get_by_label("Use").click();
+    let path = s.path.clone();
+    assert!(
+        s.pump_until(|_| file_text(&path).contains(&format!("port = \"{port}\""))),
+        "{}",
+        file_text(&path)
+    );
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains("WLED 0.15.0 'desk', 6 LEDs; streaming to 127.0.0.28:4048 (DDP)")
+            .is_some()),
+        "the Device tab shows the board and where the frames go"
+    );
+    assert!(wait_until(LIMIT, || !receiver.frames().is_empty()));
+}
+
+#[test]
 fn an_empty_or_unplayable_sound_file_is_refused_with_the_reason() {
     let mut s = setup("");
     let dir = s.path.parent().unwrap().to_path_buf();
