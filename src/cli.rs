@@ -153,7 +153,9 @@ pub fn test_pattern(
     };
     match port {
         Some(PortChoice::None) => {
-            bail!("--port none: nothing to test; pass --port PATH, --port auto or --port ddp://HOST")
+            bail!(
+                "--port none: nothing to test; pass --port PATH, --port auto or --port ddp://HOST"
+            )
         }
         Some(port) => settings.port = port,
         None if settings.port == PortChoice::None => {
@@ -419,7 +421,10 @@ pub fn check(path: &Path) -> Result<String> {
     let port = &config.strip.port;
     let link = match port {
         PortChoice::Ddp { host, port } => {
-            format!("DDP over UDP to {}", crate::config::host_and_port(host, *port))
+            format!(
+                "DDP over UDP to {}",
+                crate::config::host_and_port(host, *port)
+            )
         }
         PortChoice::Wled { host, http_port } => format!(
             "WLED: asks {}, then DDP over UDP to {}",

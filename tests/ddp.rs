@@ -65,7 +65,12 @@ impl Headless {
 }
 
 /// A config polling `sim` every second, with `strip` as its `[strip]` body and `slots` appended.
-fn write_config(dir: &tempfile::TempDir, sim: &SimJenkins, strip: &str, slots: &str) -> std::path::PathBuf {
+fn write_config(
+    dir: &tempfile::TempDir,
+    sim: &SimJenkins,
+    strip: &str,
+    slots: &str,
+) -> std::path::PathBuf {
     let path = dir.path().join("config.toml");
     std::fs::write(
         &path,
@@ -106,7 +111,12 @@ fn a_ddp_strip_shows_each_jobs_colour_at_its_offset_and_pushes_the_frame() {
     let packet = receiver
         .packets()
         .into_iter()
-        .find(|p| p.data[..] == [want[0].r, want[0].g, want[0].b, 0, 0, 0, want[2].r, want[2].g, want[2].b])
+        .find(|p| {
+            p.data[..]
+                == [
+                    want[0].r, want[0].g, want[0].b, 0, 0, 0, want[2].r, want[2].g, want[2].b,
+                ]
+        })
         .expect("a packet with the frame");
     assert_eq!(packet.flags, 0x41, "version 1, push");
     assert_eq!(packet.data_type, 0x0B, "RGB, 8 bits a channel");
@@ -136,20 +146,27 @@ fn a_strip_longer_than_one_packet_spans_several_and_pushes_only_the_last() {
     let slots = "[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 599\njob = \"web\"\n";
     let _app = Headless::start(&write_config(&dir, &sim, &strip, slots));
     let c = Colors::default();
-    assert!(wait_until(WAIT, || receiver.frames().iter().any(|(_, f)| {
-        f.len() == 600 && f[0] == shown(c.success) && f[599] == shown(c.failure)
-    })));
+    assert!(wait_until(WAIT, || receiver.frames().iter().any(
+        |(_, f)| { f.len() == 600 && f[0] == shown(c.success) && f[599] == shown(c.failure) }
+    )));
     let packets = receiver.packets();
     let first = packets
         .iter()
-        .position(|p| p.offset == 0 && p.data[..3] == [shown(c.success).r, shown(c.success).g, shown(c.success).b])
+        .position(|p| {
+            p.offset == 0
+                && p.data[..3] == [shown(c.success).r, shown(c.success).g, shown(c.success).b]
+        })
         .unwrap();
     let (a, b) = (&packets[first], &packets[first + 1]);
     assert_eq!((a.offset, a.data.len(), a.push()), (0, 1440, false));
     assert_eq!((b.offset, b.data.len(), b.push()), (1440, 360, true));
     assert_eq!(b.sequence, a.sequence % 15 + 1, "the next sequence number");
     let last = shown(c.failure);
-    assert_eq!(b.data[357..], [last.r, last.g, last.b], "LED 599 ends the frame");
+    assert_eq!(
+        b.data[357..],
+        [last.r, last.g, last.b],
+        "LED 599 ends the frame"
+    );
 }
 
 #[test]
@@ -202,10 +219,21 @@ fn a_wled_board_says_who_it_is_and_gets_the_frame_over_ddp() {
         "{}",
         app.log()
     );
-    assert!(api.requests.lock().unwrap().iter().all(|u| u == "/json/info"));
+    assert!(
+        api.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|u| u == "/json/info")
+    );
 
     let out = ledtogo()
-        .args(["ports", "--no-probe", "--probe", &format!("wled://{ip}:{}", api.port)])
+        .args([
+            "ports",
+            "--no-probe",
+            "--probe",
+            &format!("wled://{ip}:{}", api.port),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -246,11 +274,19 @@ fn a_reload_moves_the_strip_between_none_and_the_network_and_a_stopped_sender_st
         app.log()
     );
     write_config(&dir, &sim, "port = \"none\"\nleds = 3", SLOTS);
-    assert!(wait_until(WAIT, || app.log().matches("LED device disabled").count() >= 2));
+    assert!(wait_until(WAIT, || app
+        .log()
+        .matches("LED device disabled")
+        .count()
+        >= 2));
     std::thread::sleep(Duration::from_millis(300));
     let before = receiver.packets().len();
     std::thread::sleep(Duration::from_millis(2000));
-    assert_eq!(receiver.packets().len(), before, "nothing is sent after the switch");
+    assert_eq!(
+        receiver.packets().len(),
+        before,
+        "nothing is sent after the switch"
+    );
 }
 
 #[test]
@@ -367,7 +403,10 @@ fn a_wled_board_that_refuses_the_connection_is_an_error_and_asked_again() {
     let status = sender
         .wait_status(WAIT, |s| matches!(s, DeviceStatus::Streaming { .. }))
         .expect("recovers after the back-off");
-    assert!(status.to_string().starts_with("WLED 0.15.0 'late', 3 LEDs"), "{status}");
+    assert!(
+        status.to_string().starts_with("WLED 0.15.0 'late', 3 LEDs"),
+        "{status}"
+    );
     assert!(receiver.wait_for(WAIT, &[Rgb::new(1, 2, 3); 3]));
 }
 

@@ -1265,7 +1265,11 @@ fn the_device_tab_takes_a_wled_board_as_the_port_and_shows_who_it_is() {
 
     let port = format!("wled://{ip}:{}", api.port);
     s.replace_text("Other port", &port);
-    assert!(s.harness.query_by_label_contains("unknown scheme").is_none());
+    assert!(
+        s.harness
+            .query_by_label_contains("unknown scheme")
+            .is_none()
+    );
     s.harness.get_by_label("Use").click();
     let path = s.path.clone();
     assert!(
@@ -1275,7 +1279,9 @@ fn the_device_tab_takes_a_wled_board_as_the_port_and_shows_who_it_is() {
     );
     assert!(
         s.pump_until(|h| h
-            .query_by_label_contains("WLED 0.15.0 'desk', 6 LEDs; streaming to 127.0.0.28:4048 (DDP)")
+            .query_by_label_contains(
+                "WLED 0.15.0 'desk', 6 LEDs; streaming to 127.0.0.28:4048 (DDP)"
+            )
             .is_some()),
         "the Device tab shows the board and where the frames go"
     );

@@ -190,9 +190,12 @@ pub fn test_pattern(
     let leds = match (&status, wanted_leds) {
         (_, n) if n > 0 => n,
         (DeviceStatus::Connected { leds, .. }, _) => usize::from(*leds),
-        (DeviceStatus::Streaming { wled: Some(info), .. }, _) => {
-            info.leds.clamp(1, crate::config::MAX_LEDS)
-        }
+        (
+            DeviceStatus::Streaming {
+                wled: Some(info), ..
+            },
+            _,
+        ) => info.leds.clamp(1, crate::config::MAX_LEDS),
         _ => 16,
     };
     let step = |device: &Running, name: &str, frame: Vec<Rgb>| {

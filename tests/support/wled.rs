@@ -83,7 +83,7 @@ impl DdpReceiver {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (s, halt) = (seen.clone(), stop.clone());
         std::thread::spawn(move || {
-            let mut buf = [0u8; 65_536];
+            let mut buf = vec![0u8; 65_536];
             while !halt.load(std::sync::atomic::Ordering::Relaxed) {
                 let Ok((n, _)) = socket.recv_from(&mut buf) else {
                     continue;
@@ -187,7 +187,8 @@ impl WledHttp {
                     continue;
                 }
                 let answer = a.lock().unwrap().clone();
-                let ct = tiny_http::Header::from_bytes("Content-Type", answer.content_type).unwrap();
+                let ct =
+                    tiny_http::Header::from_bytes("Content-Type", answer.content_type).unwrap();
                 req.respond(tiny_http::Response::from_data(answer.body).with_header(ct))
                     .ok();
             }

@@ -45,7 +45,7 @@ impl Default for Sequence {
 
 impl Sequence {
     /// The number for this packet; the next call gives the one after it.
-    pub fn next(&mut self) -> u8 {
+    pub fn take(&mut self) -> u8 {
         let n = self.0;
         self.0 = if n >= 15 { 1 } else { n + 1 };
         n
@@ -77,7 +77,7 @@ pub fn packets(frame: &[Rgb], sequence: &mut Sequence) -> Vec<Vec<u8>> {
             let at = u32::try_from(offset).unwrap_or(u32::MAX);
             let len = u16::try_from(chunk.len()).unwrap_or(u16::MAX);
             let mut packet = Vec::with_capacity(HEADER_LEN + chunk.len());
-            packet.extend([flags, sequence.next(), TYPE_RGB24, ID_DISPLAY]);
+            packet.extend([flags, sequence.take(), TYPE_RGB24, ID_DISPLAY]);
             packet.extend(at.to_be_bytes());
             packet.extend(len.to_be_bytes());
             packet.extend_from_slice(chunk);
@@ -124,19 +124,25 @@ mod tests {
         assert_eq!(&first[4..8], &[0, 0, 0, 0]);
         assert_eq!(&first[8..10], &1440u16.to_be_bytes());
         assert_eq!(first.len(), HEADER_LEN + 1440);
-        assert_eq!(&second[4..8], &1440u32.to_be_bytes(), "byte offset of LED 480");
+        assert_eq!(
+            &second[4..8],
+            &1440u32.to_be_bytes(),
+            "byte offset of LED 480"
+        );
         assert_eq!(&second[8..10], &360u16.to_be_bytes());
         assert_eq!(second.len(), HEADER_LEN + 360);
         assert_eq!(&second[10..13], &[224, 1, 7], "LED 480 starts the second");
-        assert_eq!((first[1], second[1]), (1, 2), "one sequence number per packet");
+        assert_eq!(
+            (first[1], second[1]),
+            (1, 2),
+            "one sequence number per packet"
+        );
     }
 
     #[test]
     fn the_sequence_number_runs_from_1_to_15_and_round_again() {
         let mut seq = Sequence::default();
-        let numbers: Vec<u8> = (0..17)
-            .map(|_| packets(&[RED], &mut seq)[0][1])
-            .collect();
+        let numbers: Vec<u8> = (0..17).map(|_| packets(&[RED], &mut seq)[0][1]).collect();
         assert_eq!(numbers[..15], (1..=15).collect::<Vec<u8>>()[..]);
         assert_eq!(numbers[15..], [1, 2], "never 0, which means unused");
     }

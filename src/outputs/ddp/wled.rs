@@ -42,7 +42,9 @@ pub fn advice(e: &SourceError) -> &'static str {
         SourceError::Network { .. } => {
             "is the board on and on this network? (`ledtogo ports --probe wled://HOST` asks it)"
         }
-        SourceError::NotJson { .. } | SourceError::BadAnswer { .. } | SourceError::Status { .. } => {
+        SourceError::NotJson { .. }
+        | SourceError::BadAnswer { .. }
+        | SourceError::Status { .. } => {
             "is it a WLED board? (a DDP receiver that is not WLED takes ddp://HOST)"
         }
         _ => "check the host",
@@ -91,18 +93,14 @@ fn read_info(url: &str, body: &mut dyn Read) -> Result<WledInfo, SourceError> {
 
 /// The board's name, version and LED count from a `/json/info` body; why not, when they are not there.
 pub fn parse_info(bytes: &[u8]) -> Result<WledInfo, String> {
-    let Object(raw) = serde_json::from_slice::<Object<RawInfo>>(bytes)
-        .map_err(|e| format!("not JSON: {e}"))?;
+    let Object(raw) =
+        serde_json::from_slice::<Object<RawInfo>>(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let raw = raw.ok_or("not a JSON object")?;
     let version = raw
         .ver
         .as_str()
         .ok_or("no firmware version (`ver`): not a WLED board?")?;
-    let count = raw
-        .leds
-        .0
-        .map(|l| l.count)
-        .unwrap_or_default();
+    let count = raw.leds.0.map(|l| l.count).unwrap_or_default();
     let leds = match count {
         Scalar::Unsigned(n) => usize::try_from(n).unwrap_or(usize::MAX),
         Scalar::Signed(_) => 0,
@@ -152,7 +150,11 @@ mod tests {
         assert!(!info.name.chars().any(text::is_hidden_control), "{info:?}");
         assert!(!info.version.chars().any(text::is_hidden_control));
         assert!(info.name.chars().count() <= MAX_TEXT, "{}", info.name);
-        assert!(info.name.starts_with("de\u{FFFD}sk\u{FFFD}x"), "{}", info.name);
+        assert!(
+            info.name.starts_with("de\u{FFFD}sk\u{FFFD}x"),
+            "{}",
+            info.name
+        );
     }
 
     #[test]
@@ -165,13 +167,20 @@ mod tests {
         assert!(e.contains("leds.count"), "{e}");
         let e = parse_info(br#"{"name":"desk","leds":{"count":60}}"#).unwrap_err();
         assert!(e.contains("`ver`"), "{e}");
-        assert!(parse_info(b"[1,2]").unwrap_err().contains("not a JSON object"));
+        assert!(
+            parse_info(b"[1,2]")
+                .unwrap_err()
+                .contains("not a JSON object")
+        );
         assert!(parse_info(b"<html>").unwrap_err().starts_with("not JSON"));
     }
 
     #[test]
     fn an_ipv6_board_gets_a_bracketed_url() {
         assert_eq!(info_url("fd00::5", 80), "http://[fd00::5]:80/json/info");
-        assert_eq!(info_url("desk.local", 8080), "http://desk.local:8080/json/info");
+        assert_eq!(
+            info_url("desk.local", 8080),
+            "http://desk.local:8080/json/info"
+        );
     }
 }

@@ -422,7 +422,10 @@ impl Link {
         let mut buf = [0u8; 64];
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             self.check_cancel()?;
-            if let Err(e) = self.port.set_timeout(left.clamp(Duration::from_millis(1), READ_SLICE)) {
+            if let Err(e) = self
+                .port
+                .set_timeout(left.clamp(Duration::from_millis(1), READ_SLICE))
+            {
                 tracing::debug!(port = %self.name, error = %e, "cannot set the read timeout");
             }
             match self.port.read(&mut buf) {
@@ -432,7 +435,11 @@ impl Link {
                     });
                 }
                 Ok(n) => seen.extend_from_slice(&buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
                 Err(source) => {
                     return Err(LinkError::Io {
                         port: self.name.clone(),

@@ -11,14 +11,13 @@ pub mod worker;
 
 use std::sync::Arc;
 
-
+pub use crate::outputs::status::{DeviceStatus, NOT_FOUND_ADVICE, Search, Tried};
+pub use crate::outputs::strip::{TestPatternError, test_pattern};
 pub use discovery::{
     AutoDiscovery, ListError, PortKind, PortReport, ProbeOutcome, list_ports, probe,
 };
 pub use link::LinkError;
 pub use protocol::ByeAction;
-pub use crate::outputs::status::{DeviceStatus, NOT_FOUND_ADVICE, Search, Tried};
-pub use crate::outputs::strip::{TestPatternError, test_pattern};
 pub use worker::{DEFAULT_BAUD, Device, DeviceSettings};
 
 /// Told each status the device worker reports (connected, searching, lost…).

@@ -343,8 +343,9 @@ impl Worker {
                 port @ (PortChoice::Ddp { .. } | PortChoice::Wled { .. }) => {
                     self.set_status(DeviceStatus::Error {
                         port: Some(port.to_string()),
-                        reason: "a network strip, not a serial port (outputs::StripOutput drives it)"
-                            .to_owned(),
+                        reason:
+                            "a network strip, not a serial port (outputs::StripOutput drives it)"
+                                .to_owned(),
                     });
                     self.sleep(Duration::MAX);
                     continue;
