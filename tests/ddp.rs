@@ -419,3 +419,41 @@ fn a_ddp_host_that_does_not_resolve_is_an_error_naming_it() {
     assert!(line.contains("cannot find no-such-strip.invalid"), "{line}");
     assert!(line.contains("ddp://no-such-strip.invalid"), "{line}");
 }
+
+#[test]
+fn the_test_pattern_runs_on_a_ddp_strip_and_leaves_it_dark() {
+    let receiver = DdpReceiver::start("127.0.0.1", 0);
+    let port = format!("ddp://127.0.0.1:{}", receiver.port);
+    let out = ledtogo()
+        .args(["test-pattern", "--port", &port, "--leds", "3"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "test pattern done on streaming to 127.0.0.1:{} (DDP)",
+            receiver.port
+        )),
+        "{stdout}"
+    );
+    let frames: Vec<Vec<Rgb>> = receiver.frames().into_iter().map(|(_, f)| f).collect();
+    for led in 0..3 {
+        assert!(
+            frames.iter().any(|f| f
+                .iter()
+                .enumerate()
+                .all(|(i, c)| (i == led) != (*c == Rgb::OFF))),
+            "LED {led} alone lit at some point"
+        );
+    }
+    assert_eq!(
+        frames.last().unwrap(),
+        &vec![Rgb::OFF; 3],
+        "dark at the end"
+    );
+}

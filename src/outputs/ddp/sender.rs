@@ -312,7 +312,9 @@ impl Worker {
         let mut sent_gen = 0;
         let mut last_send: Option<Instant> = None;
         let mut next_check = Instant::now() + RECHECK;
-        let mut reported = false;
+        // From here frames can go out: say where (DDP has no answer to wait for).
+        self.set_status(self.streaming(addr, info.clone()));
+        let mut sent_once = false;
         loop {
             let resend_at = last_send.map(|t| t + RESEND);
             let wake = match (resend_at, info.is_some()) {
@@ -349,10 +351,9 @@ impl Worker {
                 inner.delivered_gen = inner.delivered_gen.max(generation);
                 drop(inner);
                 self.shared.cv.notify_all();
-                if !reported {
-                    reported = true;
+                if !sent_once {
+                    sent_once = true;
                     self.failures = 0;
-                    self.set_status(self.streaming(addr, info.clone()));
                 }
             }
             if let (true, Target::Wled { host, http_port }) = (check_due, &self.target) {
@@ -361,9 +362,7 @@ impl Worker {
                 next_check = Instant::now() + RECHECK;
                 if info.as_ref() != Some(&fresh) {
                     info = Some(fresh);
-                    if reported {
-                        self.set_status(self.streaming(addr, info.clone()));
-                    }
+                    self.set_status(self.streaming(addr, info.clone()));
                 }
             }
         }
