@@ -10,6 +10,7 @@ use crate::config::{
     AggregateScope, Config, PortChoice, Root, ServerConfig, ServerKind, TokenSource,
 };
 use crate::model::Job;
+use crate::outputs::ddp;
 use crate::outputs::mdns::{self, DiscoveryError, FoundStrip};
 use crate::outputs::serial::{self, DeviceSettings};
 use crate::text;
@@ -77,8 +78,9 @@ pub enum Command {
     /// Adalight board (probing opens the port, which resets an Uno); then list the Wi-Fi strips (WLED)
     /// that announce themselves on the network within about 2 s.
     Ports {
-        /// Also probe this port (e.g. a pseudo-terminal, which the system does not list).
-        #[arg(long = "probe", value_name = "PATH")]
+        /// Also probe this port: a pseudo-terminal (which the system does not list), or a network strip
+        /// (wled://HOST asks the board who it is; ddp://HOST resolves the name).
+        #[arg(long = "probe", value_name = "PORT")]
         probe: Vec<String>,
         /// Only list; do not open any port.
         #[arg(long)]
@@ -91,7 +93,8 @@ pub enum Command {
     },
     /// Light each LED in turn, then a rainbow, to check the wiring and the LED count.
     TestPattern {
-        /// The port: a device path or `auto` (default: the config's `[strip] port`, else auto).
+        /// The port: a device path, `auto`, ddp://HOST[:PORT] or wled://HOST (default: the config's
+        /// `[strip] port`, else auto).
         #[arg(long)]
         port: Option<PortChoice>,
         /// LED count (default: the config's, else the device's own).
@@ -145,6 +148,14 @@ pub fn wifi_strips(found: &Result<Vec<FoundStrip>, DiscoveryError>) -> String {
 }
 
 fn probe_line(path: &str, baud: u32) -> String {
+    match path.parse::<PortChoice>() {
+        Err(e) => return format!("cannot probe: {e}"),
+        Ok(port) => {
+            if let Some(target) = ddp::Target::of(&port) {
+                return ddp::probe(&target).unwrap_or_else(|e| format!("cannot probe: {e}"));
+            }
+        }
+    }
     match serial::probe(path, baud) {
         Ok(outcome) => outcome.to_string(),
         Err(e) => format!("cannot probe: {e}"),
@@ -169,11 +180,15 @@ pub fn test_pattern(
     };
     match port {
         Some(PortChoice::None) => {
-            bail!("--port none: nothing to test; pass --port PATH or --port auto")
+            bail!(
+                "--port none: nothing to test; pass --port PATH, --port auto or --port ddp://HOST"
+            )
         }
         Some(port) => settings.port = port,
         None if settings.port == PortChoice::None => {
-            bail!("the config says `port = \"none\"`: pass --port PATH (or --port auto)")
+            bail!(
+                "the config says `port = \"none\"`: pass --port PATH (or --port auto, --port ddp://HOST)"
+            )
         }
         None => {}
     }
@@ -431,11 +446,27 @@ pub fn check(path: &Path) -> Result<String> {
         }
     }
     let port = &config.strip.port;
+    let link = match port {
+        PortChoice::Ddp { host, port } => {
+            format!(
+                "DDP over UDP to {}",
+                crate::config::host_and_port(host, *port)
+            )
+        }
+        PortChoice::Wled { host, http_port } => format!(
+            "WLED: asks {}, then DDP over UDP to {}",
+            ddp::wled::info_url(host, *http_port),
+            crate::config::host_and_port(host, crate::config::DDP_PORT)
+        ),
+        PortChoice::Auto | PortChoice::Path(_) | PortChoice::None => {
+            format!("{} baud", config.strip.baud)
+        }
+    };
     line(
         &mut out,
         &format!(
-            "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
-            config.strip.leds, config.strip.baud, config.strip.brightness, config.strip.gamma
+            "strip: port {port} ({link}), {} LEDs, brightness {:.2}, gamma {:.1}",
+            config.strip.leds, config.strip.brightness, config.strip.gamma
         ),
     );
     for led in 0..config.strip.leds {

@@ -5,9 +5,9 @@
 //! says why it cannot search. The tests here run one at a time: they count this process's threads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
 #[path = "support/mdns.rs"]
-mod wled;
+mod mdns;
+mod support;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ledtogo::outputs::mdns::{Browser, Discovery, FoundStrip};
+use mdns::{Announced, Responder, thread_names};
 use parking_lot::Mutex;
 use support::{ledtogo, wait_until};
-use wled::{Announced, Responder, thread_names};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

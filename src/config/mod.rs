@@ -6,15 +6,16 @@
 mod document;
 mod files;
 pub mod kinds;
+mod port;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
 pub use kinds::ServerKind;
+pub use port::{DDP_PORT, PortChoice, PortError, WLED_HTTP_PORT, host_and_port};
 pub use quiet_hours::QuietHours;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,7 +80,7 @@ struct RawServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStrip {
-    port: Option<String>,
+    port: Option<Spanned<String>>,
     baud: Option<Spanned<u32>>,
     leds: Option<Spanned<i64>>,
     brightness: Option<Spanned<f64>>,
@@ -272,41 +273,6 @@ impl StripConfig {
         Correction {
             brightness: self.brightness,
             gamma: self.gamma,
-        }
-    }
-}
-
-/// Which serial port drives the strip: `"auto"`, `"none"` or a device path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum PortChoice {
-    /// Probe the known USB-serial bridges and take the first LED device that answers.
-    #[default]
-    Auto,
-    /// Exactly this port (a device node or a symlink to one).
-    Path(PathBuf),
-    /// No device: the strip is shown in the window only.
-    None,
-}
-
-impl std::str::FromStr for PortChoice {
-    type Err = std::convert::Infallible;
-
-    /// `auto` (or nothing), `none`, or else a path: the same words in the file, the CLI and the window.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(match text.trim() {
-            "auto" | "" => PortChoice::Auto,
-            "none" => PortChoice::None,
-            p => PortChoice::Path(PathBuf::from(p)),
-        })
-    }
-}
-
-impl fmt::Display for PortChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PortChoice::Auto => f.write_str("auto"),
-            PortChoice::None => f.write_str("none"),
-            PortChoice::Path(p) => write!(f, "{}", p.display()),
         }
     }
 }
@@ -712,7 +678,10 @@ impl Config {
         let mut strip = StripConfig::default();
         if let Some(rs) = &raw.strip {
             if let Some(port) = &rs.port {
-                strip.port = port.parse().unwrap_or_default();
+                strip.port = port
+                    .get_ref()
+                    .parse()
+                    .map_err(|e: PortError| err(Some(port.span()), format!("strip.port: {e}")))?;
             }
             if let Some(b) = &rs.baud {
                 if *b.get_ref() < 300 {
@@ -952,7 +921,7 @@ pub const STARTER: &str = "\
 poll_seconds = 10
 
 [strip]
-port = \"auto\"      # a device path (/dev/ttyACM0), \"auto\", or \"none\" (mirror only)
+port = \"auto\"      # a device path (/dev/ttyACM0), \"auto\", \"none\" (mirror only), ddp://HOST or wled://HOST
 leds = 16
 brightness = 0.5
 
@@ -1090,6 +1059,24 @@ mod tests {
                 .contains("already defined")
         );
         assert!(invalid("poll_seconds = 0\n").2.contains("poll_seconds"));
+    }
+
+    #[test]
+    fn a_bad_network_port_is_reported_at_strip_port() {
+        let (line, col, msg) = invalid("[strip]\nleds = 8\nport = \"ddp://:4048\"\n");
+        assert_eq!((line, col), (3, 8));
+        assert!(msg.starts_with("strip.port: "), "{msg}");
+        assert!(msg.contains("ddp://HOST[:PORT]"), "{msg}");
+        let (_, _, msg) = invalid("[strip]\nport = \"xyz://desk\"\n");
+        assert!(msg.contains("unknown scheme"), "{msg}");
+        let c = Config::parse("[strip]\nport = \"wled://desk.local\"\n", None).unwrap();
+        assert_eq!(
+            c.strip.port,
+            PortChoice::Wled {
+                host: "desk.local".into(),
+                http_port: WLED_HTTP_PORT
+            }
+        );
     }
 
     #[test]

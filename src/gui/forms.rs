@@ -9,7 +9,8 @@ use egui::{Color32, RichText, Ui};
 use parking_lot::Mutex;
 
 use crate::config::{
-    Config, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource, kinds,
+    Config, PortChoice, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource,
+    kinds,
 };
 use crate::model::Snapshot;
 use crate::outputs::mdns::{self, Discovery, Found};
@@ -640,6 +641,11 @@ impl DeviceTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, status: &DeviceStatus) {
         ui.heading("LED device");
         let color = match status {
+            DeviceStatus::Streaming {
+                wled: Some(info),
+                leds,
+                ..
+            } if info.leds != *leds => ui.visuals().warn_fg_color,
             s if s.is_connected() => Color32::from_rgb(0, 170, 60),
             DeviceStatus::Error { .. } => ui.visuals().error_fg_color,
             DeviceStatus::NotFound(_) => ui.visuals().warn_fg_color,
@@ -720,21 +726,32 @@ impl DeviceTab {
                 });
                 ui.end_row();
                 let l = ui.label("Other port");
+                let typed = self.custom.trim().parse::<PortChoice>();
                 ui.horizontal(|ui| {
                     ui.add(
                         egui::TextEdit::singleline(&mut self.custom)
-                            .hint_text("/dev/ttyUSB0")
-                            .desired_width(200.0),
+                            .hint_text("/dev/ttyUSB0, wled://HOST or ddp://HOST")
+                            .desired_width(260.0),
                     )
-                    .labelled_by(l.id);
-                    if ui
-                        .add_enabled(!self.custom.trim().is_empty(), egui::Button::new("Use"))
-                        .clicked()
-                    {
-                        desk.edit(set_port(self.custom.trim()));
+                    .labelled_by(l.id)
+                    .on_hover_text(
+                        "A serial port, a WLED board on Wi-Fi (wled://HOST) or any DDP receiver \
+                         (ddp://HOST[:PORT])",
+                    );
+                    let usable = !self.custom.trim().is_empty() && typed.is_ok();
+                    if ui.add_enabled(usable, egui::Button::new("Use")).clicked() {
+                        // The canonical spelling (a host in lower case, no default port).
+                        if let Ok(port) = &typed {
+                            desk.edit(set_port(&port.to_string()));
+                        }
                     }
                 });
                 ui.end_row();
+                if let Err(e) = &typed {
+                    ui.label("");
+                    ui.label(RichText::new(e.to_string()).color(ui.visuals().error_fg_color));
+                    ui.end_row();
+                }
                 let l = ui.label("LEDs");
                 let leds = self.leds.get_or_insert(config.strip.leds);
                 let r = ui

@@ -6,6 +6,7 @@ pub mod emulator;
 pub mod feed;
 pub mod frames;
 pub mod github;
+pub mod wled;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command};
