@@ -64,9 +64,18 @@ impl Export {
             cache: Mutex::new(None),
             active: AtomicUsize::new(0),
         });
+        let (busy, refused) = std::sync::mpsc::sync_channel(MAX_CONNECTIONS);
+        std::thread::Builder::new()
+            .name("export-busy".into())
+            .spawn(move || {
+                for stream in refused {
+                    refuse(&stream);
+                }
+            })?;
         let mut relay = Relay {
             published,
             shared,
+            busy,
             listener: None,
             config: None,
         };
@@ -157,6 +166,8 @@ impl Bodies {
 struct Relay {
     published: PublishedHandle,
     shared: Arc<Shared>,
+    /// Connections beyond [`MAX_CONNECTIONS`], to be answered 503 (the thread ends with the relay's).
+    busy: std::sync::mpsc::SyncSender<TcpStream>,
     /// The listening socket and the `listen` it was bound for.
     listener: Option<(SocketAddr, TcpListener)>,
     /// The config last applied.
@@ -243,14 +254,11 @@ impl Relay {
     }
 
     /// Serves `stream` on a thread of its own, or answers 503 when [`MAX_CONNECTIONS`] are busy.
-    fn dispatch(&self, mut stream: TcpStream) {
+    fn dispatch(&self, stream: TcpStream) {
         let slot = Slot::take(&self.shared);
         let Some(slot) = slot else {
-            stream.set_nonblocking(false).ok();
-            stream.set_write_timeout(Some(TICK)).ok();
-            let busy = Answer::text(503, "the relay is busy; try again in a few seconds\n")
-                .with("Retry-After", "5");
-            serve::write_answer(&mut stream, &busy, false).ok();
+            // Told to come back by the one refusing thread; when even its queue is full, closed.
+            self.busy.try_send(stream).ok();
             return;
         };
         let shared = self.shared.clone();
@@ -323,17 +331,29 @@ fn serve_one(shared: &Shared, stream: TcpStream) {
     };
     if serve::write_answer(&mut &stream, &answer, head_only).is_ok() {
         stream.shutdown(std::net::Shutdown::Write).ok();
-        linger(&stream);
+        linger(&stream, Duration::from_secs(1));
+    }
+}
+
+/// Answers 503 to a connection that found every slot taken, without reading its request.
+fn refuse(stream: &TcpStream) {
+    stream.set_nonblocking(false).ok();
+    stream.set_write_timeout(Some(Duration::from_secs(1))).ok();
+    let busy = Answer::text(503, "the relay is busy; try again in a few seconds\n")
+        .with("Retry-After", "5");
+    if serve::write_answer(&mut &*stream, &busy, false).is_ok() {
+        stream.shutdown(std::net::Shutdown::Write).ok();
+        linger(stream, Duration::from_millis(250));
     }
 }
 
 /// Reads and drops what the client still sends (a body the relay never reads) for a moment, up to a
-/// cap, so closing does not reset the connection before the client has read the answer.
-fn linger(mut stream: &TcpStream) {
+/// cap and for at most `most`, so closing does not reset the connection before the client has read the
+/// answer.
+fn linger(mut stream: &TcpStream, most: Duration) {
     use std::io::Read as _;
-    const LINGER: Duration = Duration::from_secs(1);
     const MAX_DRAIN: usize = 256 * 1024;
-    let end = Instant::now() + LINGER;
+    let end = Instant::now() + most;
     let mut left = MAX_DRAIN;
     let mut buf = [0u8; 4096];
     while left > 0 {
