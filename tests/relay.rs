@@ -125,14 +125,10 @@ impl Ledtogo {
         Err(seen.split_off(seen.len().saturating_sub(5)))
     }
 
-    /// Waits for exactly `want`.
-    fn shows(&self, want: &[Rgb]) -> bool {
-        match self.wait_for(|f| f == want) {
-            Ok(_) => true,
-            Err(seen) => {
-                eprintln!("wanted {want:?}, last frames {seen:?}");
-                false
-            }
+    /// Waits for exactly `want`; fails the test with `what` and the last frames seen.
+    fn shows(&self, want: &[Rgb], what: &str) {
+        if let Err(seen) = self.wait_for(|f| f == want) {
+            panic!("{what}: wanted {want:?}, last frames {seen:?}");
         }
     }
 
@@ -289,14 +285,14 @@ fn desks_on_the_relay_show_what_a_direct_poll_shows_and_the_jenkins_sees_only_th
     let desks = [desk(&addr, "", &[]), desk(&addr, "", &[])];
     let c = Colors::default();
     let (ok, bad, unstable) = (shown(c.success), shown(c.failure), shown(c.unstable));
-    assert!(
-        relay.shows(&[ok, bad, unstable, ok]),
-        "the relay polls the Jenkins directly"
+    relay.shows(
+        &[ok, bad, unstable, ok],
+        "the relay polls the Jenkins directly",
     );
     for desk in &desks {
-        assert!(
-            desk.shows(&[ok, bad, bad, ok]),
-            "the same states through cctray, unstable as failure (cctray has no unstable)"
+        desk.shows(
+            &[ok, bad, bad, ok],
+            "the same states through cctray, unstable as failure (cctray has no unstable)",
         );
     }
 
@@ -308,7 +304,7 @@ fn desks_on_the_relay_show_what_a_direct_poll_shows_and_the_jenkins_sees_only_th
     }
     sim.finish_build("deploy", JobState::Failure);
     for desk in &desks {
-        assert!(desk.shows(&[ok, bad, bad, bad]), "and its failure arrives");
+        desk.shows(&[ok, bad, bad, bad], "and its failure arrives");
     }
 
     // The desks polled the relay every second all along; the Jenkins counted the relay's polls only.
@@ -525,12 +521,15 @@ fn with_auth_a_reader_needs_the_user_and_token_and_a_desk_with_them_reads_the_re
         &[("DESK_TOKEN", "r3lay-token")],
     );
     let c = Colors::default();
-    assert!(desk.shows(&[
-        shown(c.success),
-        shown(c.failure),
-        shown(c.failure),
-        shown(c.success)
-    ]));
+    desk.shows(
+        &[
+            shown(c.success),
+            shown(c.failure),
+            shown(c.failure),
+            shown(c.success),
+        ],
+        "a desk with the relay's user and token reads it",
+    );
 }
 
 #[test]
@@ -693,5 +692,44 @@ fn the_relay_follows_config_edits_and_retries_a_port_it_could_not_have_after_the
         wait_until(Duration::from_secs(20), || TcpStream::connect(&addr)
             .is_err()),
         "no [export]: nothing listens"
+    );
+}
+
+#[test]
+fn check_shows_where_the_relay_serves_and_whether_its_token_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[export]\nlisten = \"0.0.0.0:8765\"\nuser = \"office\"\ntoken_env = \"LEDTOGO_TEST_RELAY_TOKEN\"\n",
+    )
+    .unwrap();
+    let check = |token: Option<&str>| {
+        let mut cmd = ledtogo();
+        cmd.args(["check", "--config"]).arg(&path);
+        match token {
+            Some(t) => cmd.env("LEDTOGO_TEST_RELAY_TOKEN", t),
+            None => cmd.env_remove("LEDTOGO_TEST_RELAY_TOKEN"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let found = check(Some("r3lay-token"));
+    assert!(
+        found.contains(
+            "relay: serving http://0.0.0.0:8765/cc.xml and /api/json, Basic auth as office (token found)"
+        ),
+        "{found}"
+    );
+    assert!(!found.contains("r3lay-token"), "{found}");
+    let missing = check(None);
+    assert!(
+        missing.contains("Basic auth as office (token MISSING: [export]: environment variable LEDTOGO_TEST_RELAY_TOKEN (token_env) is not set)"),
+        "{missing}"
     );
 }

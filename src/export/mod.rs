@@ -43,8 +43,10 @@ use serve::{Answer, Head, HeadError};
 
 /// The most connections served at once; more are answered 503 at once.
 pub const MAX_CONNECTIONS: usize = 16;
-/// How often the export thread looks for new connections and a new config.
+/// How often the export thread looks for new connections (and a new config) while it listens.
 const TICK: Duration = Duration::from_millis(50);
+/// How often it looks for a new config while it does not (the engine checks the file once a second).
+const IDLE: Duration = Duration::from_secs(1);
 
 /// The running relay. Stops (and joins its thread) when dropped, or by itself once the engine stopped.
 #[derive(Debug)]
@@ -95,9 +97,9 @@ impl Export {
 impl Drop for Export {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
-        {
+        let Some(t) = self.thread.take() else { return };
+        t.thread().unpark();
+        if t.join().is_err() {
             tracing::error!("the relay's thread panicked");
         }
     }
@@ -189,7 +191,7 @@ impl Relay {
                 self.config = Some(config);
             }
             self.accept_all();
-            std::thread::sleep(TICK);
+            std::thread::park_timeout(if self.listener.is_some() { TICK } else { IDLE });
         }
     }
 
@@ -266,7 +268,7 @@ impl Relay {
             .name("export-client".into())
             .spawn(move || {
                 let _slot = slot;
-                serve_one(&shared, stream);
+                serve_one(&shared, &stream);
             });
         if let Err(e) = spawned {
             tracing::debug!("relay: cannot start a thread for a reader: {e}");
@@ -317,21 +319,21 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
 }
 
 /// Reads one request from `stream` and answers it.
-fn serve_one(shared: &Shared, stream: TcpStream) {
+fn serve_one(shared: &Shared, stream: &TcpStream) {
     stream.set_nonblocking(false).ok();
     stream.set_write_timeout(Some(serve::WRITE_TIMEOUT)).ok();
     stream.set_nodelay(true).ok();
     let deadline = Instant::now() + serve::HEAD_DEADLINE;
     let mut set_timeout = |d: Duration| stream.set_read_timeout(Some(d));
-    let (answer, head_only) = match serve::read_head(&mut &stream, &mut set_timeout, deadline) {
+    let (answer, head_only) = match serve::read_head(&mut &*stream, &mut set_timeout, deadline) {
         Ok(head) => (shared.answer(&head), head.method == "HEAD"),
         Err(HeadError::TooLarge) => (Answer::text(431, "the request head is too large\n"), false),
         Err(HeadError::Malformed) => (Answer::text(400, "not an HTTP/1.1 request\n"), false),
         Err(HeadError::Gone) => return,
     };
-    if serve::write_answer(&mut &stream, &answer, head_only).is_ok() {
+    if serve::write_answer(&mut &*stream, &answer, head_only).is_ok() {
         stream.shutdown(std::net::Shutdown::Write).ok();
-        linger(&stream, Duration::from_secs(1));
+        linger(stream, Duration::from_secs(1));
     }
 }
 
