@@ -445,6 +445,9 @@ pub fn check(path: &Path) -> Result<String> {
             line(&mut out, &github_budget(s, repos.len(), config.poll));
         }
     }
+    if let Some(export) = &config.export {
+        line(&mut out, &relay_line(export));
+    }
     let port = &config.strip.port;
     let link = match port {
         PortChoice::Ddp { host, port } => {
@@ -484,6 +487,25 @@ pub fn check(path: &Path) -> Result<String> {
         line(&mut out, &format!("LED {led:>3}  {what}"));
     }
     Ok(out)
+}
+
+/// The `check` line of the relay: where it serves and how readers authenticate.
+fn relay_line(export: &crate::config::ExportConfig) -> String {
+    let auth = match &export.auth {
+        None => "no auth: whoever reaches the port reads the job states".to_owned(),
+        Some(a) => format!(
+            "Basic auth as {} ({})",
+            a.user,
+            match crate::sources::credentials::export_lookup(a) {
+                Ok(_) => "token found".to_owned(),
+                Err(e) => format!("token MISSING: {e}"),
+            }
+        ),
+    };
+    format!(
+        "relay: serving http://{}/cc.xml and /api/json, {auth}",
+        export.listen
+    )
 }
 
 /// The `check` line saying how often a GitHub server may be polled, and whether its interval is raised.

@@ -12,6 +12,7 @@ use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::export::Export;
 use ledtogo::instance::InstanceLock;
 use ledtogo::outputs::{Output, PrintFrames};
 
@@ -172,8 +173,12 @@ fn run_headless(args: &Cli) -> Result<()> {
         },
     )
     .context("cannot start the engine threads")?;
+    // The relay serves what the engine publishes while the config has `[export] listen`.
+    let export =
+        Export::start(engine.published_handle()).context("cannot start the relay thread")?;
     wait_for_signal()?;
     tracing::info!("stopping");
+    drop(export);
     engine.stop();
     Ok(())
 }
