@@ -10,6 +10,8 @@ use crate::config::{
     AggregateScope, Config, PortChoice, Root, ServerConfig, ServerKind, TokenSource,
 };
 use crate::model::Job;
+use crate::outputs::ddp;
+use crate::outputs::mdns::{self, DiscoveryError, FoundStrip};
 use crate::outputs::serial::{self, DeviceSettings};
 use crate::text;
 
@@ -76,20 +78,26 @@ pub enum Command {
     /// Validate the config and print the LED map.
     Check,
     /// List serial ports (VID:PID, serial number) and probe the USB-serial bridges for a ledtogo or
-    /// Adalight board. Probing opens the port, which resets an Uno.
+    /// Adalight board (probing opens the port, which resets an Uno); then list the Wi-Fi strips (WLED)
+    /// that announce themselves on the network within about 2 s.
     Ports {
-        /// Also probe this port (e.g. a pseudo-terminal, which the system does not list).
-        #[arg(long = "probe", value_name = "PATH")]
+        /// Also probe this port: a pseudo-terminal (which the system does not list), or a network strip
+        /// (wled://HOST asks the board who it is; ddp://HOST resolves the name).
+        #[arg(long = "probe", value_name = "PORT")]
         probe: Vec<String>,
         /// Only list; do not open any port.
         #[arg(long)]
         no_probe: bool,
+        /// Do not search the network for Wi-Fi strips (mDNS).
+        #[arg(long)]
+        no_network: bool,
         #[arg(long, default_value_t = serial::DEFAULT_BAUD)]
         baud: u32,
     },
     /// Light each LED in turn, then a rainbow, to check the wiring and the LED count.
     TestPattern {
-        /// The port: a device path or `auto` (default: the config's `[strip] port`, else auto).
+        /// The port: a device path, `auto`, ddp://HOST[:PORT] or wled://HOST (default: the config's
+        /// `[strip] port`, else auto).
         #[arg(long)]
         port: Option<PortChoice>,
         /// LED count (default: the config's, else the device's own).
@@ -120,7 +128,37 @@ pub fn ports(extra: &[String], probe: bool, baud: u32) -> Result<String> {
     Ok(out)
 }
 
+/// `ledtogo ports`' Wi-Fi part: what a short mDNS search found, with the `port = …` value for each.
+pub fn wifi_strips(found: &Result<Vec<FoundStrip>, DiscoveryError>) -> String {
+    let mut out = format!(
+        "Wi-Fi strips (WLED, announced over mDNS within {} s):\n",
+        mdns::SHORT_BROWSE.as_secs()
+    );
+    match found {
+        Ok(strips) if strips.is_empty() => {
+            writeln!(out, "  none found ({})", mdns::EMPTY_ADVICE).ok();
+        }
+        Ok(strips) => {
+            for strip in strips {
+                writeln!(out, "  {strip}").ok();
+            }
+        }
+        Err(e) => {
+            writeln!(out, "  {e}").ok();
+        }
+    }
+    out
+}
+
 fn probe_line(path: &str, baud: u32) -> String {
+    match path.parse::<PortChoice>() {
+        Err(e) => return format!("cannot probe: {e}"),
+        Ok(port) => {
+            if let Some(target) = ddp::Target::of(&port) {
+                return ddp::probe(&target).unwrap_or_else(|e| format!("cannot probe: {e}"));
+            }
+        }
+    }
     match serial::probe(path, baud) {
         Ok(outcome) => outcome.to_string(),
         Err(e) => format!("cannot probe: {e}"),
@@ -145,11 +183,15 @@ pub fn test_pattern(
     };
     match port {
         Some(PortChoice::None) => {
-            bail!("--port none: nothing to test; pass --port PATH or --port auto")
+            bail!(
+                "--port none: nothing to test; pass --port PATH, --port auto or --port ddp://HOST"
+            )
         }
         Some(port) => settings.port = port,
         None if settings.port == PortChoice::None => {
-            bail!("the config says `port = \"none\"`: pass --port PATH (or --port auto)")
+            bail!(
+                "the config says `port = \"none\"`: pass --port PATH (or --port auto, --port ddp://HOST)"
+            )
         }
         None => {}
     }
@@ -455,12 +497,31 @@ pub fn check(path: &Path) -> Result<String> {
             );
         }
     }
+    if let Some(export) = &config.export {
+        line(&mut out, &relay_line(export));
+    }
     let port = &config.strip.port;
+    let link = match port {
+        PortChoice::Ddp { host, port } => {
+            format!(
+                "DDP over UDP to {}",
+                crate::config::host_and_port(host, *port)
+            )
+        }
+        PortChoice::Wled { host, http_port } => format!(
+            "WLED: asks {}, then DDP over UDP to {}",
+            ddp::wled::info_url(host, *http_port),
+            crate::config::host_and_port(host, crate::config::DDP_PORT)
+        ),
+        PortChoice::Auto | PortChoice::Path(_) | PortChoice::None => {
+            format!("{} baud", config.strip.baud)
+        }
+    };
     line(
         &mut out,
         &format!(
-            "strip: port {port}, {} LEDs, {} baud, brightness {:.2}, gamma {:.1}",
-            config.strip.leds, config.strip.baud, config.strip.brightness, config.strip.gamma
+            "strip: port {port} ({link}), {} LEDs, brightness {:.2}, gamma {:.1}",
+            config.strip.leds, config.strip.brightness, config.strip.gamma
         ),
     );
     for led in 0..config.strip.leds {
@@ -478,6 +539,25 @@ pub fn check(path: &Path) -> Result<String> {
         line(&mut out, &format!("LED {led:>3}  {what}"));
     }
     Ok(out)
+}
+
+/// The `check` line of the relay: where it serves and how readers authenticate.
+fn relay_line(export: &crate::config::ExportConfig) -> String {
+    let auth = match &export.auth {
+        None => "no auth: whoever reaches the port reads the job states".to_owned(),
+        Some(a) => format!(
+            "Basic auth as {} ({})",
+            a.user,
+            match crate::sources::credentials::export_lookup(a) {
+                Ok(_) => "token found".to_owned(),
+                Err(e) => format!("token MISSING: {e}"),
+            }
+        ),
+    };
+    format!(
+        "relay: serving http://{}/cc.xml and /api/json, {auth}",
+        export.listen
+    )
 }
 
 /// The `check` line saying how often a GitHub server may be polled, and whether its interval is raised.

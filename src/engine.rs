@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::frame::{self, Overlay};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::outputs::Output;
-use crate::outputs::serial::{DeviceStatus, SerialOutput};
+use crate::outputs::{DeviceStatus, StripOutput};
 use crate::poller::{Polled, Poller};
 use crate::text;
 
@@ -70,7 +70,7 @@ pub struct Published {
     pub config: Arc<Config>,
     /// The last config reload error, if the file on disk is currently invalid.
     pub config_error: Option<String>,
-    /// The serial LED device, as its worker last reported it.
+    /// The LED strip (serial device or network strip), as its worker last reported it.
     pub device: DeviceStatus,
 }
 
@@ -111,8 +111,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the engine with `outputs` besides the serial strip (which it runs for `[strip]` itself,
-    /// publishing its status).
+    /// Starts the engine with `outputs` besides the strip (serial or network, which it runs for `[strip]`
+    /// itself, publishing its status).
     pub fn start(
         source: ConfigSource,
         outputs: Vec<Box<dyn Output>>,
@@ -159,7 +159,7 @@ impl Engine {
         let weak = Arc::downgrade(&published);
         worker
             .outputs
-            .push(Box::new(SerialOutput::new(Arc::new(move |status| {
+            .push(Box::new(StripOutput::new(Arc::new(move |status| {
                 if let Some(published) = weak.upgrade() {
                     publish(&published, on_change.as_ref(), |p| p.device = status);
                 }

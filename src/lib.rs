@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod desktop_env;
 pub mod engine;
+pub mod export;
 pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -12,6 +12,7 @@ use ledtogo::cli::{self, Cli, Command};
 use ledtogo::config::{self, Config};
 use ledtogo::demo::Demo;
 use ledtogo::engine::{ConfigSource, Engine, Observers};
+use ledtogo::export::Export;
 use ledtogo::instance::InstanceLock;
 use ledtogo::outputs::{Output, PrintFrames};
 
@@ -65,9 +66,15 @@ fn run(args: Cli) -> Result<()> {
         Some(Command::Ports {
             probe,
             no_probe,
+            no_network,
             baud,
         }) => {
             print!("{}", cli::ports(&probe, !no_probe, baud)?);
+            if !no_network {
+                let found =
+                    ledtogo::outputs::mdns::browse_for(ledtogo::outputs::mdns::SHORT_BROWSE);
+                print!("{}", cli::wifi_strips(&found));
+            }
             Ok(())
         }
         Some(Command::TestPattern { port, leds, baud }) => {
@@ -168,8 +175,12 @@ fn run_headless(args: &Cli) -> Result<()> {
         },
     )
     .context("cannot start the engine threads")?;
+    // The relay serves what the engine publishes while the config has `[export] listen`.
+    let export =
+        Export::start(engine.published_handle()).context("cannot start the relay thread")?;
     wait_for_signal()?;
     tracing::info!("stopping");
+    drop(export);
     engine.stop();
     Ok(())
 }

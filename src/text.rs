@@ -124,6 +124,34 @@ pub fn escape_markup(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` as an XML 1.0 attribute value (between double quotes): `&`, `<`, `>`, `"` and `'` as entities,
+/// tab, newline and carriage return as character references (a parser would turn them into spaces), and
+/// the characters XML 1.0 forbids (the other C0 controls, U+FFFE, U+FFFF) dropped. For the relay's cctray
+/// feed.
+pub fn xml_attr(text: &str) -> Cow<'_, str> {
+    let plain =
+        |c: char| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '\u{FFFE}' | '\u{FFFF}') && c >= ' ';
+    if text.chars().all(plain) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// JSON text (as `serde_json` writes it) with the hidden controls it leaves raw (DEL, C1, the bidi
 /// controls, the separators; it escapes C0 itself) written as `\uXXXX` escapes: the same strings once
 /// parsed, no hidden controls in the bytes. Outside strings JSON has only ASCII, so every such character
@@ -148,6 +176,21 @@ pub fn json_escape_hidden(json: &str) -> Cow<'_, str> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn xml_attribute_values_escape_markup_keep_white_space_and_drop_what_xml_forbids() {
+        assert_eq!(xml_attr("team-a/web"), "team-a/web");
+        assert_eq!(
+            xml_attr("a&b <c> \"d\" 'e'"),
+            "a&amp;b &lt;c&gt; &quot;d&quot; &apos;e&apos;"
+        );
+        assert_eq!(xml_attr("x\ty\nz\r"), "x&#9;y&#10;z&#13;");
+        assert_eq!(xml_attr("a\u{0}b\u{1b}c\u{FFFE}d\u{FFFF}"), "abcd");
+        assert_eq!(
+            xml_attr("Dokumentation Ü \u{1F600}"),
+            "Dokumentation Ü \u{1F600}"
+        );
+    }
 
     #[test]
     fn a_terminal_title_escape_loses_its_esc_and_bel() {

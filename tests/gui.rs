@@ -20,6 +20,8 @@ use ledtogo::sim::{SimItem, SimJenkins, SimJob};
 
 mod support;
 use support::wait_until;
+#[path = "support/mdns.rs"]
+mod mdns;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -1243,6 +1245,76 @@ fn the_device_tab_says_when_it_listed_the_ports_and_that_a_pattern_without_devic
             .is_some(),
         "port = \"none\": the pattern is only in the mirror, and the tab says so"
     );
+}
+
+#[test]
+fn the_device_tab_lists_a_wifi_strip_announced_on_the_network_and_choosing_it_sets_the_port() {
+    let responder = mdns::Responder::start();
+    let strip = responder.announce("gui", 80);
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    let row = format!("{} · {}", strip.name, strip.host);
+    assert!(
+        s.pump_until(|h| h.query_by_label(&row).is_some()),
+        "the announced strip is listed by its name and host"
+    );
+    s.harness.get_by_label(&row).click();
+    let target = format!("wled://{}", strip.host);
+    s.saved(|c| c.strip.port.to_string() == target);
+    assert!(
+        file_text(&s.path).contains(&format!("port = \"{target}\"")),
+        "{}",
+        file_text(&s.path)
+    );
+
+    responder.withdraw(&strip);
+    assert!(
+        s.pump_until(|h| h.query_by_label(&row).is_none()),
+        "a strip that says goodbye leaves the list"
+    );
+}
+
+#[test]
+fn the_device_tab_takes_a_wled_board_as_the_port_and_shows_who_it_is() {
+    use support::wled::{DdpReceiver, InfoAnswer, WledHttp};
+    let ip = "127.0.0.28";
+    let receiver = DdpReceiver::start(ip, 4048);
+    let api = WledHttp::start(ip, InfoAnswer::wled("desk", 6));
+    let mut s = setup("");
+    s.harness.get_by_label("Device").click();
+    s.harness.step();
+
+    s.replace_text("Other port", "xyz://desk");
+    assert!(
+        s.harness
+            .query_by_label_contains("unknown scheme \"xyz://\"")
+            .is_some(),
+        "a port the config would refuse is explained as it is typed"
+    );
+
+    let port = format!("wled://{ip}:{}", api.port);
+    s.replace_text("Other port", &port);
+    assert!(
+        s.harness
+            .query_by_label_contains("unknown scheme")
+            .is_none()
+    );
+    s.harness.get_by_label("Use").click();
+    let path = s.path.clone();
+    assert!(
+        s.pump_until(|_| file_text(&path).contains(&format!("port = \"{port}\""))),
+        "{}",
+        file_text(&path)
+    );
+    assert!(
+        s.pump_until(|h| h
+            .query_by_label_contains(
+                "WLED 0.15.0 'desk', 6 LEDs; streaming to 127.0.0.28:4048 (DDP)"
+            )
+            .is_some()),
+        "the Device tab shows the board and where the frames go"
+    );
+    assert!(wait_until(LIMIT, || !receiver.frames().is_empty()));
 }
 
 #[test]

@@ -6,15 +6,16 @@
 mod document;
 mod files;
 pub mod kinds;
+mod port;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
 pub use kinds::ServerKind;
+pub use port::{DDP_PORT, PortChoice, PortError, WLED_HTTP_PORT, host_and_port};
 pub use quiet_hours::QuietHours;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,6 +57,7 @@ struct RawConfig {
     aggregate: Option<RawAggregate>,
     colors: Option<RawColors>,
     alerts: Option<Alerts>,
+    export: Option<RawExport>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +82,7 @@ struct RawServer {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStrip {
-    port: Option<String>,
+    port: Option<Spanned<String>>,
     baud: Option<Spanned<u32>>,
     leds: Option<Spanned<i64>>,
     brightness: Option<Spanned<f64>>,
@@ -101,6 +103,15 @@ struct RawSlot {
 struct RawAggregate {
     leds: Spanned<Vec<Spanned<i64>>>,
     scope: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExport {
+    listen: Option<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,41 +288,6 @@ impl StripConfig {
     }
 }
 
-/// Which serial port drives the strip: `"auto"`, `"none"` or a device path.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum PortChoice {
-    /// Probe the known USB-serial bridges and take the first LED device that answers.
-    #[default]
-    Auto,
-    /// Exactly this port (a device node or a symlink to one).
-    Path(PathBuf),
-    /// No device: the strip is shown in the window only.
-    None,
-}
-
-impl std::str::FromStr for PortChoice {
-    type Err = std::convert::Infallible;
-
-    /// `auto` (or nothing), `none`, or else a path: the same words in the file, the CLI and the window.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(match text.trim() {
-            "auto" | "" => PortChoice::Auto,
-            "none" => PortChoice::None,
-            p => PortChoice::Path(PathBuf::from(p)),
-        })
-    }
-}
-
-impl fmt::Display for PortChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PortChoice::Auto => f.write_str("auto"),
-            PortChoice::None => f.write_str("none"),
-            PortChoice::Path(p) => write!(f, "{}", p.display()),
-        }
-    }
-}
-
 /// What part of a server to watch.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Root {
@@ -440,6 +416,25 @@ impl Colors {
     }
 }
 
+/// The `[export]` section: this ledtogo relays what it polls to other desks and cctray clients
+/// (`GET /cc.xml`, `GET /api/json`; see [`crate::export`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    /// Where to listen (`0.0.0.0:8765` for the office, `127.0.0.1:8765` for this machine only; port 0
+    /// lets the OS choose, the log names the port).
+    pub listen: std::net::SocketAddr,
+    /// Basic auth the readers must send, if any.
+    pub auth: Option<ExportAuth>,
+}
+
+/// The user and where the token of the relay's readers is (the same token rules as a server's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportAuth {
+    pub user: String,
+    /// [`TokenSource::Env`] or [`TokenSource::File`].
+    pub token: TokenSource,
+}
+
 /// The whole, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -453,6 +448,8 @@ pub struct Config {
     pub aggregate: AggregateConfig,
     pub colors: Colors,
     pub alerts: Alerts,
+    /// The relay (`[export]`); `None`: this ledtogo serves nothing.
+    pub export: Option<ExportConfig>,
     /// The file this came from (relative token/CA paths are relative to its folder).
     pub path: Option<PathBuf>,
 }
@@ -479,10 +476,20 @@ impl Config {
     /// A warning for each file of this config (the config file itself and token files) that every user
     /// of the machine may read and that is not in `warned` yet; those are added to `warned`.
     pub fn readable_by_others(&self, warned: &mut BTreeSet<PathBuf>) -> Vec<String> {
-        let tokens = self.servers.iter().filter_map(|s| match &s.token {
-            TokenSource::File(f) => Some((f.as_path(), "token file")),
-            _ => None,
-        });
+        let export_token = self
+            .export
+            .as_ref()
+            .and_then(|e| e.auth.as_ref())
+            .map(|a| &a.token);
+        let tokens = self
+            .servers
+            .iter()
+            .map(|s| &s.token)
+            .chain(export_token)
+            .filter_map(|token| match token {
+                TokenSource::File(f) => Some((f.as_path(), "token file")),
+                _ => None,
+            });
         let config_file = self.path.as_deref().map(|p| (p, "config file"));
         config_file
             .into_iter()
@@ -729,7 +736,10 @@ impl Config {
         let mut strip = StripConfig::default();
         if let Some(rs) = &raw.strip {
             if let Some(port) = &rs.port {
-                strip.port = port.parse().unwrap_or_default();
+                strip.port = port
+                    .get_ref()
+                    .parse()
+                    .map_err(|e: PortError| err(Some(port.span()), format!("strip.port: {e}")))?;
             }
             if let Some(b) = &rs.baud {
                 if *b.get_ref() < 300 {
@@ -903,6 +913,11 @@ impl Config {
             }
         }
 
+        let export = match &raw.export {
+            None => None,
+            Some(e) => export(e, &err, &resolve)?,
+        };
+
         Ok(Config {
             poll,
             timeout,
@@ -912,6 +927,7 @@ impl Config {
             aggregate,
             colors,
             alerts: raw.alerts.unwrap_or_default().resolved(base_dir.as_deref()),
+            export,
             path: path.map(Path::to_path_buf),
         })
     }
@@ -920,6 +936,74 @@ impl Config {
     pub fn slot(&self, led: usize) -> Option<&Slot> {
         self.slots.iter().find(|s| s.led == led)
     }
+}
+
+/// The `[export]` section validated: `listen` an `IP:PORT`, and a user with exactly one token source
+/// or neither. Without `listen` there is no export (and then no other key is allowed).
+fn export(
+    raw: &RawExport,
+    err: &dyn Fn(Option<Range<usize>>, String) -> ConfigError,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Option<ExportConfig>, ConfigError> {
+    let user = raw.user.as_ref().filter(|u| !u.get_ref().trim().is_empty());
+    let token = match (&raw.token_env, &raw.token_file) {
+        (Some(_), Some(f)) => {
+            return Err(err(
+                Some(f.span()),
+                "export: use either token_env or token_file, not both".into(),
+            ));
+        }
+        (Some(e), None) => Some((TokenSource::Env(e.get_ref().trim().to_owned()), e.span())),
+        (None, Some(f)) => Some((TokenSource::File(resolve(f.get_ref().trim())), f.span())),
+        (None, None) => None,
+    };
+    let Some(listen) = &raw.listen else {
+        let stray = user
+            .map(Spanned::span)
+            .or_else(|| token.as_ref().map(|t| t.1.clone()));
+        return match stray {
+            Some(span) => Err(err(
+                Some(span),
+                "export: auth without `listen`: add listen = \"0.0.0.0:8765\" (the office) or \
+                 \"127.0.0.1:8765\" (this machine only), or remove the [export] section"
+                    .into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let text = listen.get_ref().trim();
+    let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+        err(
+            Some(listen.span()),
+            format!(
+                "export.listen {text:?} is not an IP address and port: use e.g. \"0.0.0.0:8765\" \
+                 (every network of this machine), \"127.0.0.1:8765\" (this machine only) or \
+                 \"[::]:8765\""
+            ),
+        )
+    })?;
+    let auth = match (user, token) {
+        (None, None) => None,
+        (Some(u), Some((token, _))) => Some(ExportAuth {
+            user: u.get_ref().trim().to_owned(),
+            token,
+        }),
+        (Some(u), None) => {
+            return Err(err(
+                Some(u.span()),
+                "export.user needs a token for the readers: add token_env = \"VAR\" or \
+                 token_file = \"PATH\""
+                    .into(),
+            ));
+        }
+        (None, Some((_, span))) => {
+            return Err(err(
+                Some(span),
+                "export: a token needs `user` (readers send Basic auth: user and token)".into(),
+            ));
+        }
+    };
+    Ok(Some(ExportConfig { listen: addr, auth }))
 }
 
 fn list(names: &BTreeSet<String>) -> String {
@@ -969,7 +1053,7 @@ pub const STARTER: &str = "\
 poll_seconds = 10
 
 [strip]
-port = \"auto\"      # a device path (/dev/ttyACM0), \"auto\", or \"none\" (mirror only)
+port = \"auto\"      # a device path (/dev/ttyACM0), \"auto\", \"none\" (mirror only), ddp://HOST or wled://HOST
 leds = 16
 brightness = 0.5
 
@@ -1110,6 +1194,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_network_port_is_reported_at_strip_port() {
+        let (line, col, msg) = invalid("[strip]\nleds = 8\nport = \"ddp://:4048\"\n");
+        assert_eq!((line, col), (3, 8));
+        assert!(msg.starts_with("strip.port: "), "{msg}");
+        assert!(msg.contains("ddp://HOST[:PORT]"), "{msg}");
+        let (_, _, msg) = invalid("[strip]\nport = \"xyz://desk\"\n");
+        assert!(msg.contains("unknown scheme"), "{msg}");
+        let c = Config::parse("[strip]\nport = \"wled://desk.local\"\n", None).unwrap();
+        assert_eq!(
+            c.strip.port,
+            PortChoice::Wled {
+                host: "desk.local".into(),
+                http_port: WLED_HTTP_PORT
+            }
+        );
+    }
+
+    #[test]
     fn the_starter_config_is_valid_and_has_no_server() {
         let config = Config::parse(STARTER, None).unwrap();
         assert!(config.servers.is_empty() && config.slots.is_empty());
@@ -1175,6 +1277,76 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(config.readable_by_others(&mut BTreeSet::new()).is_empty());
+    }
+
+    #[test]
+    fn export_reads_listen_and_the_readers_user_and_token() {
+        let c = Config::parse("[export]\nlisten = \"0.0.0.0:8765\"\n", None).unwrap();
+        assert_eq!(
+            c.export,
+            Some(ExportConfig {
+                listen: "0.0.0.0:8765".parse().unwrap(),
+                auth: None
+            })
+        );
+        let c = Config::parse(
+            "[export]\nlisten = \"127.0.0.1:0\"\nuser = \"office\"\ntoken_file = \"relay.token\"\n",
+            Some(Path::new("/etc/ledtogo/config.toml")),
+        )
+        .unwrap();
+        let export = c.export.unwrap();
+        assert_eq!(export.listen.port(), 0, "the OS picks the port");
+        assert_eq!(
+            export.auth,
+            Some(ExportAuth {
+                user: "office".into(),
+                token: TokenSource::File(PathBuf::from("/etc/ledtogo/relay.token"))
+            }),
+            "the token file is relative to the config's folder"
+        );
+        let c = Config::parse(
+            "[export]\nlisten = \"[::]:8765\"\nuser = \"o\"\ntoken_env = \"T\"\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            c.export.unwrap().auth.unwrap().token,
+            TokenSource::Env("T".into())
+        );
+        assert_eq!(
+            Config::parse("", None).unwrap().export,
+            None,
+            "absent: no export"
+        );
+        assert_eq!(Config::parse("[export]\n", None).unwrap().export, None);
+    }
+
+    #[test]
+    fn a_bad_export_is_reported_at_its_key() {
+        let (line, col, msg) = invalid("[export]\nlisten = \"pi:8765\"\n");
+        assert_eq!((line, col), (2, 10));
+        assert!(msg.contains("export.listen \"pi:8765\""), "{msg}");
+        assert!(msg.contains("0.0.0.0:8765"), "says what works: {msg}");
+        let (line, _, msg) = invalid("[export]\nlisten = \"0.0.0.0:99999\"\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("export.listen"), "{msg}");
+        let (line, col, msg) = invalid("[export]\nlisten = \"0.0.0.0:8765\"\nuser = \"office\"\n");
+        assert_eq!((line, col), (3, 8));
+        assert!(msg.contains("needs a token"), "{msg}");
+        let (line, _, msg) = invalid("[export]\nlisten = \"0.0.0.0:8765\"\ntoken_env = \"T\"\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("needs `user`"), "{msg}");
+        let (line, _, msg) = invalid(
+            "[export]\nlisten = \"0.0.0.0:8765\"\nuser = \"o\"\ntoken_env = \"T\"\ntoken_file = \"f\"\n",
+        );
+        assert_eq!(line, 5);
+        assert!(msg.contains("not both"), "{msg}");
+        let (line, _, msg) = invalid("[export]\nuser = \"o\"\ntoken_env = \"T\"\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("without `listen`"), "{msg}");
+        let (line, _, msg) = invalid("[export]\nlisten = \"0.0.0.0:8765\"\nport = 1\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("port"), "unknown keys are refused: {msg}");
     }
 
     #[test]

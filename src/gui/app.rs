@@ -549,5 +549,8 @@ fn short_device(d: &crate::outputs::serial::DeviceStatus) -> String {
         D::Legacy { port } => format!("Adalight strip on {port}"),
         D::Error { .. } => "device error".into(),
         D::NotFound(_) => "no device found".into(),
+        D::WledSerial { port, .. } => format!("WLED strip on {port}"),
+        D::Streaming { wled: Some(w), .. } => format!("WLED '{}' (Wi-Fi)", w.name),
+        D::Streaming { to, .. } => format!("strip at {to} (DDP)"),
     }
 }

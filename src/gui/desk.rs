@@ -12,6 +12,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::alerts::AlertHandle;
 use crate::config::Config;
 use crate::engine::{Batch, Engine, Published};
+use crate::export::Export;
 use crate::model::Snapshot;
 use crate::outputs::serial::DeviceStatus;
 use crate::settings::{Edit, Editor};
@@ -60,6 +61,8 @@ impl std::fmt::Debug for Handover {
 #[derive(Debug)]
 pub struct DeskParts {
     pub engine: Engine,
+    /// The relay on this desk's engine (serving while the config has `[export] listen`).
+    pub export: Export,
     pub editor: Editor,
     pub place: ConfigPlace,
     pub handover: Handover,
@@ -387,6 +390,8 @@ impl ConfigPlace {
 
 /// Everything the window and the tray act on.
 pub struct Desk {
+    /// First, so it stops before the engine it serves from.
+    _export: Export,
     pub engine: Engine,
     pub editor: Editor,
     pub place: ConfigPlace,
@@ -419,6 +424,7 @@ impl Desk {
     pub fn new(parts: DeskParts) -> Self {
         let DeskParts {
             engine,
+            export,
             editor,
             place,
             handover:
@@ -432,6 +438,7 @@ impl Desk {
             feed,
         } = parts;
         Desk {
+            _export: export,
             engine,
             editor,
             place,

@@ -1,6 +1,6 @@
-//! The settings tabs: CI servers of every kind (add, edit, remove, test the connection) and the LED device (port,
-//! LED count, brightness, status, test pattern). Network and port work runs on worker threads; each change
-//! becomes one [`Edit`] of the config file.
+//! The settings tabs: CI servers of every kind (add, edit, remove, test the connection) and the LED device
+//! (port, the Wi-Fi strips found on the network, LED count, brightness, status, test pattern). Network and
+//! port work runs on worker threads; each change becomes one [`Edit`] of the config file.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +9,11 @@ use egui::{Color32, RichText, Ui};
 use parking_lot::Mutex;
 
 use crate::config::{
-    Config, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource, kinds,
+    Config, PortChoice, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource,
+    kinds,
 };
 use crate::model::{ServerState, Snapshot};
+use crate::outputs::mdns::{self, Discovery, Found};
 use crate::outputs::serial::DeviceStatus;
 use crate::outputs::serial::discovery::{self, PortReport};
 use crate::settings::{Edit, EditValue};
@@ -628,6 +630,40 @@ pub struct DeviceTab {
     brightness: Option<f64>,
     /// What the last *Test pattern* click did, when there is something to say.
     pattern_note: Option<String>,
+    /// The search for Wi-Fi strips, started when the tab is first shown; it browses while the tab is
+    /// shown and for a while after, and stops with the tab (a new desk, the window closed).
+    wifi: Option<Discovery>,
+}
+
+/// The Device tab's Wi-Fi strips (WLED, found over mDNS): each one a choice showing its name and host,
+/// marked when `current` is its `port` value; returns the value of the one clicked.
+pub fn wifi_strips(ui: &mut Ui, found: &Found, current: &str) -> Option<String> {
+    let mut picked = None;
+    ui.label(RichText::new("Wi-Fi strips").strong());
+    if let Some(problem) = &found.problem {
+        ui.label(RichText::new(problem).color(ui.visuals().error_fg_color));
+    } else if found.strips.is_empty() {
+        ui.label(RichText::new(format!("searching… ({})", mdns::EMPTY_ADVICE)).weak());
+    }
+    for strip in found.strips.iter() {
+        let addresses: Vec<String> = strip.addresses.iter().map(|a| a.to_string()).collect();
+        let text = format!("{} · {}", strip.name, strip.host);
+        let hover = format!(
+            "Use it: port = \"{}\"\n{}:{} {}",
+            strip.target,
+            strip.host,
+            strip.port,
+            addresses.join(" ")
+        );
+        if ui
+            .selectable_label(current == strip.target, text)
+            .on_hover_text(hover)
+            .clicked()
+        {
+            picked = Some(strip.target.clone());
+        }
+    }
+    picked
 }
 
 /// What *Rescan* found: the ports, or why they could not be listed, and when.
@@ -661,6 +697,11 @@ impl DeviceTab {
     pub fn show(&mut self, ui: &mut Ui, desk: &Desk, config: &Config, status: &DeviceStatus) {
         ui.heading("LED device");
         let color = match status {
+            DeviceStatus::Streaming {
+                wled: Some(info),
+                leds,
+                ..
+            } if info.leds != *leds => ui.visuals().warn_fg_color,
             s if s.is_connected() => Color32::from_rgb(0, 170, 60),
             DeviceStatus::Error { .. } => ui.visuals().error_fg_color,
             DeviceStatus::NotFound(_) => ui.visuals().warn_fg_color,
@@ -741,21 +782,32 @@ impl DeviceTab {
                 });
                 ui.end_row();
                 let l = ui.label("Other port");
+                let typed = self.custom.trim().parse::<PortChoice>();
                 ui.horizontal(|ui| {
                     ui.add(
                         egui::TextEdit::singleline(&mut self.custom)
-                            .hint_text("/dev/ttyUSB0")
-                            .desired_width(200.0),
+                            .hint_text("/dev/ttyUSB0, wled://HOST or ddp://HOST")
+                            .desired_width(260.0),
                     )
-                    .labelled_by(l.id);
-                    if ui
-                        .add_enabled(!self.custom.trim().is_empty(), egui::Button::new("Use"))
-                        .clicked()
-                    {
-                        desk.edit(set_port(self.custom.trim()));
+                    .labelled_by(l.id)
+                    .on_hover_text(
+                        "A serial port, a WLED board on Wi-Fi (wled://HOST) or any DDP receiver \
+                         (ddp://HOST[:PORT])",
+                    );
+                    let usable = !self.custom.trim().is_empty() && typed.is_ok();
+                    if ui.add_enabled(usable, egui::Button::new("Use")).clicked() {
+                        // The canonical spelling (a host in lower case, no default port).
+                        if let Ok(port) = &typed {
+                            desk.edit(set_port(&port.to_string()));
+                        }
                     }
                 });
                 ui.end_row();
+                if let Err(e) = &typed {
+                    ui.label("");
+                    ui.label(RichText::new(e.to_string()).color(ui.visuals().error_fg_color));
+                    ui.end_row();
+                }
                 let l = ui.label("LEDs");
                 let leds = self.leds.get_or_insert(config.strip.leds);
                 let r = ui
@@ -803,6 +855,16 @@ impl DeviceTab {
                 ui.label(RichText::new("Listing the ports…").weak());
             }
             None => {}
+        }
+        let wifi = self.wifi.get_or_insert_with(|| {
+            let waker = desk.waker.clone();
+            Discovery::new(Arc::new(move || waker.wake()))
+        });
+        wifi.want();
+        let found = wifi.found();
+        ui.add_space(6.0);
+        if let Some(target) = wifi_strips(ui, &found, &config.strip.port.to_string()) {
+            desk.edit(set_port(&target));
         }
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -862,6 +924,58 @@ mod tests {
             upstream: None,
             relayed: Vec::new(),
         }
+    }
+
+    fn wifi_found(problem: Option<&str>, strips: Vec<mdns::FoundStrip>) -> Found {
+        Found {
+            strips: Arc::new(strips),
+            problem: problem.map(str::to_owned),
+            browsing: true,
+        }
+    }
+
+    /// Draws the Wi-Fi list of `found` with `current` as the port; what was clicked lands in the state.
+    fn wifi_harness(
+        found: Found,
+        current: &'static str,
+    ) -> egui_kittest::Harness<'static, Option<String>> {
+        egui_kittest::Harness::new_ui_state(
+            move |ui, picked: &mut Option<String>| {
+                if let Some(target) = wifi_strips(ui, &found, current) {
+                    *picked = Some(target);
+                }
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn the_wifi_list_says_it_is_searching_or_why_it_cannot_and_a_click_picks_a_strips_value() {
+        use egui_kittest::kittest::Queryable as _;
+        let h = wifi_harness(wifi_found(None, Vec::new()), "auto");
+        assert!(
+            h.query_by_label_contains("searching… (WLED announces itself over mDNS; make sure this computer and the strip are on the same network)")
+                .is_some()
+        );
+
+        let problem =
+            "cannot search the network for Wi-Fi strips: no network interface takes mDNS multicast";
+        let h = wifi_harness(wifi_found(Some(problem), Vec::new()), "auto");
+        assert!(h.query_by_label(problem).is_some());
+        assert!(h.query_by_label_contains("searching").is_none());
+
+        let desk = mdns::FoundStrip::of(
+            "desk._wled._tcp.local.",
+            "wled-desk.local.",
+            80,
+            [std::net::IpAddr::from([192, 168, 1, 20])],
+        )
+        .unwrap();
+        let mut h = wifi_harness(wifi_found(None, vec![desk]), "auto");
+        assert!(h.query_by_label_contains("searching").is_none());
+        h.get_by_label("desk · wled-desk.local").click();
+        h.run();
+        assert_eq!(h.state().as_deref(), Some("wled://wled-desk.local"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use anyhow::{Context as _, Result};
 use crate::alerts::{AlertWorker, Notifier, SoundSink};
 use crate::config::Config;
 use crate::engine::{ConfigSource, Engine, Observers, PublishedHandle};
+use crate::export::Export;
 use crate::outputs::Output;
 use crate::settings::{Editor, TokenStore};
 use crate::tray::{self, Tray, TrayAction, TrayModel};
@@ -100,6 +101,8 @@ fn build_desk(
     )
     .context("cannot start the engine threads")?;
     handle.set(engine.published_handle()).ok();
+    let export =
+        Export::start(engine.published_handle()).context("cannot start the relay thread")?;
     let reload = engine.reloader();
     let wake = handover.waker.clone();
     // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
@@ -117,6 +120,7 @@ fn build_desk(
     let current = handover.current.clone();
     let desk = Arc::new(Desk::new(DeskParts {
         engine,
+        export,
         editor,
         place,
         handover,

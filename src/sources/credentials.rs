@@ -15,7 +15,7 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::config::{ServerConfig, TokenSource};
+use crate::config::{ExportAuth, ServerConfig, TokenSource};
 use crate::sources::jenkins::tree::normalize_base;
 
 /// A token, password or auth header: `Debug` shows `[REDACTED]`, and reading it takes
@@ -109,28 +109,24 @@ impl Credentials {
     }
 }
 
-/// Why a server's token cannot be found. The message names the server and where it looked.
+/// Why a token cannot be found. The message names whose token it is (a server, or the relay's
+/// `[export]`) and where it looked.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CredentialError {
-    #[error("server {server:?}: a token is configured but no `user`")]
-    NoUser { server: String },
-    #[error("server {server:?}: environment variable {var} (token_env) is not set")]
-    EnvNotSet { server: String, var: String },
-    #[error("server {server:?}: cannot read token_file {path}: {reason}")]
+    #[error("{whose}: a token is configured but no `user`")]
+    NoUser { whose: String },
+    #[error("{whose}: environment variable {var} (token_env) is not set")]
+    EnvNotSet { whose: String, var: String },
+    #[error("{whose}: cannot read token_file {path}: {reason}")]
     File {
-        server: String,
+        whose: String,
         path: String,
         reason: String,
     },
-    #[error("server {server:?}: {place} is empty")]
-    Empty { server: String, place: String },
-    #[error(
-        "server {server:?}: token_keyring: {reason}; type the token again in the window's Servers tab"
-    )]
-    Keyring {
-        server: String,
-        reason: KeyringError,
-    },
+    #[error("{whose}: {place} is empty")]
+    Empty { whose: String, place: String },
+    #[error("{whose}: token_keyring: {reason}; type the token again in the window's Servers tab")]
+    Keyring { whose: String, reason: KeyringError },
 }
 
 /// The keyring's service name for every ledtogo token.
@@ -237,50 +233,69 @@ fn open_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
 /// The credentials of a server entry, looked up now (so a rotated token applies to the next lookup);
 /// `None` for an anonymous server.
 pub fn lookup(server: &ServerConfig) -> Result<Option<Credentials>, CredentialError> {
-    let name = || server.name.clone();
-    let (user, token, place) = match (&server.user, &server.token) {
-        (_, TokenSource::None) => return Ok(None),
-        // GitHub and GitLab tokens stand alone; Basic auth (Jenkins, cctray) needs the user.
-        (None, _) if !token_only(&server.kind) => {
-            return Err(CredentialError::NoUser { server: name() });
-        }
-        (user, TokenSource::Env(var)) => {
+    let whose = format!("server {:?}", server.name);
+    // GitHub and GitLab tokens stand alone; Basic auth (Jenkins, cctray) needs the user.
+    if server.user.is_none() && server.token != TokenSource::None && !token_only(&server.kind) {
+        return Err(CredentialError::NoUser { whose });
+    }
+    find(
+        &whose,
+        server.user.as_deref().unwrap_or_default(),
+        &server.token,
+        &server.url,
+    )
+}
+
+/// The user and token the relay's readers must send (`[export]`), looked up now, by the same rules as a
+/// server's token.
+pub fn export_lookup(auth: &ExportAuth) -> Result<Credentials, CredentialError> {
+    let whose = "[export]".to_owned();
+    match find(&whose, &auth.user, &auth.token, "")? {
+        Some(credentials) => Ok(credentials),
+        None => Err(CredentialError::Empty {
+            whose,
+            place: "the token setting".to_owned(),
+        }),
+    }
+}
+
+/// The token `source` names, for `user` (`url` keys a keyring entry); `None` for no token.
+fn find(
+    whose: &str,
+    user: &str,
+    source: &TokenSource,
+    url: &str,
+) -> Result<Option<Credentials>, CredentialError> {
+    let whose = || whose.to_owned();
+    let (token, place) = match source {
+        TokenSource::None => return Ok(None),
+        TokenSource::Env(var) => {
             let token = std::env::var(var).map_err(|_| CredentialError::EnvNotSet {
-                server: name(),
+                whose: whose(),
                 var: var.clone(),
             })?;
-            (
-                user.as_deref().unwrap_or_default(),
-                token,
-                format!("environment variable {var}"),
-            )
+            (token, format!("environment variable {var}"))
         }
-        (user, TokenSource::File(path)) => {
+        TokenSource::File(path) => {
             let token = std::fs::read_to_string(path).map_err(|e| CredentialError::File {
-                server: name(),
+                whose: whose(),
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            (
-                user.as_deref().unwrap_or_default(),
-                token,
-                format!("token_file {}", path.display()),
-            )
+            (token, format!("token_file {}", path.display()))
         }
-        (user, TokenSource::Keyring) => {
-            let user = user.as_deref().unwrap_or_default();
-            let token =
-                keyring_read(&server.url, user).map_err(|reason| CredentialError::Keyring {
-                    server: name(),
-                    reason,
-                })?;
-            let place = format!("the keyring entry {}", keyring_account(&server.url, user));
-            (user, token.expose_secret().to_owned(), place)
+        TokenSource::Keyring => {
+            let token = keyring_read(url, user).map_err(|reason| CredentialError::Keyring {
+                whose: whose(),
+                reason,
+            })?;
+            let place = format!("the keyring entry {}", keyring_account(url, user));
+            (token.expose_secret().to_owned(), place)
         }
     };
     if token.trim().is_empty() {
         return Err(CredentialError::Empty {
-            server: name(),
+            whose: whose(),
             place,
         });
     }
@@ -338,6 +353,29 @@ mod tests {
         assert!(
             empty.contains("empty") && empty.contains("\"b\""),
             "{empty}"
+        );
+    }
+
+    #[test]
+    fn the_relays_reader_token_follows_the_same_rules_and_names_export() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("relay.token"), "r3lay\n").unwrap();
+        let text =
+            "[export]\nlisten = \"127.0.0.1:0\"\nuser = \"office\"\ntoken_file = \"relay.token\"\n";
+        let config = Config::parse(text, Some(&dir.path().join("config.toml"))).unwrap();
+        let auth = config.export.unwrap().auth.unwrap();
+        assert_eq!(
+            export_lookup(&auth).unwrap(),
+            Credentials::new("office", "r3lay")
+        );
+        let unset = ExportAuth {
+            user: "office".into(),
+            token: TokenSource::Env("LEDTOGO_TEST_SURELY_UNSET".into()),
+        };
+        let e = export_lookup(&unset).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "[export]: environment variable LEDTOGO_TEST_SURELY_UNSET (token_env) is not set"
         );
     }
 

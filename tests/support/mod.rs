@@ -7,6 +7,7 @@ pub mod feed;
 pub mod frames;
 pub mod github;
 pub mod relay;
+pub mod wled;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command};

@@ -471,6 +471,9 @@ pub enum ProbeOutcome {
     Ledtogo(Info),
     /// Said `Ada\n` but never answered HELLO: a stock Adalight firmware (frames only).
     LegacyAdalight,
+    /// Neither `Ada\n` nor a reply to HELLO, but `WLED <build>` to `v`: a WLED board on USB, which
+    /// takes Adalight frames on a configured port.
+    Wled { build: String },
     /// Neither `Ada\n` nor a reply within the handshake time.
     NotLed { noise_frames: usize },
 }
@@ -501,6 +504,11 @@ impl fmt::Display for ProbeOutcome {
                     "stock Adalight board (says Ada, ignores the extended protocol)"
                 )
             }
+            ProbeOutcome::Wled { build } => write!(
+                f,
+                "WLED board (build {build}): takes Adalight frames when its port is named in the \
+                 config (port = \"PATH\"; auto mode leaves it alone)"
+            ),
             ProbeOutcome::NotLed { noise_frames: 0 } => {
                 write!(
                     f,
@@ -516,12 +524,18 @@ impl fmt::Display for ProbeOutcome {
 }
 
 /// Opens `path` (resetting an Uno), waits up to 3 s for its hello, sends HELLO and classifies
-/// what answered. Takes up to about 5 s on a silent port. The port is closed again afterwards
-/// without BYE, so the device stays in whatever state the probe left it (a live session ends by
-/// its own watchdog).
+/// what answered; a port silent to both is asked `v` (a WLED board answers with its build). Takes up
+/// to about 5.5 s on a silent port. The port is closed again afterwards without BYE, so the device
+/// stays in whatever state the probe left it (a live session ends by its own watchdog).
 pub fn probe(path: &str, baud: u32) -> Result<ProbeOutcome, LinkError> {
     let mut link = Link::open(path, baud, Arc::new(AtomicBool::new(false)))?;
-    Ok(link.handshake()?.into())
+    let handshake = link.handshake()?;
+    if let Handshake::Silent { .. } = handshake
+        && let Some(build) = link.wled_build()?
+    {
+        return Ok(ProbeOutcome::Wled { build });
+    }
+    Ok(handshake.into())
 }
 
 #[cfg(test)]

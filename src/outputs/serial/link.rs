@@ -29,6 +29,11 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_millis(250);
 pub const REQUEST_ATTEMPTS: u32 = 4;
 /// Longest single blocking read, so the owner can react to commands.
 pub const READ_SLICE: Duration = Duration::from_millis(20);
+/// How long a board that answered nothing gets to answer `v` with `WLED <build>`.
+pub const WLED_REPLY_TIMEOUT: Duration = Duration::from_millis(500);
+/// What WLED's serial handler answers to `v` (`Serial.print("WLED"); Serial.write(' ');
+/// Serial.println(VERSION)`), before the build number.
+pub const WLED_REPLY_PREFIX: &[u8] = b"WLED ";
 
 /// What went wrong on a link. Every variant names the port.
 #[derive(Debug, thiserror::Error)]
@@ -406,6 +411,53 @@ impl Link {
         Ok(())
     }
 
+    /// Asks a board that answered neither `Ada\n` nor HELLO whether it runs WLED: WLED answers the byte
+    /// `v` with `WLED <build>\r\n` (its build number, `2412100`), and otherwise takes Adalight frames
+    /// without ever saying `Ada`. Returns the build number, or `None` when no such line came within
+    /// [`WLED_REPLY_TIMEOUT`]. At most 64 bytes are looked at; the build is digits only, at most 12.
+    pub fn wled_build(&mut self) -> Result<Option<String>, LinkError> {
+        self.write(b"v", "write")?;
+        let deadline = Instant::now() + WLED_REPLY_TIMEOUT;
+        let mut seen: Vec<u8> = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            self.check_cancel()?;
+            if let Err(e) = self
+                .port
+                .set_timeout(left.clamp(Duration::from_millis(1), READ_SLICE))
+            {
+                tracing::debug!(port = %self.name, error = %e, "cannot set the read timeout");
+            }
+            match self.port.read(&mut buf) {
+                Ok(0) => {
+                    return Err(LinkError::Closed {
+                        port: self.name.clone(),
+                    });
+                }
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(source) => {
+                    return Err(LinkError::Io {
+                        port: self.name.clone(),
+                        action: "read",
+                        source,
+                    });
+                }
+            }
+            if let Some(build) = wled_reply(&seen) {
+                return Ok(Some(build));
+            }
+            if seen.len() > 64 {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
     /// Writes one legacy Ada frame (no acknowledgement exists).
     pub fn write_ada(&mut self, leds: &[Rgb]) -> Result<(), LinkError> {
         let bytes = protocol::encode_ada(leds).map_err(|source| LinkError::BadReply {
@@ -417,6 +469,61 @@ impl Link {
     }
 }
 
+/// The build number in WLED's answer to `v` (`WLED 2412100\r\n`), once the whole line is there.
+fn wled_reply(seen: &[u8]) -> Option<String> {
+    let at = seen
+        .windows(WLED_REPLY_PREFIX.len())
+        .position(|w| w == WLED_REPLY_PREFIX)?;
+    let rest = &seen[at + WLED_REPLY_PREFIX.len()..];
+    let end = rest.iter().position(|b| *b == b'\r' || *b == b'\n')?;
+    let build = &rest[..end];
+    (!build.is_empty() && build.len() <= 12 && build.iter().all(u8::is_ascii_digit))
+        .then(|| String::from_utf8_lossy(build).into_owned())
+}
+
 fn log_boot(port: &str, boot: &Boot) {
     tracing::info!(port, fw = %boot.fw, reset_cause = boot.reset_cause, "device booted");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn wleds_answer_to_v_gives_its_build_number() {
+        assert_eq!(wled_reply(b"WLED 2412100\r\n").as_deref(), Some("2412100"));
+        assert_eq!(
+            wled_reply(b"\x00noise WLED 2412100\n").as_deref(),
+            Some("2412100")
+        );
+        assert_eq!(wled_reply(b"WLED 24121"), None, "not the whole line yet");
+        assert_eq!(wled_reply(b"WLED \x1b[2J\r\n"), None, "digits only");
+        assert_eq!(wled_reply(b"WLED 1234567890123\r\n"), None, "too long");
+        assert_eq!(wled_reply(b"Ada\n"), None);
+    }
+
+    /// The bytes WLED's serial handler acts on when it waits for a frame: `v`, `l`, `L`, `o`, `O`, `{`
+    /// (JSON), `I` (Improv), the baud switches 0xB0–0xB7 and the TPM2 start 0xC9.
+    fn wled_acts_on(b: u8) -> bool {
+        b"vlLoO{I".contains(&b) || (0xB0..=0xB7).contains(&b) || b == 0xC9
+    }
+
+    #[test]
+    fn the_first_hello_on_a_fresh_link_means_nothing_to_a_wled_board() {
+        // A fresh link's HELLO has sequence number 1. After `Adx` WLED is back to waiting for a frame
+        // (`x` is not `a`), so each later byte must be one it ignores: a 0xB5 would switch it to
+        // 921600 baud and it would never understand the frames.
+        let hello = Request::Hello {
+            proto_max: PROTO_VERSION,
+            flags: 0,
+        }
+        .encode(1)
+        .unwrap();
+        assert_eq!(&hello[..3], b"Adx");
+        assert!(
+            !hello[3..].iter().copied().any(wled_acts_on),
+            "{hello:02x?}"
+        );
+    }
 }

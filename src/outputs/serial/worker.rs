@@ -3,7 +3,8 @@
 //!
 //! Per connection: open (resets an Uno) → wait for `Ada\n`/BOOT → HELLO → set the LED count →
 //! full frame → then only changes, plus PING every second while idle. A stock Adalight board gets
-//! Ada frames, re-sent every second. Unplug, reset, silence and garbage end the connection; the
+//! Ada frames, re-sent every second; so does a WLED board on a configured port (it answers neither
+//! `Ada\n` nor HELLO, but `v` with its build number). Unplug, reset, silence and garbage end the connection; the
 //! worker reports it through `on_status`, backs off (250 ms doubling to 5 s) and starts over, and
 //! re-sends the whole frame once connected again.
 //!
@@ -12,7 +13,6 @@
 //! LED device once per plug-in, the last ledtogo device (remembered in the state folder) first.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -26,9 +26,9 @@ use super::protocol::{
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::backoff::Backoff;
-use crate::color::{Correction, Rgb};
+use crate::color::Rgb;
 use crate::config::{PortChoice, StripConfig};
-use crate::frame::{Overlay, TEST_RAINBOW, TEST_STEP};
+use crate::outputs::status::{DeviceStatus, Search, Tried};
 
 /// Default link speed of the firmware.
 pub const DEFAULT_BAUD: u32 = 115_200;
@@ -67,122 +67,6 @@ impl Default for DeviceSettings {
             port: PortChoice::Auto,
             baud: DEFAULT_BAUD,
             leds: 16,
-        }
-    }
-}
-
-/// What the worker is doing, for the UI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeviceStatus {
-    /// No port configured.
-    Disabled,
-    /// Looking for a device (auto mode, nothing found yet) or connecting for the first time.
-    Searching,
-    /// A ledtogo device is in session.
-    Connected {
-        port: String,
-        firmware: String,
-        leds: u16,
-        device_id: u32,
-    },
-    /// A stock Adalight board: frames only, no acknowledgements.
-    Legacy { port: String },
-    /// The last attempt failed; the worker retries with backoff.
-    Error {
-        port: Option<String>,
-        reason: String,
-    },
-    /// `port = "auto"` searched and found no LED device; the worker searches again with backoff.
-    NotFound(Search),
-}
-
-/// One search round of `port = "auto"` that found no LED device: what it looked at and why each is not it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Search {
-    /// The ports it looked at (the USB-serial bridges listed), in order, with why each is not the device.
-    pub tried: Vec<Tried>,
-    /// Why the ports could not be listed, when they could not.
-    pub list_error: Option<String>,
-    /// Which round this was since the worker started (1 for the first), and when it ended.
-    pub round: u64,
-    pub at: SystemTime,
-}
-
-/// A port a search looked at, and why it is not the LED device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tried {
-    pub port: String,
-    pub why: String,
-}
-
-impl Search {
-    /// The same finding as `other`, whatever the round and time.
-    fn same_finding(&self, other: &Search) -> bool {
-        self.tried == other.tried && self.list_error == other.list_error
-    }
-}
-
-/// What to do when no LED device is found.
-pub const NOT_FOUND_ADVICE: &str = "Plug the strip in, run `ledtogo ports`, check you are in the dialout group (or \
-     the group that owns the port) and that no other program uses the port.";
-
-impl fmt::Display for Search {
-    /// `No LED device found (tried /dev/ttyUSB0: no answer, …).` plus [`NOT_FOUND_ADVICE`].
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("No LED device found (")?;
-        if let Some(e) = &self.list_error {
-            write!(f, "cannot list the serial ports: {e}")?;
-        } else if self.tried.is_empty() {
-            f.write_str("no USB serial port is plugged in")?;
-        } else {
-            f.write_str("tried ")?;
-            for (i, t) in self.tried.iter().enumerate() {
-                let sep = if i == 0 { "" } else { ", " };
-                write!(f, "{sep}{}: {}", t.port, t.why)?;
-            }
-        }
-        write!(f, "). {NOT_FOUND_ADVICE}")
-    }
-}
-
-impl DeviceStatus {
-    /// Whether frames reach a device right now.
-    pub fn is_connected(&self) -> bool {
-        matches!(
-            self,
-            DeviceStatus::Connected { .. } | DeviceStatus::Legacy { .. }
-        )
-    }
-}
-
-impl fmt::Display for DeviceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeviceStatus::Disabled => write!(f, "LED device disabled"),
-            DeviceStatus::Searching => write!(f, "looking for the LED device"),
-            DeviceStatus::Connected {
-                port,
-                firmware,
-                leds,
-                device_id,
-            } => write!(
-                f,
-                "connected on {port}: ledtogo firmware {firmware}, {leds} LEDs, id {device_id:08x}"
-            ),
-            DeviceStatus::Legacy { port } => {
-                write!(
-                    f,
-                    "legacy Adalight board on {port} (frames only, no acknowledgements)"
-                )
-            }
-            DeviceStatus::Error {
-                port: Some(port),
-                reason,
-            } => write!(f, "LED device on {port}: {reason}; retrying"),
-            DeviceStatus::Error { port: None, reason } => {
-                write!(f, "LED device: {reason}; retrying")
-            }
-            DeviceStatus::NotFound(search) => search.fmt(f),
         }
     }
 }
@@ -455,6 +339,17 @@ impl Worker {
                 }
                 PortChoice::Path(p) => self.explicit_round(&p.to_string_lossy()),
                 PortChoice::Auto => self.auto_round(),
+                // The strip output runs the DDP sender for these; a serial worker has nothing to open.
+                port @ (PortChoice::Ddp { .. } | PortChoice::Wled { .. }) => {
+                    self.set_status(DeviceStatus::Error {
+                        port: Some(port.to_string()),
+                        reason:
+                            "a network strip, not a serial port (outputs::StripOutput drives it)"
+                                .to_owned(),
+                    });
+                    self.sleep(Duration::MAX);
+                    continue;
+                }
             };
             match round {
                 Round::Stopped => return,
@@ -659,8 +554,38 @@ impl Worker {
                 if let Some(port) = listed {
                     self.auto.memory.answered(port);
                 }
-                self.legacy(&mut link)
+                let status = DeviceStatus::Legacy {
+                    port: link.name().to_owned(),
+                };
+                self.legacy(&mut link, status)
             }
+            // A configured port that answered nothing may be a WLED board on USB: it never says `Ada`
+            // but takes Adalight frames, and says who it is when asked `v`. Auto mode never asks (a
+            // WLED board on USB may be in use over Wi-Fi): it has to be named.
+            Ok(Handshake::Silent { noise }) if listed.is_none() => match link.wled_build() {
+                Ok(Some(build)) => {
+                    self.failures = 0;
+                    let status = DeviceStatus::WledSerial {
+                        port: link.name().to_owned(),
+                        build,
+                    };
+                    self.legacy(&mut link, status)
+                }
+                Ok(None) => {
+                    return Ended::NotLed {
+                        port: path.to_owned(),
+                        noise,
+                    };
+                }
+                Err(LinkError::Cancelled) => return Ended::Stopped,
+                Err(error) => {
+                    return Ended::ProbeFailed {
+                        port: path.to_owned(),
+                        error,
+                        opened: true,
+                    };
+                }
+            },
             Ok(Handshake::Silent { noise }) => {
                 return Ended::NotLed {
                     port: path.to_owned(),
@@ -852,10 +777,10 @@ impl Worker {
         link.idle(READ_SLICE, true)
     }
 
-    fn legacy(&mut self, link: &mut Link) -> Result<Stopped, LinkError> {
-        self.set_status(DeviceStatus::Legacy {
-            port: link.name().to_owned(),
-        });
+    /// Adalight frames only (a stock Adalight board, a WLED board on USB), reported as `status`; the
+    /// frame is re-sent every [`KEEPALIVE`] (WLED leaves realtime mode after 2.5 s without one).
+    fn legacy(&mut self, link: &mut Link, status: DeviceStatus) -> Result<Stopped, LinkError> {
+        self.set_status(status);
         let mut last_write: Option<Instant> = None;
         loop {
             if self.stop_requested().is_some() {
@@ -965,97 +890,6 @@ fn send_frame(
         start = end;
     }
     Ok(())
-}
-
-/// Errors of [`test_pattern`].
-#[derive(Debug, thiserror::Error)]
-pub enum TestPatternError {
-    #[error("no LED device connected within {seconds} s: {status}")]
-    NotConnected { seconds: u64, status: DeviceStatus },
-    #[error("the device did not take the frame for step {step:?} within {seconds} s: {status}")]
-    NotDelivered {
-        step: String,
-        seconds: u64,
-        status: DeviceStatus,
-    },
-}
-
-const PATTERN_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-const PATTERN_FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Runs the test pattern ([`Overlay::TestPattern`]: each LED in turn, then a rainbow, through the
-/// strip's `correction`) on the device, then turns the strip off and ends the session with BYE(blank).
-/// Reports each step through `on_step`. Returns the status the device had (who was tested).
-pub fn test_pattern(
-    settings: DeviceSettings,
-    correction: Correction,
-    mut on_step: impl FnMut(&str),
-) -> Result<DeviceStatus, TestPatternError> {
-    let wanted_leds = settings.leds;
-    let device = Device::spawn(settings, |_| {});
-    on_step("connecting");
-    let Some(status) = device.wait_status(PATTERN_CONNECT_TIMEOUT, DeviceStatus::is_connected)
-    else {
-        let status = device.status();
-        device.abandon();
-        return Err(TestPatternError::NotConnected {
-            seconds: PATTERN_CONNECT_TIMEOUT.as_secs(),
-            status,
-        });
-    };
-    on_step(&status.to_string());
-    let leds = match (&status, wanted_leds) {
-        (_, n) if n > 0 => n,
-        (DeviceStatus::Connected { leds, .. }, _) => usize::from(*leds),
-        _ => 16,
-    };
-    let step = |device: &Device, name: &str, frame: Vec<Rgb>| {
-        device.show(frame);
-        if device.wait_delivered(PATTERN_FRAME_TIMEOUT) {
-            Ok(())
-        } else {
-            Err(TestPatternError::NotDelivered {
-                step: name.to_owned(),
-                seconds: PATTERN_FRAME_TIMEOUT.as_secs(),
-                status: device.status(),
-            })
-        }
-    };
-    let pattern = |at: Duration| {
-        let mut frame = vec![Rgb::OFF; leds];
-        Overlay::TestPattern.draw(&mut frame, at, correction);
-        frame
-    };
-    let run = |on_step: &mut dyn FnMut(&str)| -> Result<(), TestPatternError> {
-        let started = Instant::now();
-        // The middle of each LED's step of the chase, then the rainbow at 25 frames a second.
-        for i in 0..leds {
-            let at = TEST_STEP.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX)) + TEST_STEP / 2;
-            sleep_until(started + at);
-            let name = format!("LED {} of {leds}", i + 1);
-            on_step(&name);
-            step(&device, &name, pattern(at))?;
-        }
-        on_step("rainbow");
-        let chase = Overlay::TestPattern.length(leds) - TEST_RAINBOW;
-        let frames = 50;
-        for k in 0..frames {
-            let at = chase + TEST_RAINBOW * k / frames;
-            sleep_until(started + at);
-            step(&device, "rainbow", pattern(at))?;
-        }
-        on_step("off");
-        step(&device, "off", vec![Rgb::OFF; leds])
-    };
-    let result = run(&mut on_step);
-    device.close_with(ByeAction::Blank);
-    result.map(|()| status)
-}
-
-fn sleep_until(t: Instant) {
-    if let Some(d) = t.checked_duration_since(Instant::now()) {
-        std::thread::sleep(d);
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 pub mod blame;
 pub mod client;
-mod lenient;
+pub(crate) mod lenient;
 pub mod parse;
 pub mod tree;
 

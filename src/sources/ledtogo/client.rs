@@ -53,7 +53,7 @@ impl Client {
         })
     }
 
-    /// The feed's URL: `{url}api/json` (a URL that already names it is kept).
+    /// The feed's URL ([`feed_url`]).
     pub fn feed_url(&self) -> String {
         feed_url(&self.settings.url)
     }
@@ -95,17 +95,18 @@ impl Source for Client {
     }
 }
 
-/// `{url}api/json`, or `url` itself when it already ends in `/api/json`.
+/// `{url}api/json`: `url` itself when it already ends in `/api/json`, and the relay's `/api/json` beside
+/// its `/cc.xml` when `url` names that (a desk switched from `kind = "cctray"`).
 pub fn feed_url(url: &str) -> String {
-    let url = url.trim();
-    if url.trim_end_matches('/').ends_with("/api/json") {
-        url.trim_end_matches('/').to_owned()
-    } else {
-        format!(
-            "{}api/json",
-            crate::sources::jenkins::tree::normalize_base(url)
-        )
+    let url = url.trim().trim_end_matches('/');
+    if url.ends_with("/api/json") {
+        return url.to_owned();
     }
+    let base = url.strip_suffix("cc.xml").unwrap_or(url);
+    format!(
+        "{}api/json",
+        crate::sources::jenkins::tree::normalize_base(base)
+    )
 }
 
 fn read_feed(url: &str, body: &mut dyn Read) -> Result<Feed, SourceError> {
@@ -401,6 +402,7 @@ mod tests {
             feed_url("https://relay.example.com/ledtogo/api/json"),
             "https://relay.example.com/ledtogo/api/json"
         );
+        assert_eq!(feed_url("http://pi:8765/cc.xml"), "http://pi:8765/api/json");
     }
 
     #[test]
