@@ -334,6 +334,109 @@ fn desks_on_the_relay_show_what_a_direct_poll_shows_and_the_jenkins_sees_only_th
     );
 }
 
+/// A desk reading the relay's rich feed with `kind = "ledtogo"`, no CI credentials of its own.
+fn ledtogo_desk(addr: &str) -> Ledtogo {
+    Ledtogo::start(
+        &format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"office\"\nkind = \"ledtogo\"\n\
+             url = \"http://{addr}/\"\n{SLOTS}"
+        ),
+        &[],
+    )
+}
+
+/// The Project names and statuses of the relay's `/cc.xml`, as a cctray client (an XML parser) reads it.
+fn cctray_statuses(addr: &str) -> BTreeMap<String, String> {
+    let xml = get(addr, "/cc.xml").text();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    doc.root_element()
+        .children()
+        .filter(|n| n.has_tag_name("Project"))
+        .map(|n| {
+            (
+                n.attribute("name").unwrap().to_owned(),
+                n.attribute("lastBuildStatus").unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn one_relay_serves_a_ledtogo_desk_exactly_a_cctray_desk_and_a_cctray_client_and_the_jenkins_sees_only_its_polls()
+ {
+    let sim = office();
+    let (relay, addr) = relay(&sim, "", &[]);
+    let exact = ledtogo_desk(&addr);
+    let cctray = desk(&addr, "", &[]);
+    let c = Colors::default();
+    let (ok, bad, unstable) = (shown(c.success), shown(c.failure), shown(c.unstable));
+    relay.shows(&[ok, bad, unstable, ok], "the relay polls the Jenkins");
+    exact.shows(
+        &[ok, bad, unstable, ok],
+        "a ledtogo desk loses nothing through the relay: unstable stays unstable",
+    );
+    cctray.shows(
+        &[ok, bad, bad, ok],
+        "a cctray desk sees what cctray can carry",
+    );
+    let client = cctray_statuses(&addr);
+    assert_eq!(
+        client,
+        BTreeMap::from(
+            [
+                ("deploy", "Success"),
+                ("team-a/api", "Failure"),
+                ("team-a/qa", "Failure"),
+                ("team-a/web", "Success"),
+            ]
+            .map(|(n, s)| (n.to_owned(), s.to_owned()))
+        ),
+        "a cctray client reads every job by its full name"
+    );
+
+    sim.start_build("deploy");
+    let pulsing = |frame: &[Rgb]| frame[..3] == [ok, bad, unstable] && frame[3] != ok;
+    exact
+        .wait_for(pulsing)
+        .expect("a build on the Jenkins pulses on the ledtogo desk");
+    sim.finish_build("deploy", JobState::Unstable);
+    exact.shows(
+        &[ok, bad, unstable, unstable],
+        "and its result arrives exactly",
+    );
+    cctray.shows(&[ok, bad, bad, bad], "and as a failure through cctray");
+
+    // The Jenkins goes down: the relay shows its jobs stale, and so does the ledtogo desk, never green.
+    sim.set_mode(Mode::Status(503));
+    let stale = relay
+        .wait_for(|f| f[0] == shown(c.stale))
+        .expect("the relay marks the jobs stale");
+    assert!(
+        !stale.contains(&ok),
+        "a stale strip never looks green: {stale:?}"
+    );
+    exact.shows(&stale, "the ledtogo desk shows the relay's stale frame");
+    let unknown = wait_until(Duration::from_secs(20), || {
+        cctray_statuses(&addr).values().all(|s| s == "Unknown")
+    });
+    assert!(unknown, "cctray readers see Unknown, not the last green");
+
+    sim.set_mode(Mode::Normal);
+    exact.shows(
+        &[ok, bad, unstable, unstable],
+        "and recovers with the relay",
+    );
+
+    drop((exact, cctray));
+    let polled = relay.polled_requests();
+    drop(relay);
+    let seen = sim.requests();
+    assert!(
+        seen == polled || seen == polled + 1,
+        "the Jenkins saw {seen} requests, the relay made {polled}: the desks made none"
+    );
+}
+
 #[test]
 fn cc_xml_is_a_cctray_feed_by_the_spec_and_api_json_keeps_every_state() {
     let sim = office();
