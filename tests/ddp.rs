@@ -457,3 +457,25 @@ fn the_test_pattern_runs_on_a_ddp_strip_and_leaves_it_dark() {
         "dark at the end"
     );
 }
+
+#[test]
+fn a_wled_board_on_the_local_network_is_asked_directly_even_with_a_proxy_in_the_environment() {
+    let ip = "127.0.0.29";
+    let api = WledHttp::start(ip, InfoAnswer::wled("lab", 8));
+    // A company proxy that cannot reach the strip (here: nothing listens on it at all).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let out = ledtogo()
+        .args(["ports", "--no-probe", "--no-network", "--probe"])
+        .arg(format!("wled://{ip}:{}", api.port))
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env("ALL_PROXY", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("WLED 0.15.0 'lab', 8 LEDs"), "{stdout}");
+}

@@ -81,7 +81,20 @@ fn the_windows_worker_browses_only_while_wanted_and_wakes_the_window_with_each_c
             .filter(|n| *n == "wifi-strips")
             .count()
     };
-    let before = daemons();
+    // The responder's own daemon thread starts (and an earlier test's stops) in the background: count
+    // once the number holds still.
+    let settled = || {
+        let mut last = daemons();
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = daemons();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    };
+    let before = settled();
     let wakes = Arc::new(AtomicUsize::new(0));
     let counter = wakes.clone();
     let discovery = Discovery::with(
@@ -94,7 +107,7 @@ fn the_windows_worker_browses_only_while_wanted_and_wakes_the_window_with_each_c
     );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
-        (workers(), daemons(), discovery.is_running()),
+        (workers(), settled(), discovery.is_running()),
         (0, before, false),
         "nothing runs before the list is wanted"
     );

@@ -167,10 +167,18 @@ impl ServerDraft {
             ServerKind::Jenkins | ServerKind::Cctray | ServerKind::Ledtogo { .. } => String::new(),
         };
         let (kind, upstream) = match &server.kind {
-            // The upstream is edited in its own field; the kind box compares kinds without it.
+            // The repositories, projects and upstream are edited in their own fields; the kind box
+            // compares kinds without them (so it shows the entry's kind as the selected one).
             ServerKind::Ledtogo { upstream } => (
                 ServerKind::Ledtogo { upstream: None },
                 upstream.clone().unwrap_or_default(),
+            ),
+            ServerKind::GitHub { .. } => (ServerKind::GitHub { repos: Vec::new() }, String::new()),
+            ServerKind::GitLab { .. } => (
+                ServerKind::GitLab {
+                    projects: Vec::new(),
+                },
+                String::new(),
             ),
             kind => (kind.clone(), String::new()),
         };
@@ -924,6 +932,34 @@ mod tests {
             upstream: None,
             relayed: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_draft_of_a_github_or_gitlab_entry_selects_its_kind_in_the_box_and_keeps_its_list() {
+        let config = Config::parse(
+            "[[servers]]\nname = \"gh\"\nkind = \"github\"\nurl = \"https://api.github.com/\"\n\
+             repos = [\"octo/app\", \"octo/lib\"]\n\
+             [[servers]]\nname = \"gl\"\nkind = \"gitlab\"\nurl = \"https://gitlab.com/\"\n\
+             projects = [\"team/web\"]\n",
+            None,
+        )
+        .unwrap();
+        let gh = ServerDraft::of(&config.servers[0]);
+        assert_eq!(
+            gh.kind,
+            ServerKind::GitHub { repos: Vec::new() },
+            "equal to the box's GitHub choice, so the box shows it selected"
+        );
+        assert_eq!(gh.list, "octo/app, octo/lib");
+        assert_eq!(gh.kind_with_list().unwrap(), config.servers[0].kind);
+        let gl = ServerDraft::of(&config.servers[1]);
+        assert_eq!(
+            gl.kind,
+            ServerKind::GitLab {
+                projects: Vec::new()
+            }
+        );
+        assert_eq!(gl.kind_with_list().unwrap(), config.servers[1].kind);
     }
 
     fn wifi_found(problem: Option<&str>, strips: Vec<mdns::FoundStrip>) -> Found {

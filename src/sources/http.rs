@@ -46,6 +46,9 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Limit for a whole request, including reading the answer.
     pub request_timeout: Duration,
+    /// Through the proxy the environment names (`HTTPS_PROXY`…); off for a device on the local
+    /// network (a WLED board), which a company proxy cannot reach.
+    pub use_proxy: bool,
 }
 
 impl HttpSettings {
@@ -57,7 +60,14 @@ impl HttpSettings {
             ca_file: None,
             connect_timeout: timeout.min(MAX_CONNECT_TIMEOUT),
             request_timeout: timeout,
+            use_proxy: true,
         }
+    }
+
+    /// Never through a proxy: for a device on the local network.
+    pub fn direct(mut self) -> Self {
+        self.use_proxy = false;
+        self
     }
 
     pub fn credentials(mut self, credentials: Option<Credentials>) -> Self {
@@ -183,7 +193,7 @@ impl HttpClient {
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
             .user_agent(concat!("ledtogo/", env!("CARGO_PKG_VERSION")))
-            .proxy(ureq::Proxy::try_from_env())
+            .proxy(settings.use_proxy.then(ureq::Proxy::try_from_env).flatten())
             .max_redirects(MAX_REDIRECTS)
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .tls_config(tls.build())

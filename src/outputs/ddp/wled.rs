@@ -31,7 +31,7 @@ pub fn info_url(host: &str, http_port: u16) -> String {
 /// Asks the board at `host:http_port` about itself.
 pub fn ask(host: &str, http_port: u16) -> Result<WledInfo, SourceError> {
     let url = info_url(host, http_port);
-    let client = HttpClient::new(&HttpSettings::new(INFO_TIMEOUT))?;
+    let client = HttpClient::new(&HttpSettings::new(INFO_TIMEOUT).direct())?;
     let answer = client.get_json(&url, |body| read_info(&url, body))?;
     Ok(answer.value)
 }
