@@ -40,7 +40,7 @@ pub fn ask(host: &str, http_port: u16) -> Result<WledInfo, SourceError> {
 pub fn advice(e: &SourceError) -> &'static str {
     match e {
         SourceError::Network { .. } => {
-            "is the board on and on this network? (`ledtogo ports --probe wled://HOST` asks it)"
+            "is the board on, on this network and at this address? (its IP address always works)"
         }
         SourceError::NotJson { .. }
         | SourceError::BadAnswer { .. }
