@@ -17,7 +17,7 @@ use crate::text;
 
 /// ledtogo — Jenkins job states on a USB LED strip, a tray icon and a window.
 #[derive(Debug, Parser)]
-#[command(name = "ledtogo", version, about)]
+#[command(name = "ledtogo", about)]
 pub struct Cli {
     /// Config file (default: ~/.config/ledtogo/config.toml; without one, the demo runs).
     #[arg(long, global = true, value_name = "PATH")]
@@ -106,6 +106,42 @@ pub enum Command {
         #[arg(long)]
         baud: Option<u32>,
     },
+}
+
+/// What `ledtogo --version` says after the name: the version, the cargo features built in and the
+/// serial protocol version spoken (`0.1.0 (features: gui, sound; serial protocol 1)`).
+pub fn version_text() -> String {
+    let features: Vec<&str> = [
+        ("gui", cfg!(feature = "gui")),
+        ("sound", cfg!(feature = "sound")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let features = if features.is_empty() {
+        "none".to_owned()
+    } else {
+        features.join(", ")
+    };
+    format!(
+        "{} (features: {features}; serial protocol {})",
+        env!("CARGO_PKG_VERSION"),
+        serial::protocol::PROTO_VERSION
+    )
+}
+
+/// The command line definition with [`version_text`] as its `--version`.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    // Built once per process, at startup; clap keeps `&'static str`s.
+    let version: &'static str = Box::leak(version_text().into_boxed_str());
+    Cli::command().version(version)
+}
+
+/// Parses the process's arguments (exits with clap's message on bad ones, and for --help/--version).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches as _;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// `ledtogo ports`: one line per port; probed ports get what answered.

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 
 use anyhow::{Context as _, Result, bail};
-use clap::Parser as _;
 
 use ledtogo::alerts::{AlertWorker, default_notifier, default_sound};
 use ledtogo::cli::{self, Cli, Command};
@@ -17,7 +16,7 @@ use ledtogo::instance::InstanceLock;
 use ledtogo::outputs::{Output, PrintFrames};
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let args = cli::parse();
     ledtogo::logging::init();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
