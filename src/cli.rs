@@ -106,6 +106,20 @@ pub enum Command {
         #[arg(long)]
         baud: Option<u32>,
     },
+    /// Upload the ledtogo firmware to an Arduino Uno with avrdude, then check that it answers.
+    Flash {
+        /// The Uno's serial port (default: the config's `[strip] port` if it is a path, else the
+        /// one USB serial board plugged in).
+        #[arg(long, value_name = "PATH")]
+        port: Option<String>,
+        /// The firmware image, Intel hex (default: /usr/share/ledtogo/firmware/ledtogo.hex, else
+        /// this source tree's firmware/build/ledtogo.hex).
+        #[arg(long, value_name = "FILE")]
+        hex: Option<PathBuf>,
+        /// Print the avrdude command line instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// What `ledtogo --version` says after the name: the version, the cargo features built in and the
@@ -244,6 +258,37 @@ pub fn test_pattern(
         tracing::info!("test pattern: {step}");
     })?;
     Ok(format!("test pattern done on {status}\n"))
+}
+
+/// `ledtogo flash`: the image, the port, avrdude, then the handshake with the new firmware.
+pub fn flash(
+    config: Option<&Config>,
+    port: Option<String>,
+    hex: Option<&Path>,
+    dry_run: bool,
+) -> Result<String> {
+    let image = crate::flash::find_image(hex, &crate::flash::default_images())?;
+    let port = match (port, config.map(|c| &c.strip.port)) {
+        (Some(port), _) => port,
+        (None, Some(PortChoice::Path(path))) => path.to_string_lossy().into_owned(),
+        (None, _) => crate::flash::pick_port(&serial::list_ports()?)?,
+    };
+    let avrdude = crate::flash::find_avrdude(std::env::var_os("PATH").as_deref());
+    if dry_run {
+        let program = avrdude.unwrap_or_else(|| PathBuf::from("avrdude"));
+        let args = crate::flash::avrdude_args(&port, &image);
+        return Ok(format!("{}\n", crate::flash::command_line(&program, &args)));
+    }
+    let avrdude = avrdude.ok_or(crate::flash::FlashError::AvrdudeMissing)?;
+    tracing::info!(
+        "flashing {} to {} with {}",
+        image.display(),
+        text::visible(&port),
+        avrdude.display()
+    );
+    crate::flash::upload(&avrdude, &port, &image)?;
+    let baud = config.map_or(serial::DEFAULT_BAUD, |c| c.strip.baud);
+    Ok(format!("{}\n", crate::flash::check(&port, baud)?))
 }
 
 fn kind_name(kind: KindArg) -> &'static str {

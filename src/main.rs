@@ -87,6 +87,19 @@ fn run(args: Cli) -> Result<()> {
             print!("{}", cli::test_pattern(config.as_ref(), port, leds, baud)?);
             Ok(())
         }
+        Some(Command::Flash { port, hex, dry_run }) => {
+            let path = config_path(args.config.clone())?;
+            let config = if args.config.is_some() || path.exists() {
+                Some(Config::load(&path)?)
+            } else {
+                None
+            };
+            print!(
+                "{}",
+                cli::flash(config.as_ref(), port, hex.as_deref(), dry_run)?
+            );
+            Ok(())
+        }
         None => run_app(&args),
     }
 }
