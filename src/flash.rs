@@ -212,13 +212,25 @@ fn shell_quote(word: &str) -> String {
 
 /// The `avrdude` program on `path` (a `PATH`-style list), if any.
 pub fn find_avrdude(path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    let name = if cfg!(windows) {
+        "avrdude.exe"
+    } else {
+        "avrdude"
+    };
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
-    let path = path?;
-    std::env::split_paths(path)
-        .map(|dir| dir.join("avrdude"))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 /// What avrdude's failure output means.
