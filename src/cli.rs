@@ -17,7 +17,7 @@ use crate::text;
 
 /// ledtogo — Jenkins job states on a USB LED strip, a tray icon and a window.
 #[derive(Debug, Parser)]
-#[command(name = "ledtogo", version, about)]
+#[command(name = "ledtogo", about)]
 pub struct Cli {
     /// Config file (default: ~/.config/ledtogo/config.toml; without one, the demo runs).
     #[arg(long, global = true, value_name = "PATH")]
@@ -106,6 +106,56 @@ pub enum Command {
         #[arg(long)]
         baud: Option<u32>,
     },
+    /// Upload the ledtogo firmware to an Arduino Uno with avrdude, then check that it answers.
+    Flash {
+        /// The Uno's serial port (default: the config's `[strip] port` if it is a path, else the
+        /// one USB serial board plugged in).
+        #[arg(long, value_name = "PATH")]
+        port: Option<String>,
+        /// The firmware image, Intel hex (default: /usr/share/ledtogo/firmware/ledtogo.hex, else
+        /// this source tree's firmware/build/ledtogo.hex).
+        #[arg(long, value_name = "FILE")]
+        hex: Option<PathBuf>,
+        /// Print the avrdude command line instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// What `ledtogo --version` says after the name: the version, the cargo features built in and the
+/// serial protocol version spoken (`0.1.0 (features: gui, sound; serial protocol 1)`).
+pub fn version_text() -> String {
+    let features: Vec<&str> = [
+        ("gui", cfg!(feature = "gui")),
+        ("sound", cfg!(feature = "sound")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let features = if features.is_empty() {
+        "none".to_owned()
+    } else {
+        features.join(", ")
+    };
+    format!(
+        "{} (features: {features}; serial protocol {})",
+        env!("CARGO_PKG_VERSION"),
+        serial::protocol::PROTO_VERSION
+    )
+}
+
+/// The command line definition with [`version_text`] as its `--version`.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    // Built once per process, at startup; clap keeps `&'static str`s.
+    let version: &'static str = Box::leak(version_text().into_boxed_str());
+    Cli::command().version(version)
+}
+
+/// Parses the process's arguments (exits with clap's message on bad ones, and for --help/--version).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches as _;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// `ledtogo ports`: one line per port; probed ports get what answered.
@@ -208,6 +258,37 @@ pub fn test_pattern(
         tracing::info!("test pattern: {step}");
     })?;
     Ok(format!("test pattern done on {status}\n"))
+}
+
+/// `ledtogo flash`: the image, the port, avrdude, then the handshake with the new firmware.
+pub fn flash(
+    config: Option<&Config>,
+    port: Option<String>,
+    hex: Option<&Path>,
+    dry_run: bool,
+) -> Result<String> {
+    let image = crate::flash::find_image(hex, &crate::flash::default_images())?;
+    let port = match (port, config.map(|c| &c.strip.port)) {
+        (Some(port), _) => port,
+        (None, Some(PortChoice::Path(path))) => path.to_string_lossy().into_owned(),
+        (None, _) => crate::flash::pick_port(&serial::list_ports()?)?,
+    };
+    let avrdude = crate::flash::find_avrdude(std::env::var_os("PATH").as_deref());
+    if dry_run {
+        let program = avrdude.unwrap_or_else(|| PathBuf::from("avrdude"));
+        let args = crate::flash::avrdude_args(&port, &image);
+        return Ok(format!("{}\n", crate::flash::command_line(&program, &args)));
+    }
+    let avrdude = avrdude.ok_or(crate::flash::FlashError::AvrdudeMissing)?;
+    tracing::info!(
+        "flashing {} to {} with {}",
+        image.display(),
+        text::visible(&port),
+        avrdude.display()
+    );
+    crate::flash::upload(&avrdude, &port, &image)?;
+    let baud = config.map_or(serial::DEFAULT_BAUD, |c| c.strip.baud);
+    Ok(format!("{}\n", crate::flash::check(&port, baud)?))
 }
 
 fn kind_name(kind: KindArg) -> &'static str {

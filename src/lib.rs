@@ -12,6 +12,7 @@ pub mod demo;
 pub mod desktop_env;
 pub mod engine;
 pub mod export;
+pub mod flash;
 pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 
 use anyhow::{Context as _, Result, bail};
-use clap::Parser as _;
 
 use ledtogo::alerts::{AlertWorker, default_notifier, default_sound};
 use ledtogo::cli::{self, Cli, Command};
@@ -17,7 +16,7 @@ use ledtogo::instance::InstanceLock;
 use ledtogo::outputs::{Output, PrintFrames};
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
+    let args = cli::parse();
     ledtogo::logging::init();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,6 +85,19 @@ fn run(args: Cli) -> Result<()> {
                 None
             };
             print!("{}", cli::test_pattern(config.as_ref(), port, leds, baud)?);
+            Ok(())
+        }
+        Some(Command::Flash { port, hex, dry_run }) => {
+            let path = config_path(args.config.clone())?;
+            let config = if args.config.is_some() || path.exists() {
+                Some(Config::load(&path)?)
+            } else {
+                None
+            };
+            print!(
+                "{}",
+                cli::flash(config.as_ref(), port, hex.as_deref(), dry_run)?
+            );
             Ok(())
         }
         None => run_app(&args),

@@ -532,3 +532,23 @@ fn one_strip_shows_a_server_of_every_kind_and_a_break_on_any_turns_its_led_red()
     jenkins.finish_build("api", JobState::Failure);
     assert!(frames.wait_for(&[bad, bad, bad, bad]), "Jenkins");
 }
+
+#[test]
+fn version_names_the_features_built_in_and_the_serial_protocol_spoken() {
+    let out = ledtogo().arg("--version").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let features = match (cfg!(feature = "gui"), cfg!(feature = "sound")) {
+        (true, true) => "gui, sound",
+        (true, false) => "gui",
+        (false, true) => "sound",
+        (false, false) => "none",
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "ledtogo {} (features: {features}; serial protocol {})\n",
+            env!("CARGO_PKG_VERSION"),
+            ledtogo::outputs::serial::protocol::PROTO_VERSION
+        )
+    );
+}
