@@ -5,12 +5,14 @@
 
 mod document;
 mod files;
+mod keys;
 pub mod kinds;
 mod port;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
+pub use keys::{KnownTable, known_keys};
 pub use kinds::ServerKind;
 pub use port::{DDP_PORT, PortChoice, PortError, WLED_HTTP_PORT, host_and_port};
 pub use quiet_hours::QuietHours;
