@@ -1049,7 +1049,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// A new user's first config: no server yet (the window's Servers tab adds one), a 16-LED strip found
 /// automatically.
 pub const STARTER: &str = "\
-# ledtogo configuration. Every key is explained in packaging/config.example.toml.
+# ledtogo configuration. Every key is explained in docs/config.md of ledtogo's source (a commented
+# example: packaging/config.example.toml).
 # The ledtogo window edits this file and keeps your comments; ledtogo reloads it when you edit it.
 
 poll_seconds = 10
