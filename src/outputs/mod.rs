@@ -8,6 +8,7 @@
 //! A new kind of strip is one new module here implementing [`Output`].
 
 pub mod ddp;
+pub mod mailbox;
 pub mod mdns;
 pub mod print;
 pub mod serial;

@@ -12,13 +12,12 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
-
 use super::codec::{self, Sequence};
 use super::wled;
 use crate::backoff::Backoff;
 use crate::color::Rgb;
 use crate::config::{DDP_PORT, PortChoice, host_and_port};
+use crate::outputs::mailbox::Mailbox;
 use crate::outputs::status::{DeviceStatus, WledInfo};
 
 /// How often the last frame is sent again while nothing changes (at least once a second: WLED's
@@ -94,42 +93,13 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{shown} resolves to no address (check the name)"))
 }
 
-#[derive(Debug)]
-struct Inner {
-    frame: Option<Arc<Vec<Rgb>>>,
-    frame_gen: u64,
-    delivered_gen: u64,
+/// The sender's own flag, beside the frame and status in the [`Mailbox`].
+#[derive(Debug, Default)]
+struct Control {
     stopped: bool,
-    status: DeviceStatus,
 }
 
-#[derive(Debug)]
-struct Shared {
-    inner: Mutex<Inner>,
-    cv: Condvar,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock()
-    }
-
-    /// Waits while `busy` holds, at most until `deadline` (`None`: no deadline).
-    fn wait_while<'a>(
-        &self,
-        mut inner: MutexGuard<'a, Inner>,
-        deadline: Option<Instant>,
-        mut busy: impl FnMut(&mut Inner) -> bool,
-    ) -> MutexGuard<'a, Inner> {
-        match deadline {
-            Some(d) => {
-                self.cv.wait_while_until(&mut inner, &mut busy, d);
-            }
-            None => self.cv.wait_while(&mut inner, &mut busy),
-        }
-        inner
-    }
-}
+type Shared = Mailbox<Control>;
 
 /// Handle to the sender thread. Dropping it (or [`Sender::close`]) stops the thread without waiting
 /// for it: a name lookup or a board's answer may take seconds, and the engine does not wait on the
@@ -148,16 +118,7 @@ impl Sender {
         leds: usize,
         on_status: impl Fn(&DeviceStatus) + Send + 'static,
     ) -> Sender {
-        let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner {
-                frame: None,
-                frame_gen: 0,
-                delivered_gen: 0,
-                stopped: false,
-                status: DeviceStatus::Searching,
-            }),
-            cv: Condvar::new(),
-        });
+        let shared = Arc::new(Shared::new(DeviceStatus::Searching, Control::default()));
         let worker_shared = Arc::clone(&shared);
         let label = target.label();
         let spawned = std::thread::Builder::new()
@@ -184,25 +145,17 @@ impl Sender {
 
     /// Makes `frame` the frame to show. Never blocks: a newer frame replaces one not sent yet.
     pub fn show(&self, frame: Vec<Rgb>) {
-        let mut inner = self.shared.lock();
-        inner.frame = Some(Arc::new(frame));
-        inner.frame_gen += 1;
-        drop(inner);
-        self.shared.cv.notify_all();
+        self.shared.show(frame);
     }
 
     /// The current status.
     pub fn status(&self) -> DeviceStatus {
-        self.shared.lock().status.clone()
+        self.shared.status()
     }
 
     /// Waits until the last frame passed to [`Sender::show`] was sent. False on timeout.
     pub fn wait_delivered(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        let inner = self.shared.wait_while(self.shared.lock(), deadline, |i| {
-            i.delivered_gen < i.frame_gen
-        });
-        inner.delivered_gen >= inner.frame_gen
+        self.shared.wait_delivered(timeout)
     }
 
     /// Waits until the status satisfies `pred`; returns it, or `None` on timeout.
@@ -211,11 +164,7 @@ impl Sender {
         timeout: Duration,
         pred: impl Fn(&DeviceStatus) -> bool,
     ) -> Option<DeviceStatus> {
-        let deadline = Instant::now().checked_add(timeout);
-        let inner = self
-            .shared
-            .wait_while(self.shared.lock(), deadline, |i| !pred(&i.status));
-        pred(&inner.status).then(|| inner.status.clone())
+        self.shared.wait_status(timeout, pred)
     }
 
     /// Stops the sender: nothing is sent after this returns, and no status is reported.
@@ -226,8 +175,8 @@ impl Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        self.shared.lock().stopped = true;
-        self.shared.cv.notify_all();
+        self.shared.lock().control.stopped = true;
+        self.shared.notify();
     }
 }
 
@@ -257,28 +206,28 @@ impl Worker {
             let deadline = Instant::now().checked_add(BACKOFF.delay(self.failures));
             let inner = self
                 .shared
-                .wait_while(self.shared.lock(), deadline, |i| !i.stopped);
-            if inner.stopped {
+                .wait_while(self.shared.lock(), deadline, |i| !i.control.stopped);
+            if inner.control.stopped {
                 return;
             }
         }
     }
 
     fn stopped(&self) -> bool {
-        self.shared.lock().stopped
+        self.shared.lock().control.stopped
     }
 
     /// Reports a changed status, unless the sender was stopped (a replaced sender says nothing more).
     fn set_status(&self, status: DeviceStatus) {
         let mut inner = self.shared.lock();
-        if inner.stopped || inner.status == status {
+        if inner.control.stopped || inner.status == status {
             return;
         }
         tracing::info!(%status, "LED device status");
         (self.on_status)(&status);
         inner.status = status;
         drop(inner);
-        self.shared.cv.notify_all();
+        self.shared.notify();
     }
 
     /// Asks the board (`wled://`), resolves the host and streams until stopped or something fails.
@@ -324,9 +273,9 @@ impl Worker {
                 (None, false) => None,
             };
             let inner = self.shared.wait_while(self.shared.lock(), wake, |i| {
-                !i.stopped && i.frame_gen == sent_gen
+                !i.control.stopped && i.frame_gen == sent_gen
             });
-            if inner.stopped {
+            if inner.control.stopped {
                 return Ok(Stopped);
             }
             let now = Instant::now();
@@ -347,10 +296,7 @@ impl Worker {
                 }
                 last_send = Some(Instant::now());
                 sent_gen = generation;
-                let mut inner = self.shared.lock();
-                inner.delivered_gen = inner.delivered_gen.max(generation);
-                drop(inner);
-                self.shared.cv.notify_all();
+                self.shared.delivered(generation);
                 if !sent_once {
                     sent_once = true;
                     self.failures = 0;

@@ -23,11 +23,11 @@ use super::link::{Handshake, Link, LinkError, READ_SLICE};
 use super::protocol::{
     ByeAction, CONFIG_LED_COUNT, Info, LinkState, MAX_PIXELS_PER_CHUNK, ReplyBody, Request,
 };
-use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::backoff::Backoff;
 use crate::color::Rgb;
 use crate::config::{PortChoice, StripConfig};
+use crate::outputs::mailbox::Mailbox;
 use crate::outputs::status::{DeviceStatus, Search, Tried};
 
 /// Default link speed of the firmware.
@@ -78,43 +78,17 @@ enum Stop {
     Abandon,
 }
 
-#[derive(Debug)]
-struct Inner {
-    frame: Option<Arc<Vec<Rgb>>>,
-    frame_gen: u64,
-    delivered_gen: u64,
+/// The device worker's own requests, beside the frame and status in the [`Mailbox`].
+#[derive(Debug, Default)]
+struct Control {
     identify: Option<u8>,
     stop: Option<Stop>,
-    status: DeviceStatus,
 }
 
 #[derive(Debug)]
 struct Shared {
-    inner: Mutex<Inner>,
-    cv: Condvar,
+    mail: Mailbox<Control>,
     cancel: Arc<AtomicBool>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock()
-    }
-
-    /// Waits while `busy` holds, at most until `deadline` (`None`: no deadline); returns the guard.
-    fn wait_while<'a>(
-        &self,
-        mut inner: MutexGuard<'a, Inner>,
-        deadline: Option<Instant>,
-        mut busy: impl FnMut(&mut Inner) -> bool,
-    ) -> MutexGuard<'a, Inner> {
-        match deadline {
-            Some(d) => {
-                self.cv.wait_while_until(&mut inner, &mut busy, d);
-            }
-            None => self.cv.wait_while(&mut inner, &mut busy),
-        }
-        inner
-    }
 }
 
 /// Handle to the device worker thread. Dropping it sends BYE(go stale) and joins the thread.
@@ -146,15 +120,7 @@ impl Device {
             _ => DeviceStatus::Searching,
         };
         let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner {
-                frame: None,
-                frame_gen: 0,
-                delivered_gen: 0,
-                identify: None,
-                stop: None,
-                status: initial.clone(),
-            }),
-            cv: Condvar::new(),
+            mail: Mailbox::new(initial.clone(), Control::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         });
         let worker_shared = Arc::clone(&shared);
@@ -182,7 +148,7 @@ impl Device {
         let thread = match spawned {
             Ok(handle) => Some(handle),
             Err(e) => {
-                shared.lock().status = DeviceStatus::Error {
+                shared.mail.lock().status = DeviceStatus::Error {
                     port: None,
                     reason: format!("cannot start the device thread: {e}"),
                 };
@@ -195,32 +161,24 @@ impl Device {
     /// Makes `frame` the frame to show. Never blocks on the device: a newer frame replaces one
     /// that was not sent yet.
     pub fn show(&self, frame: Vec<Rgb>) {
-        let mut inner = self.shared.lock();
-        inner.frame = Some(Arc::new(frame));
-        inner.frame_gen += 1;
-        drop(inner);
-        self.shared.cv.notify_all();
+        self.shared.mail.show(frame);
     }
 
     /// Asks the device to blink the whole strip for `seconds` (ledtogo devices only).
     pub fn identify(&self, seconds: u8) {
-        self.shared.lock().identify = Some(seconds);
-        self.shared.cv.notify_all();
+        self.shared.mail.lock().control.identify = Some(seconds);
+        self.shared.mail.notify();
     }
 
     /// The current status.
     pub fn status(&self) -> DeviceStatus {
-        self.shared.lock().status.clone()
+        self.shared.mail.status()
     }
 
     /// Waits until the last frame passed to [`Device::show`] has reached the device
     /// (acknowledged by a ledtogo device, written to a legacy board). False on timeout.
     pub fn wait_delivered(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        let inner = self.shared.wait_while(self.shared.lock(), deadline, |i| {
-            i.delivered_gen < i.frame_gen
-        });
-        inner.delivered_gen >= inner.frame_gen
+        self.shared.mail.wait_delivered(timeout)
     }
 
     /// Waits until the status satisfies `pred`; returns it, or `None` on timeout.
@@ -229,11 +187,7 @@ impl Device {
         timeout: Duration,
         pred: impl Fn(&DeviceStatus) -> bool,
     ) -> Option<DeviceStatus> {
-        let deadline = Instant::now().checked_add(timeout);
-        let inner = self
-            .shared
-            .wait_while(self.shared.lock(), deadline, |i| !pred(&i.status));
-        pred(&inner.status).then(|| inner.status.clone())
+        self.shared.mail.wait_status(timeout, pred)
     }
 
     /// Ends the session with BYE(go stale) and joins the worker.
@@ -257,9 +211,9 @@ impl Device {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        self.shared.lock().stop = Some(how);
+        self.shared.mail.lock().control.stop = Some(how);
         self.shared.cancel.store(true, Ordering::SeqCst);
-        self.shared.cv.notify_all();
+        self.shared.mail.notify();
         if thread.join().is_err() {
             tracing::error!("the device thread panicked");
         }
@@ -611,13 +565,13 @@ impl Worker {
     }
 
     fn stop_requested(&self) -> Option<Stop> {
-        self.shared.lock().stop
+        self.shared.mail.lock().control.stop
     }
 
     /// Reports a changed status: `on_status` first, then [`Device::status`] and waiters see it
     /// (so whoever sees a status knows the callback for it has run).
     fn set_status(&self, status: DeviceStatus) {
-        let again = match (&self.shared.lock().status, &status) {
+        let again = match (&self.shared.mail.lock().status, &status) {
             (old, new) if old == new => return,
             (DeviceStatus::NotFound(old), DeviceStatus::NotFound(new)) => old.same_finding(new),
             _ => false,
@@ -627,8 +581,8 @@ impl Worker {
             tracing::info!(%status, "LED device status");
         }
         (self.on_status)(&status);
-        self.shared.lock().status = status;
-        self.shared.cv.notify_all();
+        self.shared.mail.lock().status = status;
+        self.shared.mail.notify();
     }
 
     /// Sleeps up to `how_long`, waking early when asked to stop.
@@ -636,27 +590,27 @@ impl Worker {
         let deadline = Instant::now().checked_add(how_long);
         drop(
             self.shared
-                .wait_while(self.shared.lock(), deadline, |i| i.stop.is_none()),
+                .mail
+                .wait_while(self.shared.mail.lock(), deadline, |i| {
+                    i.control.stop.is_none()
+                }),
         );
     }
 
     /// The frame to show if it changed since it was last sent (or `force`).
     fn pending_frame(&self, force: bool) -> Option<(u64, Arc<Vec<Rgb>>)> {
-        let inner = self.shared.lock();
+        let inner = self.shared.mail.lock();
         let frame = inner.frame.as_ref()?;
         (force || inner.frame_gen != self.sent_gen).then(|| (inner.frame_gen, Arc::clone(frame)))
     }
 
     fn delivered(&mut self, generation: u64) {
         self.sent_gen = generation;
-        let mut inner = self.shared.lock();
-        inner.delivered_gen = inner.delivered_gen.max(generation);
-        drop(inner);
-        self.shared.cv.notify_all();
+        self.shared.mail.delivered(generation);
     }
 
     fn take_identify(&self) -> Option<u8> {
-        self.shared.lock().identify.take()
+        self.shared.mail.lock().control.identify.take()
     }
 
     /// Applies the strip length to the device; returns the LED count in effect.
