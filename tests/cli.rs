@@ -552,3 +552,47 @@ fn version_names_the_features_built_in_and_the_serial_protocol_spoken() {
         )
     );
 }
+
+/// A config file every user may read: `check` warns about it (a log line on stderr).
+fn world_readable_config() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[strip]\nport = \"none\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    dir
+}
+
+#[test]
+fn log_lines_carry_a_time_except_in_the_journal_which_stamps_them_itself() {
+    let dir = world_readable_config();
+    let config = dir.path().join("config.toml");
+    let log = |journal: Option<&str>| {
+        let mut cmd = ledtogo();
+        cmd.arg("check")
+            .arg("--config")
+            .arg(&config)
+            .env_remove("JOURNAL_STREAM");
+        if let Some(stream) = journal {
+            cmd.env("JOURNAL_STREAM", stream);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        stderr
+            .lines()
+            .find(|l| l.contains("can be read by every user"))
+            .unwrap()
+            .to_owned()
+    };
+    let terminal = log(None);
+    assert!(
+        terminal.starts_with("20") && terminal.contains("Z  WARN "),
+        "{terminal}"
+    );
+    let journal = log(Some("8:123456"));
+    assert!(
+        journal.trim_start().starts_with("WARN the config file"),
+        "{journal}"
+    );
+}

@@ -70,6 +70,15 @@ pub fn render_icon(state: TrayState, size: u32) -> Vec<u8> {
     out
 }
 
+/// The sizes of the application icon in the packages (`assets/icons/hicolor/<N>x<N>/apps/ledtogo.png`).
+pub const APP_ICON_SIZES: [u32; 8] = [16, 22, 24, 32, 48, 64, 128, 256];
+
+/// The application icon (menus, the autostart entry, the macOS bundle): the tray icon of a green build, so
+/// the app and its tray icon look alike. `size`×`size` RGBA like [`render_icon`].
+pub fn app_icon(size: u32) -> Vec<u8> {
+    render_icon(TrayState::Success, size)
+}
+
 /// Share of a pixel covered by a shape with signed distance `d` (negative inside) at its centre.
 fn coverage(d: f64, px: f64) -> f64 {
     (0.5 - d / px).clamp(0.0, 1.0)

@@ -20,6 +20,55 @@ use serialport::SerialPortType;
 use super::link::{Handshake, Link, LinkError};
 use super::protocol::Info;
 
+/// A USB serial chip that boards for LED strips use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownUsb {
+    pub vid: u16,
+    /// `None`: every product of the vendor.
+    pub pid: Option<u16>,
+    pub kind: PortKind,
+}
+
+/// The USB serial chips "auto" probes. The packages' udev rule (`packaging/linux/70-ledtogo.rules`) gives
+/// the logged-in user exactly these; `tests/packaging.rs` holds the two lists together.
+pub const KNOWN_USB_SERIAL: [KnownUsb; 7] = [
+    KnownUsb {
+        vid: 0x2341,
+        pid: None,
+        kind: PortKind::Arduino,
+    },
+    KnownUsb {
+        vid: 0x2A03,
+        pid: None,
+        kind: PortKind::Arduino,
+    },
+    KnownUsb {
+        vid: 0x1A86,
+        pid: Some(0x7523),
+        kind: PortKind::Ch34x,
+    },
+    KnownUsb {
+        vid: 0x1A86,
+        pid: Some(0x55D4),
+        kind: PortKind::Ch34x,
+    },
+    KnownUsb {
+        vid: 0x10C4,
+        pid: Some(0xEA60),
+        kind: PortKind::Cp210x,
+    },
+    KnownUsb {
+        vid: 0x0403,
+        pid: Some(0x6001),
+        kind: PortKind::Ftdi,
+    },
+    KnownUsb {
+        vid: 0x0403,
+        pid: Some(0x6015),
+        kind: PortKind::Ftdi,
+    },
+];
+
 /// The chip behind a serial port, guessed from its USB VID:PID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PortKind {
@@ -40,13 +89,10 @@ pub enum PortKind {
 impl PortKind {
     /// Classifies a USB VID:PID.
     pub fn from_usb(vid: u16, pid: u16) -> PortKind {
-        match (vid, pid) {
-            (0x2341 | 0x2A03, _) => PortKind::Arduino,
-            (0x1A86, 0x7523 | 0x55D4) => PortKind::Ch34x,
-            (0x10C4, 0xEA60) => PortKind::Cp210x,
-            (0x0403, 0x6001 | 0x6015) => PortKind::Ftdi,
-            _ => PortKind::OtherUsb,
-        }
+        KNOWN_USB_SERIAL
+            .iter()
+            .find(|known| known.vid == vid && known.pid.is_none_or(|p| p == pid))
+            .map_or(PortKind::OtherUsb, |known| known.kind)
     }
 
     /// Whether boards with this chip are worth probing in "auto" mode.
