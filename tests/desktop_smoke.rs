@@ -299,6 +299,12 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
             "at {width}x{height} the mirror (top of {}) shows {green} clearly green pixels: no lit success LED",
             shot.display()
         );
+        // `./dev screenshot`: the README's picture is this shot at the default size.
+        if width == 1000 && std::env::var_os("LEDTOGO_UPDATE_SCREENSHOT").is_some() {
+            let readme_shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshot.png");
+            std::fs::copy(&shot, &readme_shot).unwrap();
+            eprintln!("README screenshot: {}", readme_shot.display());
+        }
     }
 
     // SIGTERM quits cleanly: exit status 0 and the demo's scratch config is removed.
