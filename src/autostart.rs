@@ -204,14 +204,17 @@ fn folder_for(xdg_config_home: Option<OsString>, home: Option<PathBuf>) -> Optio
 /// The binary running now, by its absolute path. On Linux a binary replaced by an upgrade while running
 /// reads as `PATH (deleted)`: the new one at `PATH` is what should start at login.
 pub fn running_binary() -> Result<PathBuf, AutostartError> {
-    let exe = std::env::current_exe().map_err(AutostartError::NoBinary)?;
-    let text = exe.as_os_str().to_string_lossy();
-    if let Some(kept) = text.strip_suffix(" (deleted)")
-        && !exe.exists()
-    {
-        return Ok(PathBuf::from(kept));
+    std::env::current_exe()
+        .map(undeleted)
+        .map_err(AutostartError::NoBinary)
+}
+
+/// `exe` without the ` (deleted)` Linux adds to a replaced binary's path (a file really named so stays).
+fn undeleted(exe: PathBuf) -> PathBuf {
+    match exe.to_str().and_then(|t| t.strip_suffix(" (deleted)")) {
+        Some(kept) if !exe.exists() => PathBuf::from(kept),
+        _ => exe,
     }
-    Ok(exe)
 }
 
 /// How the entry reads: ours (on or off) or someone else's.
@@ -361,6 +364,18 @@ mod tests {
         );
         let e = exec_line(Path::new("/usr/bin/ledtogo"), Some(Path::new(""))).unwrap_err();
         assert!(e.to_string().contains("config file"), "{e}");
+    }
+
+    #[test]
+    fn a_binary_replaced_while_running_is_named_by_the_path_of_its_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("ledtogo");
+        assert_eq!(undeleted(dir.path().join("ledtogo (deleted)")), exe);
+        assert_eq!(undeleted(exe.clone()), exe);
+        // A file really named so is left as it is.
+        let odd = dir.path().join("odd (deleted)");
+        std::fs::write(&odd, "").unwrap();
+        assert_eq!(undeleted(odd.clone()), odd);
     }
 
     #[test]
