@@ -4,6 +4,7 @@
 //! off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
 pub mod alerts;
+pub mod autostart;
 pub mod backoff;
 pub mod cli;
 pub mod color;

@@ -1,4 +1,12 @@
 //! The `ledtogo` binary: parse the command line, pick the app (headless for now) or a subcommand.
+// Windows: the GUI release build is a "windows subsystem" program, so starting it from the Start menu or
+// at login opens no console window next to it. The cost: that build has no console, so its CLI
+// subcommands (`ledtogo check`, `ports`, `flash`, `--version` …) print nothing when run from a terminal;
+// the `--no-default-features` build (no window) and debug builds stay console programs for that.
+#![cfg_attr(
+    all(windows, feature = "gui", not(debug_assertions)),
+    windows_subsystem = "windows"
+)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

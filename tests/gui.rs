@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use egui::{Pos2, Rect, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use ledtogo::autostart::Autostart;
 use ledtogo::config::Config;
 use ledtogo::gui::desk::FRAME_INTERVAL;
 use ledtogo::gui::{App, ConfigPlace, look, start_desk};
@@ -71,6 +72,18 @@ fn setup_strip(strip: &str, slots: &str, size: Vec2) -> Setup {
 /// The window on a config whose server `ci` is `sim` (with `server` as more lines of its entry), with
 /// `strip` settings and `slots`.
 fn setup_full(sim: SimJenkins, server: &str, strip: &str, slots: &str, size: Vec2) -> Setup {
+    setup_app(sim, server, strip, slots, size, |app| app)
+}
+
+/// [`setup_full`] with `wrap` finishing the window's state (e.g. giving it an autostart folder).
+fn setup_app(
+    sim: SimJenkins,
+    server: &str,
+    strip: &str,
+    slots: &str,
+    size: Vec2,
+    wrap: impl FnOnce(App) -> App + 'static,
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let text = format!(
@@ -96,7 +109,7 @@ fn setup_full(sim: SimJenkins, server: &str, strip: &str, slots: &str, size: Vec
     let harness = Harness::builder()
         .with_size(size)
         .with_step_dt(0.05)
-        .build_eframe(move |cc| App::new(&cc.egui_ctx, desk));
+        .build_eframe(move |cc| wrap(App::new(&cc.egui_ctx, desk)));
     let mut s = Setup {
         sim,
         _dir: dir,
@@ -1540,4 +1553,95 @@ fn a_window_hidden_in_the_tray_is_not_repainted_unless_the_mirror_window_shows_t
         .filter(|(_, delay)| !delay.is_zero())
         .count();
     assert!((5..=14).contains(&animation), "{animation} repaints in 1 s");
+}
+
+/// The window with its autostart folder in `folder` (not created yet), on the Alerts tab.
+fn setup_login(folder: &Path) -> Setup {
+    let autostart = Autostart::in_folder(folder.join("autostart"));
+    let mut s = setup_app(
+        SimJenkins::start(jobs()).unwrap(),
+        "",
+        "brightness = 1.0\ngamma = 1.0\n",
+        "",
+        Vec2::new(1000.0, 900.0),
+        move |app| app.with_autostart(Ok(autostart)),
+    );
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    s
+}
+
+fn login_box(h: &Harness<'static, App>) -> Option<(bool, bool)> {
+    let node = h.query_by_label("Start ledtogo at login")?;
+    let node = node.accesskit_node();
+    let on = node.toggled() == Some(egui::accesskit::Toggled::True);
+    Some((on, !node.is_disabled()))
+}
+
+#[test]
+fn start_at_login_writes_the_autostart_entry_for_this_binary_and_config_and_unticking_removes_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let entry = folder.path().join("autostart/ledtogo.desktop");
+    let mut s = setup_login(folder.path());
+    // Read at start: nothing there, so unticked and usable.
+    assert!(s.pump_until(|h| login_box(h) == Some((false, true))));
+
+    s.harness.get_by_label("Start ledtogo at login").click();
+    assert!(s.pump_until(|h| entry.exists() && login_box(h) == Some((true, true))));
+    let text = file_text(&entry);
+    // This process's binary, and the config it runs on (not the default one).
+    let exe = std::env::current_exe().unwrap();
+    assert!(
+        text.contains(&format!(
+            "\nExec={} --config {}\n",
+            exe.display(),
+            s.path.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\nX-ledtogo-Autostart=1\n"), "{text}");
+
+    s.harness.get_by_label("Start ledtogo at login").click();
+    assert!(
+        s.pump_until(|h| !entry.exists() && login_box(h) == Some((false, true))),
+        "unticking removes the entry"
+    );
+}
+
+#[test]
+fn an_autostart_entry_ledtogo_did_not_write_is_left_alone_and_the_window_says_so() {
+    let folder = tempfile::tempdir().unwrap();
+    let entry = folder.path().join("autostart/ledtogo.desktop");
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    let theirs = "[Desktop Entry]\nType=Application\nName=ledtogo\nExec=ledtogo --demo\n";
+    std::fs::write(&entry, theirs).unwrap();
+    let mut s = setup_login(folder.path());
+    assert!(s.pump_until(|h| {
+        h.query_by_label_contains("ledtogo.desktop was not written by ledtogo")
+            .is_some()
+    }));
+    assert_eq!(
+        login_box(&s.harness),
+        Some((false, false)),
+        "unticked and not usable"
+    );
+    s.harness.get_by_label("Start ledtogo at login").click();
+    s.harness.step();
+    assert_eq!(file_text(&entry), theirs);
+}
+
+#[test]
+fn an_autostart_folder_that_cannot_be_read_is_explained_under_the_checkbox() {
+    let folder = tempfile::tempdir().unwrap();
+    // A file where the autostart folder should be.
+    std::fs::write(folder.path().join("autostart"), "").unwrap();
+    let mut s = setup_login(folder.path());
+    let entry = folder.path().join("autostart/ledtogo.desktop");
+    let said = format!("cannot read {}: ", entry.display());
+    assert!(s.pump_until(|h| h.query_by_label_contains(&said).is_some()));
+    assert_eq!(
+        login_box(&s.harness),
+        Some((false, false)),
+        "not usable until it can be read"
+    );
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use egui::{Color32, RichText, Ui};
 
+use crate::autostart::{Autostart, AutostartError};
 use crate::config::AggregateScope;
 use crate::engine::Published;
 use crate::settings::{Edit, EditValue, LedState};
@@ -49,6 +50,8 @@ pub struct App {
     servers: ServersTab,
     device: DeviceTab,
     alerts: super::alerts_tab::AlertsTab,
+    /// *Start ledtogo at login* (drawn at the end of the Alerts tab; kept across a switch of desks).
+    login: super::login::LoginSection,
     /// The compact always-on-top mirror window is open.
     pub mirror_window: bool,
     /// The overall state (as the tray shows it), recomputed when the snapshot or config changes.
@@ -80,6 +83,7 @@ impl App {
             servers: ServersTab::default(),
             device: DeviceTab::default(),
             alerts: super::alerts_tab::AlertsTab::default(),
+            login: super::login::LoginSection::default(),
             mirror_window: false,
             view,
             title: String::new(),
@@ -88,6 +92,13 @@ impl App {
             no_tray_seen: false,
             undo: None,
         }
+    }
+
+    /// Offers *Start ledtogo at login* for `autostart` (the user's autostart folder; tests give a
+    /// temporary one), or says why this system has none. Without it the window does not offer it.
+    pub fn with_autostart(mut self, autostart: Result<Autostart, AutostartError>) -> App {
+        self.login = super::login::LoginSection::new(autostart, &self.desk.waker);
+        self
     }
 
     /// Takes the desk on the user's config over from the demo's: the window now shows and edits it. The
@@ -443,7 +454,10 @@ impl App {
                             let device = self.published.device.clone();
                             self.device.show(ui, &self.desk, &config, &device);
                         }
-                        Tab::Alerts => self.alerts.show(ui, &self.desk, &config),
+                        Tab::Alerts => {
+                            self.alerts.show(ui, &self.desk, &config);
+                            self.login.show(ui, &self.desk);
+                        }
                     }
                 });
         });

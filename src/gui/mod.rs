@@ -6,6 +6,7 @@ pub mod app;
 pub mod desk;
 pub mod forms;
 pub mod jobs;
+pub mod login;
 pub mod look;
 pub mod secret_text;
 pub mod strip;
@@ -305,7 +306,11 @@ pub fn run_window(desk: SharedDesk) -> Result<()> {
     eframe::run_native(
         "ledtogo",
         native_options(),
-        Box::new(move |cc| Ok(Box::new(App::new(&cc.egui_ctx, desk)))),
+        Box::new(move |cc| {
+            let app = App::new(&cc.egui_ctx, desk)
+                .with_autostart(crate::autostart::Autostart::for_user());
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }
