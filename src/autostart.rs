@@ -261,13 +261,15 @@ pub fn entry(exec: &Path, config: Option<&Path>) -> Result<String, AutostartErro
     ))
 }
 
-/// The `Exec=` value: the program (plain `ledtogo` for the packaged binary), then `--config CONFIG`.
+/// The `Exec=` value: the program (plain `ledtogo` for the packaged binary), `--in-tray` (at login the
+/// app starts in the tray, its window hidden), then `--config CONFIG`.
 pub fn exec_line(exec: &Path, config: Option<&Path>) -> Result<String, AutostartError> {
     let mut line = if exec == Path::new(PACKAGED_BINARY) {
         "ledtogo".to_owned()
     } else {
         exec_argument("program", exec)?
     };
+    line.push_str(" --in-tray");
     if let Some(config) = config {
         line.push_str(" --config ");
         line.push_str(&exec_argument("config file", config)?);
@@ -324,14 +326,14 @@ mod tests {
 
     #[test]
     fn plain_paths_stay_plain_and_the_packaged_binary_is_found_on_the_path() {
-        assert_eq!(exec_of("/usr/bin/ledtogo", None), "ledtogo");
+        assert_eq!(exec_of("/usr/bin/ledtogo", None), "ledtogo --in-tray");
         assert_eq!(
             exec_of("/usr/bin/ledtogo", Some("/home/al/ci.toml")),
-            "ledtogo --config /home/al/ci.toml"
+            "ledtogo --in-tray --config /home/al/ci.toml"
         );
         assert_eq!(
             exec_of("/home/al/.cargo/bin/ledtogo", None),
-            "/home/al/.cargo/bin/ledtogo"
+            "/home/al/.cargo/bin/ledtogo --in-tray"
         );
     }
 
@@ -339,19 +341,22 @@ mod tests {
     fn spaces_quotes_dollars_backslashes_and_percents_are_quoted_and_escaped_per_the_exec_rules() {
         assert_eq!(
             exec_of("/opt/my tools/ledtogo", Some("/home/al/my ci.toml")),
-            r#""/opt/my tools/ledtogo" --config "/home/al/my ci.toml""#
+            r#""/opt/my tools/ledtogo" --in-tray --config "/home/al/my ci.toml""#
         );
         // In quotes `"` and `$` take a backslash, which the string rule then doubles; `%` is doubled.
         assert_eq!(
             exec_of(r#"/opt/"ci" $x/ledtogo"#, Some("/home/al/100%.toml")),
-            r#""/opt/\\"ci\\" \\$x/ledtogo" --config /home/al/100%%.toml"#
+            r#""/opt/\\"ci\\" \\$x/ledtogo" --in-tray --config /home/al/100%%.toml"#
         );
         // A literal backslash in a quoted argument is four.
         assert_eq!(
             exec_of(r"/opt/a\b/ledtogo", None),
-            r#""/opt/a\\\\b/ledtogo""#
+            r#""/opt/a\\\\b/ledtogo" --in-tray"#
         );
-        assert_eq!(exec_of("/opt/it's/ledtogo", None), r#""/opt/it's/ledtogo""#);
+        assert_eq!(
+            exec_of("/opt/it's/ledtogo", None),
+            r#""/opt/it's/ledtogo" --in-tray"#
+        );
     }
 
     #[test]
@@ -411,7 +416,7 @@ mod tests {
         assert!(autostart.is_enabled().unwrap());
         let text = std::fs::read_to_string(autostart.file()).unwrap();
         assert!(
-            text.contains("\nExec=/opt/ledtogo --config /srv/ci.toml\n"),
+            text.contains("\nExec=/opt/ledtogo --in-tray --config /srv/ci.toml\n"),
             "{text}"
         );
         assert!(text.contains("\nX-ledtogo-Autostart=1\n"), "{text}");
@@ -420,7 +425,7 @@ mod tests {
             .enable(Path::new("/usr/bin/ledtogo"), None)
             .unwrap();
         let text = std::fs::read_to_string(autostart.file()).unwrap();
-        assert!(text.contains("\nExec=ledtogo\n"), "{text}");
+        assert!(text.contains("\nExec=ledtogo --in-tray\n"), "{text}");
         autostart.disable().unwrap();
         assert!(!autostart.file().exists());
         assert_eq!(autostart.state().unwrap(), AutostartState::Off);

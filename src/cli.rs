@@ -34,6 +34,10 @@ pub struct Cli {
     /// No tray icon: closing the window quits.
     #[arg(long)]
     pub no_tray: bool,
+    /// Start with the window hidden, in the tray (the "Start at login" entry uses it); the window opens
+    /// anyway when no panel shows the tray icon.
+    #[arg(long, conflicts_with = "no_tray")]
+    pub in_tray: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -217,6 +217,16 @@ mod desktop {
     use ledtogo::gui::{self, ConfigPlace, DemoScratch};
     use ledtogo::instance::{InstanceError, InstanceLock};
 
+    /// Whether a panel shows `tray`'s icon: its first host check (it runs at once when the tray starts) is
+    /// waited for, at most 3 s; no answer by then counts as no.
+    fn tray_shown(tray: &ledtogo::tray::shell::Tray) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !tray.host_known() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        tray.host_present()
+    }
+
     /// A window can open: always off Linux; on Linux when a display server is named.
     pub fn has_display() -> bool {
         cfg!(not(target_os = "linux")) || ledtogo::desktop_env::display_in_env()
@@ -294,6 +304,11 @@ mod desktop {
             gui::start_tray(&desk);
         }
         let tray = desk.tray().cloned();
+        // --in-tray (at login): the window stays hidden only where a panel shows the icon, the way back.
+        let hidden = args.in_tray && tray.as_ref().is_some_and(tray_shown);
+        if args.in_tray && !hidden {
+            tracing::info!("--in-tray: no panel shows the tray icon, so the window opens");
+        }
         // Ctrl-C / SIGTERM quit like the tray's "Quit": the window closes and everything stops in order.
         let signalled = current.clone();
         ctrlc::set_handler(move || {
@@ -304,7 +319,7 @@ mod desktop {
         })
         .context("cannot install the Ctrl-C/SIGTERM handler")?;
         // The window owns the desk: when it switches desks, the demo's one stops.
-        let result = gui::run_window(desk);
+        let result = gui::run_window(desk, hidden);
         if let Some(tray) = tray {
             tray.stop();
         }

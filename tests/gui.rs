@@ -1593,7 +1593,7 @@ fn start_at_login_writes_the_autostart_entry_for_this_binary_and_config_and_unti
     let exe = std::env::current_exe().unwrap();
     assert!(
         text.contains(&format!(
-            "\nExec={} --config {}\n",
+            "\nExec={} --in-tray --config {}\n",
             exe.display(),
             s.path.display()
         )),

@@ -165,6 +165,10 @@ fn the_desktop_launches_the_autostart_entry_with_exactly_the_binary_and_config_p
     let argv = std::fs::read_to_string(&seen).unwrap();
     assert_eq!(
         argv,
-        format!("{}\n--config\n{}\n", program.display(), config.display())
+        format!(
+            "{}\n--in-tray\n--config\n{}\n",
+            program.display(),
+            config.display()
+        )
     );
 }

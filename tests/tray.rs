@@ -772,3 +772,125 @@ fn without_a_tray_host_the_tray_says_so_and_notices_one_that_comes_later() {
     talk.stdin.flush().unwrap();
     talk.expect("CHILD-OK");
 }
+
+/// Main windows of ledtogo (titled "ledtogo — …"; the tray's GTK windows are called "ledtogo" too) that
+/// are mapped on `display`.
+fn visible_main_windows(display: &str) -> usize {
+    let out = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^ledtogo ."])
+        .env("DISPLAY", display)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// The real app on `display` with no config (the demo) in a private home; `args` after the binary.
+fn app_on(display: &str, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
+    cmd.args(args)
+        .env("DISPLAY", display)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_RUNTIME_DIR", home.join("runtime"))
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn private_home() -> tempfile::TempDir {
+    let home = private_runtime();
+    std::fs::create_dir(home.path().join("runtime")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            home.path().join("runtime"),
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .unwrap();
+    }
+    home
+}
+
+#[test]
+fn in_tray_the_window_starts_hidden_where_a_panel_shows_the_icon_and_a_second_start_shows_it() {
+    for tool in ["Xvfb", "trayer", "xdotool"] {
+        if !have(tool) {
+            eprintln!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let mut reaper = Reaper(Vec::new());
+    let display = start_xvfb(&mut reaper, "1280x800x24");
+    reaper.0.push(
+        Command::new("trayer")
+            .args([
+                "--edge",
+                "bottom",
+                "--widthtype",
+                "request",
+                "--SetDockType",
+                "true",
+            ])
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let home = private_home();
+    reaper.0.push(
+        app_on(&display, home.path(), &["--in-tray"])
+            .spawn()
+            .unwrap(),
+    );
+    // The window exists (its first frame is painted) but is not mapped.
+    wait_for(
+        "the main window to be created",
+        Duration::from_secs(60),
+        || {
+            let out = Command::new("xdotool")
+                .args(["search", "--name", "^ledtogo ."])
+                .env("DISPLAY", &display)
+                .output()
+                .unwrap();
+            !out.stdout.is_empty()
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        visible_main_windows(&display),
+        0,
+        "--in-tray showed the window under a tray"
+    );
+    // Starting ledtogo again (the menu entry) brings the running one's window up.
+    let second = app_on(&display, home.path(), &[]).status().unwrap();
+    assert!(second.success(), "{second}");
+    wait_for("the window to be shown", Duration::from_secs(20), || {
+        visible_main_windows(&display) == 1
+    });
+}
+
+#[test]
+fn in_tray_without_any_tray_the_window_opens_as_the_only_way_in() {
+    for tool in ["Xvfb", "xdotool"] {
+        if !have(tool) {
+            eprintln!("skipped: {tool} is not installed");
+            return;
+        }
+    }
+    let mut reaper = Reaper(Vec::new());
+    let display = start_xvfb(&mut reaper, "1280x800x24");
+    let home = private_home();
+    reaper.0.push(
+        app_on(&display, home.path(), &["--in-tray"])
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the window to open", Duration::from_secs(60), || {
+        visible_main_windows(&display) == 1
+    });
+}

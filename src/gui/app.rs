@@ -52,6 +52,8 @@ pub struct App {
     alerts: super::alerts_tab::AlertsTab,
     /// *Start ledtogo at login* (drawn at the end of the Alerts tab; kept across a switch of desks).
     login: super::login::LoginSection,
+    /// `--in-tray`: hide the window in the first frame.
+    hide_at_start: bool,
     /// The compact always-on-top mirror window is open.
     pub mirror_window: bool,
     /// The overall state (as the tray shows it), recomputed when the snapshot or config changes.
@@ -84,6 +86,7 @@ impl App {
             device: DeviceTab::default(),
             alerts: super::alerts_tab::AlertsTab::default(),
             login: super::login::LoginSection::default(),
+            hide_at_start: false,
             mirror_window: false,
             view,
             title: String::new(),
@@ -98,6 +101,17 @@ impl App {
     /// temporary one), or says why this system has none. Without it the window does not offer it.
     pub fn with_autostart(mut self, autostart: Result<Autostart, AutostartError>) -> App {
         self.login = super::login::LoginSection::new(autostart, &self.desk.waker);
+        self
+    }
+
+    /// `hidden`: the window hides itself to the tray in its first frame (`--in-tray`; eframe shows every
+    /// window once it has painted it, so it cannot be created hidden). The tray's *Open ledtogo* or a
+    /// second start shows it.
+    pub fn hidden_at_start(mut self, hidden: bool) -> App {
+        self.hide_at_start = hidden;
+        if hidden {
+            self.desk.waker.set_hidden(true);
+        }
         self
     }
 
@@ -504,6 +518,9 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if std::mem::take(&mut self.hide_at_start) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Visible(false));
+        }
         if let Some(Ok(next)) = self.leaving.done() {
             self.switch_to(next);
         }

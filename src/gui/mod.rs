@@ -299,8 +299,9 @@ pub fn window_icon(state: tray::TrayState) -> egui::IconData {
     }
 }
 
-/// Runs the window until the user quits. `desk` keeps running the strip while the window is hidden.
-pub fn run_window(desk: SharedDesk) -> Result<()> {
+/// Runs the window until the user quits. `desk` keeps running the strip while the window is hidden;
+/// `hidden`: the window starts hidden (in the tray, `--in-tray`) until the tray's *Open ledtogo*.
+pub fn run_window(desk: SharedDesk, hidden: bool) -> Result<()> {
     // The real window's animation stays within a CPU budget (UI tests measure the plain rate).
     desk::spawn_cpu_budget(&desk.waker);
     eframe::run_native(
@@ -308,7 +309,8 @@ pub fn run_window(desk: SharedDesk) -> Result<()> {
         native_options(),
         Box::new(move |cc| {
             let app = App::new(&cc.egui_ctx, desk)
-                .with_autostart(crate::autostart::Autostart::for_user());
+                .with_autostart(crate::autostart::Autostart::for_user())
+                .hidden_at_start(hidden);
             Ok(Box::new(app))
         }),
     )
