@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
 
 use crate::config::{
@@ -81,6 +81,19 @@ pub enum Command {
     },
     /// Validate the config and print the LED map.
     Check,
+    /// Write printable labels for the strip (SVG, true size): each LED's short job name in a cell at the
+    /// strip's LED pitch, with cut marks, in rows that fit A4 landscape.
+    Labels {
+        /// The LED pitch in mm (`16.6mm` or `16.6`, between 3 and 200); default: 60 LEDs/m (16.67 mm).
+        #[arg(long, value_name = "MM", conflicts_with = "density")]
+        pitch: Option<crate::labels::Pitch>,
+        /// The strip's LEDs per metre instead of --pitch: 60 (16.67 mm), 30 (33.33 mm) or 144 (6.94 mm).
+        #[arg(long, value_name = "PER_METRE", value_parser = crate::labels::Pitch::density)]
+        density: Option<crate::labels::Pitch>,
+        /// Where the SVG goes (`-`: standard output).
+        #[arg(long, value_name = "FILE", default_value = "labels.svg")]
+        out: PathBuf,
+    },
     /// List serial ports (VID:PID, serial number) and probe the USB-serial bridges for a ledtogo or
     /// Adalight board (probing opens the port, which resets an Uno); then list the Wi-Fi strips (WLED)
     /// that announce themselves on the network within about 2 s.
@@ -624,6 +637,39 @@ pub fn check(path: &Path) -> Result<String> {
         line(&mut out, &format!("LED {led:>3}  {what}"));
     }
     Ok(out)
+}
+
+/// `ledtogo labels`: the label sheet of the config at `path`, written to `out` (atomically); with `out`
+/// `-`, the SVG itself is returned for standard output, else a line saying what was written.
+pub fn labels(path: &Path, pitch: crate::labels::Pitch, out: &Path) -> Result<String> {
+    let config = Config::load(path)?;
+    let svg = crate::labels::svg(&config, pitch);
+    if out == Path::new("-") {
+        return Ok(svg);
+    }
+    if let Some(folder) = out.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        bail!(
+            "cannot write the labels to {}: there is no folder {}; pass --out FILE in an existing folder",
+            out.display(),
+            folder.display()
+        );
+    }
+    crate::config::write_atomic(out, svg.as_bytes()).with_context(|| {
+        format!(
+            "cannot write the labels to {}; pass --out FILE (or --out - for standard output)",
+            out.display()
+        )
+    })?;
+    let rows = crate::labels::rows(config.strip.leds, pitch).len();
+    Ok(format!(
+        "wrote {}: {} LEDs {:.2} mm apart, {rows} row{} (print at 100 %, true size)\n",
+        out.display(),
+        config.strip.leds,
+        pitch.as_mm(),
+        if rows == 1 { "" } else { "s" }
+    ))
 }
 
 /// The `check` line of the relay: where it serves and how readers authenticate.

@@ -18,6 +18,7 @@ pub mod frame;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod instance;
+pub mod labels;
 pub mod logging;
 pub mod model;
 pub mod outputs;

@@ -70,6 +70,16 @@ fn run(args: Cli) -> Result<()> {
             print!("{}", cli::check(&path)?);
             Ok(())
         }
+        Some(Command::Labels {
+            pitch,
+            density,
+            out,
+        }) => {
+            let path = config_path(args.config)?;
+            let pitch = pitch.or(density).unwrap_or_default();
+            print!("{}", cli::labels(&path, pitch, &out)?);
+            Ok(())
+        }
         Some(Command::Ports {
             probe,
             no_probe,

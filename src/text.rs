@@ -7,6 +7,7 @@
 //! | the tray menu and tooltip, the window title, notification titles | [`short`] ([`visible`], then [`truncate`] to [`MAX_NAME`]) |
 //! | a notification body on a daemon that renders markup | [`escape_markup`], after [`short`] on each name |
 //! | `ledtogo jobs --json` | [`json_escape_hidden`] (the exact strings, escaped) |
+//! | XML: the relay's cctray feed, the printable labels' SVG | [`xml_attr`] (after [`visible`] on labels) |
 //!
 //! Nothing is changed where the exact text is the point: the config file, matching and URLs, and
 //! `ledtogo jobs --json`, whose strings parse back to the exact names ([`json_escape_hidden`] only writes
@@ -127,7 +128,7 @@ pub fn escape_markup(text: &str) -> Cow<'_, str> {
 /// `text` as an XML 1.0 attribute value (between double quotes): `&`, `<`, `>`, `"` and `'` as entities,
 /// tab, newline and carriage return as character references (a parser would turn them into spaces), and
 /// the characters XML 1.0 forbids (the other C0 controls, U+FFFE, U+FFFF) dropped. For the relay's cctray
-/// feed.
+/// feed, and (valid as element text too) the names on the printable labels' SVG.
 pub fn xml_attr(text: &str) -> Cow<'_, str> {
     let plain =
         |c: char| !matches!(c, '&' | '<' | '>' | '"' | '\'' | '\u{FFFE}' | '\u{FFFF}') && c >= ' ';

@@ -1645,3 +1645,75 @@ fn an_autostart_folder_that_cannot_be_read_is_explained_under_the_checkbox() {
         "not usable until it can be read"
     );
 }
+
+#[test]
+fn print_labels_writes_the_sheet_next_to_the_config_with_the_mapped_names_and_opens_it() {
+    let opened: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let record = opened.clone();
+    let mut s = setup_app(
+        SimJenkins::start(jobs()).unwrap(),
+        "",
+        "brightness = 1.0\ngamma = 1.0\n",
+        "\n[[slots]]\nled = 0\njob = \"api\"\n[[slots]]\nled = 1\nfolder = \"team\"\n\
+         [[slots]]\nled = 2\n[[slots]]\nled = 3\njob = \"web\"\n[aggregate]\nleds = [5]\n",
+        Vec2::new(1000.0, 700.0),
+        move |app| {
+            app.with_file_opener(Arc::new(move |path: &Path| {
+                record.lock().unwrap().push(path.to_owned());
+            }))
+        },
+    );
+    let sheet = s.path.parent().unwrap().join("ledtogo-labels.svg");
+    // The strip's density: 30 LEDs per metre.
+    let combo = s.harness.get_by_role(egui::accesskit::Role::ComboBox);
+    assert_eq!(combo.accesskit_node().value().as_deref(), Some("60 LEDs/m"));
+    combo.click();
+    assert!(s.pump_until(|h| h.query_by_label("30 LEDs/m").is_some()));
+    s.harness.get_by_label("30 LEDs/m").click();
+    s.harness.step();
+    s.harness.get_by_label("Print labels…").click();
+    let said = format!("Labels written to {}", sheet.display());
+    assert!(s.pump_until(|h| h.query_by_label(&said).is_some()));
+    let svg = file_text(&sheet);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let cells: Vec<(String, f64, Option<String>)> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("cell"))
+        .map(|cell| {
+            let x = cell
+                .children()
+                .find(|n| n.has_tag_name("rect"))
+                .and_then(|r| r.attribute("x"))
+                .unwrap()
+                .parse()
+                .unwrap();
+            let name = cell
+                .children()
+                .find(|n| n.attribute("class") == Some("name"))
+                .map(|n| n.text().unwrap_or_default().to_owned());
+            (cell.attribute("data-led").unwrap().to_owned(), x, name)
+        })
+        .collect();
+    let names: Vec<Option<&str>> = cells.iter().map(|(_, _, n)| n.as_deref()).collect();
+    assert_eq!(
+        names,
+        [
+            Some("api"),
+            Some("team/"),
+            Some("ci"),
+            Some("web"),
+            None,
+            Some("tube")
+        ]
+    );
+    for (i, (led, x, _)) in cells.iter().enumerate() {
+        assert_eq!(led, &i.to_string());
+        assert!(
+            (x - i as f64 * 1000.0 / 30.0).abs() < 0.01,
+            "LED {i} at {x}"
+        );
+    }
+    s.harness.get_by_label("Open").click();
+    s.harness.step();
+    assert_eq!(*opened.lock().unwrap(), [sheet]);
+}

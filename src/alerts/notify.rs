@@ -155,28 +155,39 @@ pub fn open_url(url: &str) {
         tracing::warn!("not opening {url:?}: not an http(s) address");
         return;
     }
+    launch(std::ffi::OsStr::new(url), &text::visible(url));
+}
+
+/// Opens a file ledtogo wrote (the printable labels) in the desktop's viewer for its type, the same way
+/// as [`open_url`] opens pages, and waits for the opener (call it on a thread of its own).
+pub fn open_file(path: &std::path::Path) {
+    launch(path.as_os_str(), &path.display().to_string());
+}
+
+/// Runs the desktop's opener (`xdg-open`, macOS `open`, Windows' URL handler) on `target`; failures are
+/// logged with `shown`.
+fn launch(target: &std::ffi::OsStr, shown: &str) {
     #[cfg(target_os = "macos")]
     let mut cmd = {
         let mut c = std::process::Command::new("open");
-        c.arg(url);
+        c.arg(target);
         c
     };
     #[cfg(windows)]
     let mut cmd = {
         let mut c = std::process::Command::new("rundll32");
-        c.args(["url.dll,FileProtocolHandler", url]);
+        c.arg("url.dll,FileProtocolHandler").arg(target);
         c
     };
     #[cfg(not(any(target_os = "macos", windows)))]
     let mut cmd = {
         let mut c = std::process::Command::new("xdg-open");
-        c.arg(url);
+        c.arg(target);
         c
     };
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    let shown = text::visible(url);
     match cmd.spawn().and_then(|mut child| child.wait()) {
         Ok(status) if status.success() => {}
         Ok(status) => tracing::warn!("opening {shown} failed: {cmd:?} exited with {status}"),

@@ -2,6 +2,7 @@
 //! LEDs), servers, device and alerts. It reads the engine's published state each frame and turns user
 //! actions into config edits and engine calls; it never blocks and owns no settings of its own.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use egui::{Color32, RichText, Ui};
@@ -13,7 +14,7 @@ use crate::settings::{Edit, EditValue, LedState};
 use crate::tray;
 
 use super::desk::{ConfigPlace, SharedDesk};
-use super::forms::{DeviceTab, Pending, ServersTab};
+use super::forms::{DeviceTab, Pending, ServersTab, Task};
 use super::jobs::{Filter, JobTree};
 use super::look;
 use super::strip::{self, DragItem, StripAction};
@@ -68,6 +69,68 @@ pub struct App {
     no_tray_seen: bool,
     /// One level of undo for the strip's mappings.
     undo: Option<Undo>,
+    /// *Print labels…*: the strip's density picked, and the sheet being written off the UI thread.
+    labels: LabelsSection,
+}
+
+/// The LEDs per metre *Print labels…* offers, the first the default.
+const DENSITIES: [&str; 3] = ["60", "30", "144"];
+
+/// Opens a file ledtogo wrote (the labels) in the desktop's viewer; it must not block the UI thread.
+pub type FileOpener = Arc<dyn Fn(&Path) + Send + Sync>;
+
+/// *Print labels…* in the Strip tab.
+struct LabelsSection {
+    density: &'static str,
+    writing: Pending<Result<PathBuf, String>>,
+    open: FileOpener,
+}
+
+impl std::fmt::Debug for LabelsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabelsSection")
+            .field("density", &self.density)
+            .field("writing", &self.writing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LabelsSection {
+    fn default() -> Self {
+        LabelsSection {
+            density: DENSITIES[0],
+            writing: Pending::default(),
+            open: Arc::new(open_in_viewer),
+        }
+    }
+}
+
+/// Opens `path` with the desktop's opener on a thread of its own.
+fn open_in_viewer(path: &Path) {
+    let owned = path.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("open-file".into())
+        .spawn(move || crate::alerts::notify::open_file(&owned));
+    if let Err(e) = spawned {
+        tracing::warn!(
+            "cannot open {}: no thread for the opener: {e}",
+            path.display()
+        );
+    }
+}
+
+/// Writes the label sheet of `config` at `pitch` to `path` (on a worker thread); the absolute path
+/// written, or what failed.
+fn write_labels(
+    config: &crate::config::Config,
+    pitch: crate::labels::Pitch,
+    path: &Path,
+) -> Result<PathBuf, String> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let svg = crate::labels::svg(config, pitch);
+    crate::config::write_atomic(&path, svg.as_bytes())
+        .map_err(|e| format!("Cannot write the labels to {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 impl App {
@@ -94,7 +157,14 @@ impl App {
             switched_to: None,
             no_tray_seen: false,
             undo: None,
+            labels: LabelsSection::default(),
         }
+    }
+
+    /// Opens the written labels with `open` instead of the desktop's viewer (tests record it).
+    pub fn with_file_opener(mut self, open: FileOpener) -> App {
+        self.labels.open = open;
+        self
     }
 
     /// Offers *Start ledtogo at login* for `autostart` (the user's autostart folder; tests give a
@@ -126,6 +196,7 @@ impl App {
         self.tree = JobTree::default();
         self.selected = None;
         self.undo = None;
+        self.labels.writing = Pending::default();
         self.servers = ServersTab::default();
         self.device = DeviceTab::default();
         self.alerts = super::alerts_tab::AlertsTab::default();
@@ -391,6 +462,7 @@ impl App {
                 }
             });
         }
+        self.labels_row(ui, &config);
         ui.add_space(8.0);
         if let Some(led) = self.selected.filter(|l| *l < config.strip.leds) {
             ui.separator();
@@ -431,6 +503,65 @@ impl App {
                     key: "scope".into(),
                     value: Some(EditValue::Text(text.into())),
                 });
+            }
+        });
+    }
+
+    /// *Print labels…* with the strip's density, then where the sheet went (and *Open*) or what failed.
+    fn labels_row(&mut self, ui: &mut Ui, config: &Arc<crate::config::Config>) {
+        let section = &mut self.labels;
+        ui.horizontal_wrapped(|ui| {
+            let running = matches!(section.writing.get(), Some(Task::Running));
+            let target = self
+                .desk
+                .place
+                .path()
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("ledtogo-labels.svg");
+            let clicked = ui
+                .add_enabled(!running, egui::Button::new("Print labels…"))
+                .on_hover_text(format!(
+                    "Write {}: each LED's job name at the strip's LED spacing, with cut marks, true size                      on A4 landscape",
+                    target.display()
+                ))
+                .clicked();
+            let l = ui.label("for a strip of");
+            egui::ComboBox::from_id_salt("labels-density")
+                .selected_text(format!("{} LEDs/m", section.density))
+                .show_ui(ui, |ui| {
+                    for d in DENSITIES {
+                        ui.selectable_value(&mut section.density, d, format!("{d} LEDs/m"));
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            if clicked {
+                let config = config.clone();
+                let density = section.density;
+                section.writing.run(self.desk.waker.clone(), move || {
+                    let pitch = crate::labels::Pitch::density(density).map_err(|e| e.to_string())?;
+                    write_labels(&config, pitch, &target)
+                });
+            }
+            match section.writing.get() {
+                Some(Task::Running) => {
+                    ui.spinner();
+                }
+                Some(Task::Done(Ok(path))) => {
+                    ui.label(format!("Labels written to {}", path.display()));
+                    if ui
+                        .small_button("Open")
+                        .on_hover_text("Open the labels in the desktop's viewer, to print them at 100 %")
+                        .clicked()
+                    {
+                        (section.open)(&path);
+                    }
+                }
+                Some(Task::Done(Err(e))) => {
+                    ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+                }
+                None => {}
             }
         });
     }

@@ -30,19 +30,21 @@ pub enum StripAction {
 
 const SLOT: Vec2 = Vec2::new(78.0, 84.0);
 
-/// The short label of what an LED shows.
+/// The short label of what an LED shows: the one naming rule of the printed labels
+/// ([`crate::labels::led_name`]), except that a job the server lists shows its display name, and a free
+/// LED a dash.
 pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
-    if config.aggregate.leds.contains(&led) {
-        return "tube".to_owned();
+    if !config.aggregate.leds.contains(&led)
+        && let Some(Target::Job(id)) = config.slot(led).map(|s| &s.target)
+        && let Some(job) = snapshot.job(id)
+    {
+        return crate::text::visible(&job.display_name).into_owned();
     }
-    match config.slot(led).map(|s| &s.target) {
-        None => "—".to_owned(),
-        Some(Target::Job(id)) => snapshot.job(id).map_or_else(
-            || id.path.last().cloned().unwrap_or_default(),
-            |j| crate::text::visible(&j.display_name).into_owned(),
-        ),
-        Some(Target::Folder { path, .. }) => format!("{}/", path.join("/")),
-        Some(Target::Server(s)) => format!("all of {s}"),
+    let name = crate::labels::led_name(config, led);
+    if name.is_empty() {
+        "—".to_owned()
+    } else {
+        crate::text::visible(&name).into_owned()
     }
 }
 
