@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod support;
+#[path = "support/xdisplay.rs"]
+mod xdisplay;
 use support::{KillOnDrop, have, ledtogo, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -22,12 +24,7 @@ struct Display {
 }
 
 fn start_xvfb() -> Display {
-    let n = (140..400)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .expect("a free X display number");
+    let n = xdisplay::free_display(140..400).expect("a free X display number");
     let name = format!(":{n}");
     let server = Command::new("Xvfb")
         .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])

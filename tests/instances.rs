@@ -11,6 +11,9 @@ use ledtogo::model::JobState;
 use ledtogo::sim::{SimJenkins, SimJob};
 
 mod support;
+#[cfg(feature = "gui")]
+#[path = "support/xdisplay.rs"]
+mod xdisplay;
 use support::{KillOnDrop, ledtogo_in, lines_of, private_runtime_dir};
 
 fn config(dir: &Path, name: &str, url: &str) -> std::path::PathBuf {
@@ -97,12 +100,7 @@ mod desktop {
             eprintln!("SKIPPED: Xvfb is not installed (./dev test installs it)");
             return;
         }
-        let n = (400..700)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
-            .unwrap();
+        let n = crate::xdisplay::free_display(400..700).unwrap();
         let display = format!(":{n}");
         let _x = KillOnDrop(
             Command::new("Xvfb")

@@ -22,6 +22,9 @@ use ledtogo::model::JobState;
 use ledtogo::tray::{ProblemJob, Tray, TrayModel, TrayState, TrayView};
 use std::sync::{Arc, Mutex};
 
+#[path = "support/xdisplay.rs"]
+mod xdisplay;
+
 const CHILD: &str = "LEDTOGO_TRAY_CHILD";
 
 fn model(state: TrayState) -> TrayModel {
@@ -142,10 +145,7 @@ fn have(program: &str) -> bool {
 }
 
 fn free_display() -> Option<u32> {
-    (90..190).find(|n| {
-        !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-    })
+    xdisplay::free_display(90..190)
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
