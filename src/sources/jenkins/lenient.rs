@@ -25,39 +25,9 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    /// The field was sent (with any value, `null` included).
-    pub fn is_present(&self) -> bool {
-        !matches!(self, Scalar::Absent)
-    }
-
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// A non-negative integer.
-    pub fn as_u64(&self) -> Option<u64> {
-        match *self {
-            Scalar::Unsigned(n) => Some(n),
-            Scalar::Signed(n) => u64::try_from(n).ok(),
-            _ => None,
-        }
-    }
-
-    /// An integer that fits an `i64`.
-    pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Scalar::Signed(n) => Some(n),
-            Scalar::Unsigned(n) => i64::try_from(n).ok(),
-            _ => None,
-        }
-    }
-
-    pub fn as_bool(&self) -> Option<bool> {
-        match *self {
-            Scalar::Bool(b) => Some(b),
             _ => None,
         }
     }
@@ -334,27 +304,31 @@ mod tests {
 
     #[derive(Debug, Default, serde::Deserialize)]
     #[serde(default)]
-    struct Probe {
-        s: Scalar,
-        o: Object<Inner>,
-        l: List<Object<Inner>>,
+    struct Probe<'a> {
+        #[serde(borrow)]
+        s: Field<'a>,
+        #[serde(borrow)]
+        o: Object<Inner<'a>>,
+        #[serde(borrow)]
+        l: List<Object<Inner<'a>>>,
     }
 
     #[derive(Debug, Default, serde::Deserialize, PartialEq)]
     #[serde(default)]
-    struct Inner {
-        n: Scalar,
+    struct Inner<'a> {
+        #[serde(borrow)]
+        n: Field<'a>,
     }
 
-    fn probe(text: &str) -> Probe {
-        serde_json::from_reader(text.as_bytes()).unwrap()
+    fn probe(text: &str) -> Probe<'_> {
+        serde_json::from_str(text).unwrap()
     }
 
     #[test]
     fn wrong_types_read_as_not_there_and_are_skipped() {
         let p =
             probe(r#"{"s": {"deep": [1, {"x": 2}]}, "o": [1, 2], "l": {"a": 1}, "extra": [[[]]]}"#);
-        assert_eq!(p.s, Scalar::Other);
+        assert_eq!(p.s, Field::Other);
         assert_eq!(p.o, Object(None));
         assert_eq!(p.l, List::Other);
         let p = probe(r#"{"s": "x", "o": {"n": -3}, "l": [{"n": 1}, "junk", null, {"n": true}]}"#);
