@@ -74,10 +74,10 @@ fn benches(c: &mut Criterion) {
         }
     }
     c.bench_function(&format!("transitions of {JOBS} jobs, 1 % changed"), |b| {
-        b.iter(|| transitions(black_box(&old), black_box(&new)))
+        b.iter(|| transitions(black_box(&old), black_box(&new)));
     });
     c.bench_function(&format!("transitions of {JOBS} jobs, none changed"), |b| {
-        b.iter(|| transitions(black_box(&old), black_box(&old)))
+        b.iter(|| transitions(black_box(&old), black_box(&old)));
     });
 
     let config = frame_config(&old);
@@ -86,7 +86,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             t += Duration::from_millis(40);
             ledtogo::frame::render(black_box(&old), &config, t)
-        })
+        });
     });
 }
 

@@ -436,13 +436,13 @@ pub fn generated(jobs: usize, levels: u32) -> Vec<SimItem> {
     let mut made = 0;
     let mut job = |n: usize| {
         let state = match n {
-            n if n % 97 == 0 => None,
-            n if n % 17 == 0 => Some(JobState::Failure),
-            n if n % 29 == 0 => Some(JobState::Unstable),
+            n if n.is_multiple_of(97) => None,
+            n if n.is_multiple_of(17) => Some(JobState::Failure),
+            n if n.is_multiple_of(29) => Some(JobState::Unstable),
             _ => Some(JobState::Success),
         };
         let name = format!("job-{n:05}");
-        let mut job = if n % 2 == 0 {
+        let mut job = if n.is_multiple_of(2) {
             SimJob::new(&name, state)
         } else {
             SimJob::pipeline(&name, state)
@@ -450,7 +450,7 @@ pub fn generated(jobs: usize, levels: u32) -> Vec<SimItem> {
         if let Some((number, _)) = &mut job.last {
             *number = 1 + (n as u64 % 300);
         }
-        if n % 50 == 0 {
+        if n.is_multiple_of(50) {
             job.start_running();
         }
         SimItem::Job(job)
