@@ -2,6 +2,9 @@
 //! turns snapshot changes into transitions, renders frames (animated while jobs build) and pushes them to
 //! the strips, and reloads the config file when it changes. Readers (the window, the tray) take the latest
 //! published state; nothing here waits for them.
+//!
+//! A poll whose answer did not change ([`Found::Same`]: the same bytes as the server's last good answer)
+//! costs nothing here: no copy of the snapshot, no diff, no publication, no frame.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +21,7 @@ use crate::frame::{self, Overlay};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::outputs::Output;
 use crate::outputs::{DeviceStatus, StripOutput};
-use crate::poller::{Polled, Poller};
+use crate::poller::{Found, Polled, Poller};
 use crate::text;
 
 /// Frames per second while something animates (a building job pulses).
@@ -284,8 +287,10 @@ impl Worker {
             } else {
                 Duration::from_secs(1)
             };
+            // A poll that changed nothing renders nothing (the next tick does, if it animates).
+            let mut render = true;
             match rx.recv_timeout(tick) {
-                Ok(Msg::Polled(p)) => self.apply(p),
+                Ok(Msg::Polled(p)) => render = self.apply(p),
                 Ok(Msg::Refresh) => self.pollers.values().for_each(|p| p.1.refresh()),
                 Ok(Msg::Reload) => {
                     next_reload_check = Instant::now() + RELOAD_CHECK;
@@ -299,7 +304,9 @@ impl Worker {
                 next_reload_check = Instant::now() + RELOAD_CHECK;
                 self.check_reload();
             }
-            self.render();
+            if render || self.last_frame.is_none() {
+                self.render();
+            }
         }
     }
 
@@ -371,17 +378,35 @@ impl Worker {
         self.publish_snapshot();
     }
 
-    fn apply(&mut self, polled: Polled) {
+    /// Applies one poll's result; returns whether the snapshot may have changed (false: nothing to
+    /// compare, publish or render).
+    fn apply(&mut self, polled: Polled) -> bool {
         let current = self.pollers.get(&polled.server).map(|p| p.2);
         if current != Some(polled.generation) {
-            return; // from a poller replaced or removed by a config reload
+            return false; // from a poller replaced or removed by a config reload
+        }
+        let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
+            return false;
+        };
+        if let Ok(Found::Same { requests }) = &polled.result
+            && server.state.is_ok()
+        {
+            // The same answer as the last good poll, which this snapshot shows: nothing changed.
+            tracing::trace!(server = %polled.server, requests, "polled: unchanged");
+            return false;
         }
         let old = self.snapshot.clone();
         let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
-            return;
+            return false;
         };
         match polled.result {
-            Ok(fetched) => {
+            Ok(Found::Same { .. }) => {
+                // Back after a state that is not `Ok` with the answer of the last good poll: its jobs,
+                // which the snapshot kept, are current again.
+                server.seen_ok = true;
+                server.state = ServerState::Ok;
+            }
+            Ok(Found::Jobs(fetched)) => {
                 // A relay's answer for a server it cannot reach: its last known jobs, shown stale
                 // as a direct poll's outage would (and when it has none yet, ours stay).
                 let state = fetched.upstream.unwrap_or(ServerState::Ok);
@@ -409,7 +434,7 @@ impl Worker {
             }
         }
         if old == self.snapshot {
-            return;
+            return false;
         }
         let changes = transitions(&old, &self.snapshot);
         for t in &changes {
@@ -425,6 +450,7 @@ impl Worker {
             .ok();
         }
         self.publish_snapshot();
+        true
     }
 
     fn publish_snapshot(&mut self) {

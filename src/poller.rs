@@ -8,6 +8,11 @@
 //! poll, before it reports the poll: the transitions the engine finds then carry the blame. The answer
 //! is kept per build and put back on the job in the following polls (the hover text and the tray keep
 //! it), so each build is asked about once; a steady poll asks nothing.
+//!
+//! An unchanged answer: the poller passes the digest of its last successful poll to
+//! [`Source::fetch_since`], and an answer with the same bytes is reported as [`Found::Same`], without
+//! jobs: no blame lookup, no comparison, no copy of the job list (the engine then skips the snapshot,
+//! the diff and the frame). A failed poll forgets the digest, so the poll after an outage is a full one.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -18,7 +23,7 @@ use crate::backoff::Backoff;
 use crate::config::{ServerConfig, TokenSource};
 use crate::model::{self, Blame, Job};
 use crate::sources::credentials::{self, Credentials};
-use crate::sources::{self, Listing, Source, SourceError};
+use crate::sources::{self, Fetch, Listing, Source, SourceError};
 
 /// The longest wait between two attempts on a failing server.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -38,7 +43,17 @@ pub struct Polled {
     pub server: String,
     /// Which poller generation sent this (results of pollers replaced by a config reload are dropped).
     pub generation: u64,
-    pub result: Result<Listing, SourceError>,
+    pub result: Result<Found, SourceError>,
+}
+
+/// What a successful poll found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The jobs as listed (with "who broke it" filled in).
+    Jobs(Listing),
+    /// The server answered the same bytes as on the poller's last successful poll: the jobs it
+    /// reported then still stand, and nothing needs comparing.
+    Same { requests: usize },
 }
 
 /// How long to wait before the next poll.
@@ -170,9 +185,9 @@ impl CurrentSource {
         }
     }
 
-    /// One poll with the token as it is now.
-    fn fetch(&mut self) -> Result<Listing, SourceError> {
-        let result = self.fetch_once();
+    /// One poll with the token as it is now; `since` is the digest of the last successful one.
+    fn fetch(&mut self, since: Option<u64>) -> Result<Fetch, SourceError> {
+        let result = self.fetch_once(since);
         self.refused = matches!(
             result,
             Err(SourceError::AuthNeeded { .. }
@@ -182,7 +197,7 @@ impl CurrentSource {
         result
     }
 
-    fn fetch_once(&mut self) -> Result<Listing, SourceError> {
+    fn fetch_once(&mut self, since: Option<u64>) -> Result<Fetch, SourceError> {
         let wanted = match (&self.open, self.look_up_now()) {
             (Some((used, _)), false) => used.clone(),
             _ => credentials::lookup(&self.server).map_err(|e| {
@@ -194,7 +209,7 @@ impl CurrentSource {
             Some((used, source)) if used == wanted => source,
             _ => sources::open_with(&self.server, self.timeout, wanted.clone())?,
         };
-        let result = source.fetch();
+        let result = source.fetch_since(since);
         self.open = Some((wanted, source));
         result
     }
@@ -293,29 +308,44 @@ fn run(
     let mut last_jobs = None;
     let mut last_change = Instant::now();
     let mut blames = Blames::default();
+    let mut last_digest = None;
+    let mut building = false;
     loop {
-        let mut result = source.fetch();
-        if let Ok(listing) = &mut result {
-            let prev = last_jobs.as_deref();
-            let asked = blames.fill(prev, &mut listing.jobs, |job| source.blame(job));
-            listing.requests += asked;
-        }
+        let result = match source.fetch(last_digest) {
+            Ok(Fetch::Fresh {
+                mut listing,
+                digest,
+            }) => {
+                let prev = last_jobs.as_deref();
+                let asked = blames.fill(prev, &mut listing.jobs, |job| source.blame(job));
+                listing.requests += asked;
+                last_digest = digest;
+                Ok(Found::Jobs(listing))
+            }
+            Ok(Fetch::Same { requests }) => Ok(Found::Same { requests }),
+            Err(e) => {
+                last_digest = None;
+                Err(e)
+            }
+        };
         let retry_at = result.as_ref().err().and_then(SourceError::retry_at);
         let refused = source.refused;
-        let building = match &result {
-            Ok(f) => {
+        match &result {
+            Ok(Found::Jobs(f)) => {
                 failures = 0;
                 if last_jobs.as_ref() != Some(&f.jobs) {
                     last_change = Instant::now();
                     last_jobs = Some(f.jobs.clone());
                 }
-                f.jobs.iter().any(|j| j.building)
+                building = f.jobs.iter().any(|j| j.building);
             }
+            // The same jobs as last time: still building if they were.
+            Ok(Found::Same { .. }) => failures = 0,
             Err(_) => {
                 failures = failures.saturating_add(1);
-                false
+                building = false;
             }
-        };
+        }
         let polled = Polled {
             server: server.clone(),
             generation,
@@ -356,6 +386,90 @@ mod tests {
     use super::*;
     use crate::model::JobState;
     use crate::test_fixtures as fixtures;
+
+    #[test]
+    fn the_same_answer_again_is_reported_as_the_same_and_a_change_after_it_in_full() {
+        use crate::config::{Root, ServerKind};
+        use crate::sim::{SimJenkins, SimJob};
+
+        let sim =
+            SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+        let server = ServerConfig {
+            name: "ci".to_owned(),
+            kind: ServerKind::Jenkins,
+            url: sim.url().to_owned(),
+            user: None,
+            token: TokenSource::None,
+            ca_file: None,
+            root: Root::All,
+            poll: None,
+        };
+        let (tx, rx) = mpsc::channel();
+        let poller = Poller::spawn(
+            server,
+            Duration::from_secs(5),
+            Duration::from_secs(600),
+            1,
+            move |p| tx.send(p).is_ok(),
+        )
+        .unwrap();
+        let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap().result;
+        let state_of_api = |found: Result<Found, SourceError>| match found {
+            Ok(Found::Jobs(listing)) => listing.jobs[0].state,
+            other => panic!("expected the jobs, got {other:?}"),
+        };
+        assert_eq!(state_of_api(next()), JobState::Success);
+        poller.refresh();
+        assert_eq!(next(), Ok(Found::Same { requests: 1 }));
+        poller.refresh();
+        assert_eq!(next(), Ok(Found::Same { requests: 1 }));
+        assert_eq!(sim.requests(), 3, "each poll is still one request");
+
+        sim.finish_build("api", JobState::Failure);
+        poller.refresh();
+        assert_eq!(state_of_api(next()), JobState::Failure);
+        poller.refresh();
+        assert_eq!(next(), Ok(Found::Same { requests: 1 }));
+    }
+
+    #[test]
+    fn a_failed_poll_forgets_the_digest_so_the_next_good_one_lists_the_jobs() {
+        use crate::config::{Root, ServerKind};
+        use crate::sim::{Mode, SimJenkins, SimJob};
+
+        let sim =
+            SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+        let server = ServerConfig {
+            name: "ci".to_owned(),
+            kind: ServerKind::Jenkins,
+            url: sim.url().to_owned(),
+            user: None,
+            token: TokenSource::None,
+            ca_file: None,
+            root: Root::All,
+            poll: None,
+        };
+        let (tx, rx) = mpsc::channel();
+        let poller = Poller::spawn(
+            server,
+            Duration::from_secs(5),
+            Duration::from_secs(600),
+            1,
+            move |p| tx.send(p).is_ok(),
+        )
+        .unwrap();
+        let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap().result;
+        assert!(matches!(next(), Ok(Found::Jobs(_))));
+        sim.set_mode(Mode::Status(503));
+        poller.refresh();
+        assert!(next().is_err());
+        sim.set_mode(Mode::Normal);
+        poller.refresh();
+        assert!(
+            matches!(next(), Ok(Found::Jobs(l)) if l.jobs.len() == 1),
+            "the same bytes as before the outage, listed in full"
+        );
+    }
 
     fn job(path: &str, state: JobState, number: u64) -> Job {
         fixtures::job("ci", path, state).numbered(number)

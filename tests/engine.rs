@@ -326,3 +326,52 @@ fn a_rejected_token_keeps_the_last_listed_jobs_stale_also_after_the_user_points_
     assert_eq!((api.state, api.stale), (JobState::Success, true));
     assert_eq!(strip.latest()[0], colors.stale);
 }
+
+#[test]
+fn unchanged_answers_publish_nothing_and_a_change_after_them_still_shows() {
+    let sim = SimJenkins::start(jobs()).unwrap();
+    let config = config_for(&[("ci", sim.url())], "[[slots]]\nled = 0\njob = \"api\"\n");
+    let colors = config.colors.clone();
+    let strip = VirtualStrip::new();
+    let published = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = published.clone();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![Box::new(strip.clone())],
+        Observers {
+            on_change: Some(Box::new(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })),
+            ..Observers::default()
+        },
+    )
+    .unwrap();
+    assert!(wait_until(LIMIT, || strip.latest().first() == Some(&colors.success)));
+    // Let the first poll's publications settle, then watch three polls of the same answer.
+    std::thread::sleep(Duration::from_millis(300));
+    let (snapshot, changes, requests) = (
+        engine.snapshot(),
+        published.load(std::sync::atomic::Ordering::SeqCst),
+        sim.requests(),
+    );
+    assert!(wait_until(LIMIT, || sim.requests() >= requests + 3));
+    assert!(
+        std::sync::Arc::ptr_eq(&snapshot, &engine.snapshot()),
+        "the same answer makes no new snapshot"
+    );
+    assert_eq!(
+        published.load(std::sync::atomic::Ordering::SeqCst),
+        changes,
+        "nor any other publication (no diff, no frame)"
+    );
+
+    sim.finish_build("api", JobState::Failure);
+    assert!(
+        wait_until(LIMIT, || strip.latest().first() == Some(&colors.failure)),
+        "the first changed answer after unchanged ones shows"
+    );
+    assert_eq!(
+        engine.snapshot().servers["ci"].jobs[&vec!["api".to_owned()]].state,
+        JobState::Failure
+    );
+}

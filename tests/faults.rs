@@ -300,7 +300,7 @@ fn broken_answers_are_parse_errors_and_nothing_panics() {
     };
     let (garbage, _) = answering(json("\u{1}\u{2} not json"));
     let (wrong, _) = answering(json("{\"jobs\": 5}"));
-    let bad_utf8: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: close\r\n\r\n{\"jobs\":[{\"name\":\"\xff\xfe\"}]}";
+    let bad_utf8: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n{\"jobs\":[{\"name\":\"\xff\xfe\"}]}";
     let (utf8, _) = answering(bad_utf8);
     let good = SimJenkins::start(jobs()).unwrap();
     let rig = start(&config_text(

@@ -552,3 +552,47 @@ fn an_answer_beyond_the_size_cap_is_refused_with_a_clear_reason() {
     );
     server.join().unwrap();
 }
+
+#[test]
+fn answers_come_gzipped_and_one_that_inflates_beyond_the_cap_is_refused() {
+    let sim = SimJenkins::start(ledtogo::sim::generated(2_000, 3)).unwrap();
+    let fetched = client(sim.url()).fetch().unwrap();
+    assert_eq!(fetched.jobs.len(), 2_000);
+    let traffic = sim.traffic();
+    assert_eq!(traffic.gzipped, 1, "the client asks for gzip: {traffic:?}");
+    assert!(
+        traffic.wire_bytes * 5 < traffic.plain_bytes,
+        "at most a fifth on the wire: {traffic:?}"
+    );
+
+    // A small gzip body that inflates to more than the cap: refused while reading, not after.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(b"{\"jobs\": [").unwrap();
+    let blanks = vec![b' '; 1024 * 1024];
+    for _ in 0..=ledtogo::sources::http::MAX_BODY_BYTES / (1024 * 1024) {
+        bomb.write_all(&blanks).unwrap();
+    }
+    let bomb = bomb.finish().unwrap();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bomb.len()
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).unwrap();
+        sock.write_all(head.as_bytes()).unwrap();
+        // The client hangs up at the cap: a write error then is expected.
+        let _ = sock.write_all(&bomb);
+    });
+    let e = client(&format!("http://127.0.0.1:{port}/"))
+        .fetch()
+        .unwrap_err();
+    assert!(
+        matches!(&e.server_state(), ServerState::Unreachable(r) if r.contains("larger than 64 MB")),
+        "{e}"
+    );
+    server.join().unwrap();
+}

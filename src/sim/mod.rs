@@ -5,10 +5,16 @@
 //! Each finished build has its page, `job/…/{number}/api/json`, with the `culprits` and the change set
 //! of [`BuildChanges`]: `changeSet` for freestyle jobs, `changeSets` for pipelines, as Jenkins exports
 //! them. [`SimJenkins::build_requests`] counts the requests for build pages.
+//!
+//! Like Jenkins it answers gzip to a request that accepts it, and counts what it sent
+//! ([`SimJenkins::traffic`]: body bytes on the wire and before compression), so a benchmark can report
+//! both. A finished build keeps the time it finished: an unchanged server answers the same bytes.
+//! [`generated`] builds a large server (thousands of jobs in nested folders) for benchmarks.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,6 +56,9 @@ pub struct SimJob {
     pub last: Option<(u64, JobState)>,
     /// The running build's number and when it started (epoch ms).
     pub running: Option<(u64, i64)>,
+    /// When the last finished build finished (epoch ms): a minute before the simulator's first use
+    /// until a build finishes.
+    pub finished_ms: i64,
     /// Matrix configurations (`activeConfigurations`), empty for other jobs.
     pub configs: Vec<SimJob>,
     /// Per build number: its culprits and changes (a build not listed has none).
@@ -84,6 +93,7 @@ impl SimJob {
             disabled: false,
             last: last.map(|s| (1, s)),
             running: None,
+            finished_ms: sim_epoch_ms() - 60_000,
             configs: Vec::new(),
             changes: BTreeMap::new(),
         }
@@ -158,7 +168,7 @@ impl SimJob {
         match self.last {
             Some((number, result)) => json!({"_class": "hudson.model.FreeStyleBuild",
                 "number": number, "result": result_name(result), "building": false,
-                "timestamp": now_ms() - 60_000}),
+                "timestamp": self.finished_ms}),
             None => Value::Null,
         }
     }
@@ -176,12 +186,14 @@ impl SimJob {
         let Some((number, _)) = self.running.take() else {
             return;
         };
+        self.finished_ms = now_ms();
         if self.configs.is_empty() {
             self.last = Some((number, result()));
             return;
         }
         for c in &mut self.configs {
             c.last = Some((number, result()));
+            c.finished_ms = self.finished_ms;
         }
         let worst = self
             .configs
@@ -275,6 +287,12 @@ fn result_rank(s: JobState) -> u8 {
         JobState::Success => 1,
         _ => 0,
     }
+}
+
+/// The simulator's first use in this process (epoch ms), so untouched jobs keep one build time.
+fn sim_epoch_ms() -> i64 {
+    static EPOCH: OnceLock<i64> = OnceLock::new();
+    *EPOCH.get_or_init(now_ms)
 }
 
 fn now_ms() -> i64 {
@@ -407,11 +425,69 @@ impl SimState {
     }
 }
 
+/// A large server for benchmarks: `jobs` jobs spread evenly over `levels` levels of nested folders, ten
+/// folders per level (`team-3/area-7/group-1/job-0042`), mostly green with a few failing, unstable,
+/// never built and building ones, freestyle and pipeline jobs alternating. The same arguments give the
+/// same server.
+pub fn generated(jobs: usize, levels: u32) -> Vec<SimItem> {
+    const FAN: usize = 10;
+    let leaves = FAN.saturating_pow(levels).max(1);
+    let per_leaf = jobs.div_ceil(leaves);
+    let mut made = 0;
+    let mut job = |n: usize| {
+        let state = match n {
+            n if n.is_multiple_of(97) => None,
+            n if n.is_multiple_of(17) => Some(JobState::Failure),
+            n if n.is_multiple_of(29) => Some(JobState::Unstable),
+            _ => Some(JobState::Success),
+        };
+        let name = format!("job-{n:05}");
+        let mut job = if n.is_multiple_of(2) {
+            SimJob::new(&name, state)
+        } else {
+            SimJob::pipeline(&name, state)
+        };
+        if let Some((number, _)) = &mut job.last {
+            *number = 1 + (n as u64 % 300);
+        }
+        if n.is_multiple_of(50) {
+            job.start_running();
+        }
+        SimItem::Job(job)
+    };
+    fn level(
+        depth: u32,
+        levels: u32,
+        per_leaf: usize,
+        jobs: usize,
+        made: &mut usize,
+        job: &mut dyn FnMut(usize) -> SimItem,
+    ) -> Vec<SimItem> {
+        if depth == levels {
+            let take = per_leaf.min(jobs - *made);
+            let items = (*made..*made + take).map(&mut *job).collect();
+            *made += take;
+            return items;
+        }
+        let kind = ["team", "area", "group", "unit"][(depth as usize).min(3)];
+        (0..FAN)
+            .map_while(|i| {
+                (*made < jobs).then(|| {
+                    let children = level(depth + 1, levels, per_leaf, jobs, made, job);
+                    SimItem::folder(&format!("{kind}-{i}"), children)
+                })
+            })
+            .collect()
+    }
+    level(0, levels, per_leaf, jobs, &mut made, &mut job)
+}
+
 /// A running simulated Jenkins. Stops when dropped.
 pub struct SimJenkins {
     state: Arc<Mutex<SimState>>,
     requests: Arc<AtomicUsize>,
     build_requests: Arc<AtomicUsize>,
+    traffic: Arc<Counted>,
     base: String,
     server: Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
@@ -435,10 +511,12 @@ impl SimJenkins {
         let state = Arc::new(Mutex::new(SimState::new(items)));
         let requests = Arc::new(AtomicUsize::new(0));
         let build_requests = Arc::new(AtomicUsize::new(0));
+        let traffic = Arc::new(Counted::default());
         let thread = {
             let counters = Counters {
                 requests: requests.clone(),
                 build_requests: build_requests.clone(),
+                traffic: traffic.clone(),
             };
             let (server, state, base) = (server.clone(), state.clone(), base.clone());
             std::thread::Builder::new()
@@ -449,6 +527,7 @@ impl SimJenkins {
             state,
             requests,
             build_requests,
+            traffic,
             base,
             server,
             thread: Some(thread),
@@ -476,6 +555,15 @@ impl SimJenkins {
         self.build_requests.load(Ordering::SeqCst)
     }
 
+    /// What the JSON answers so far took: body bytes sent, and the same bodies before compression.
+    pub fn traffic(&self) -> Traffic {
+        Traffic {
+            wire_bytes: self.traffic.wire.load(Ordering::SeqCst),
+            plain_bytes: self.traffic.plain.load(Ordering::SeqCst),
+            gzipped: self.traffic.gzipped.load(Ordering::SeqCst),
+        }
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         self.state().mode = mode;
     }
@@ -494,6 +582,7 @@ impl SimJenkins {
         let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
         job.running = None;
         job.last = Some((number, result));
+        job.finished_ms = now_ms();
         true
     }
 
@@ -513,6 +602,7 @@ impl SimJenkins {
         job.changes.insert(number, changes);
         job.running = None;
         job.last = Some((number, result));
+        job.finished_ms = now_ms();
         true
     }
 
@@ -582,10 +672,29 @@ impl Drop for SimJenkins {
     }
 }
 
+/// The bytes of the JSON answers sent so far (see [`SimJenkins::traffic`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Body bytes as sent (gzip-compressed when the client accepted it).
+    pub wire_bytes: u64,
+    /// The same bodies uncompressed: what the wire would have carried without gzip.
+    pub plain_bytes: u64,
+    /// How many of the answers went out compressed.
+    pub gzipped: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counted {
+    wire: AtomicU64,
+    plain: AtomicU64,
+    gzipped: AtomicU64,
+}
+
 /// What the serving thread counts.
 struct Counters {
     requests: Arc<AtomicUsize>,
     build_requests: Arc<AtomicUsize>,
+    traffic: Arc<Counted>,
 }
 
 fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, counters: &Counters, base: &str) {
@@ -595,7 +704,7 @@ fn serve(server: &tiny_http::Server, state: &Mutex<SimState>, counters: &Counter
         if build_number(request.url()).is_some() {
             counters.build_requests.fetch_add(1, Ordering::SeqCst);
         }
-        let answer = answer(&state.lock(), &request, base);
+        let answer = answer(&state.lock(), &request, base, &counters.traffic);
         match answer {
             None => held.push(request), // Mode::Hang: keep the connection open, never answer.
             Some(resp) => {
@@ -625,7 +734,45 @@ fn html(status: u16, body: &str) -> Resp {
     )
 }
 
-fn answer(st: &SimState, request: &tiny_http::Request, base: &str) -> Option<Resp> {
+/// Whether the request's `Accept-Encoding` takes gzip.
+fn accepts_gzip(request: &tiny_http::Request) -> bool {
+    request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Accept-Encoding"))
+        .any(|h| takes_gzip(h.value.as_str()))
+}
+
+/// Whether an `Accept-Encoding` value names gzip (and does not refuse it with `q=0`).
+fn takes_gzip(value: &str) -> bool {
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        name.eq_ignore_ascii_case("gzip") && !refused
+    })
+}
+
+/// `body` gzip-compressed at the default level (as Jenkins' servlet container does).
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 8),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(body)?;
+    encoder.finish()
+}
+
+fn answer(
+    st: &SimState,
+    request: &tiny_http::Request,
+    base: &str,
+    traffic: &Counted,
+) -> Option<Resp> {
     match st.mode {
         Mode::Hang => return None,
         Mode::Html200 => {
@@ -690,11 +837,29 @@ fn answer(st: &SimState, request: &tiny_http::Request, base: &str) -> Option<Res
     if st.mode == Mode::Truncated {
         body.truncate(body.len() / 2);
     }
-    let resp = with_header(
+    let plain = body.len() as u64;
+    let compressed = match accepts_gzip(request).then(|| gzip(&body)) {
+        Some(Ok(packed)) => {
+            body = packed;
+            true
+        }
+        Some(Err(e)) => {
+            tracing::debug!("simulator: cannot compress an answer, sending it plain: {e}");
+            false
+        }
+        None => false,
+    };
+    traffic.plain.fetch_add(plain, Ordering::SeqCst);
+    traffic.wire.fetch_add(body.len() as u64, Ordering::SeqCst);
+    let mut resp = with_header(
         tiny_http::Response::from_data(body),
         "Content-Type",
         "application/json;charset=utf-8",
     );
+    if compressed {
+        traffic.gzipped.fetch_add(1, Ordering::SeqCst);
+        resp = with_header(resp, "Content-Encoding", "gzip");
+    }
     Some(with_header(resp, "X-Jenkins", "2.500-sim"))
 }
 
@@ -876,6 +1041,64 @@ mod tests {
         assert_eq!(build_number("/jenkins/job/f/job/api/3/api/json"), Some(3));
         assert_eq!(build_number("/jenkins/job/api/api/json?tree=jobs"), None);
         assert_eq!(build_number("/jenkins/api/json?tree=jobs"), None);
+    }
+
+    #[test]
+    fn a_generated_server_has_the_jobs_asked_for_in_nested_folders() {
+        let st = SimState::new(generated(1234, 3));
+        let names = st.job_names();
+        assert_eq!(names.len(), 1234);
+        assert_eq!(names[0], "team-0/area-0/group-0/job-00000");
+        assert!(
+            names.iter().all(|n| n.matches('/').count() == 3),
+            "{names:?}"
+        );
+        assert_eq!(
+            SimState::new(generated(1234, 3)).job_names(),
+            names,
+            "the same every time"
+        );
+        assert_eq!(SimState::new(generated(7, 0)).job_names().len(), 7);
+    }
+
+    #[test]
+    fn answers_are_gzipped_for_a_client_that_accepts_it_and_counted_both_ways() {
+        use crate::sources::Source as _;
+        use crate::sources::jenkins::client::{Client, Settings};
+        use std::io::{Read as _, Write as _};
+
+        let sim = SimJenkins::start(generated(500, 2)).unwrap();
+        let client = Client::new(Settings::new("ci", sim.url())).unwrap();
+        assert_eq!(client.fetch().unwrap().jobs.len(), 500);
+        let zipped = sim.traffic();
+        assert_eq!(zipped.gzipped, 1, "{zipped:?}");
+        assert!(zipped.wire_bytes * 5 < zipped.plain_bytes, "{zipped:?}");
+
+        let addr = sim
+            .url()
+            .trim_start_matches("http://")
+            .trim_end_matches(PREFIX);
+        let mut raw = std::net::TcpStream::connect(addr).unwrap();
+        raw.write_all(b"GET /jenkins/api/json?tree=jobs%5Bname%5D HTTP/1.0\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        raw.read_to_string(&mut answer).unwrap();
+        assert!(answer.contains(r#""name":"team-0""#), "{answer}");
+        let both = sim.traffic();
+        assert_eq!(both.gzipped, 1, "no Accept-Encoding, no gzip");
+        assert_eq!(
+            both.wire_bytes - zipped.wire_bytes,
+            both.plain_bytes - zipped.plain_bytes
+        );
+    }
+
+    #[test]
+    fn gzip_is_taken_when_named_and_not_refused() {
+        assert!(takes_gzip("gzip"));
+        assert!(takes_gzip("deflate, GZIP;q=0.5, br"));
+        assert!(!takes_gzip("gzip;q=0"));
+        assert!(!takes_gzip("deflate, br"));
+        assert!(!takes_gzip("x-gzip-ish"));
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! (web PKI roots plus an optional CA file), timeouts, the proxy from the environment (`HTTPS_PROXY`,
 //! `NO_PROXY`…), a response size cap, credentials sent up front, the redirect policy (credentials follow
 //! a redirect only to the same host), and `Retry-After`.
+//!
+//! Every request asks for gzip (`Accept-Encoding: gzip`; Jenkins, GitHub and GitLab serve it): a
+//! 10,000-job Jenkins answer is about a tenth the size on the wire. The size cap applies to the answer
+//! as decompressed, so a small compressed body cannot expand into gigabytes (a "gzip bomb").
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,7 +16,7 @@ use secrecy::ExposeSecret as _;
 use super::SourceError;
 use super::credentials::{Credentials, Secret};
 
-/// Upper bound for one answer (a server with thousands of jobs is a few MB).
+/// Upper bound for one answer, decompressed (a server with thousands of jobs is a few MB).
 pub const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Redirects followed before giving up (a moved Jenkins, http → https).
 pub const MAX_REDIRECTS: u32 = 5;
@@ -326,9 +330,44 @@ impl HttpClient {
         {
             return Err(too_large(&shown));
         }
-        let mut body = resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader();
+        // ureq's limit counts the bytes on the wire; `Capped` counts them decompressed.
+        let mut body = Capped {
+            inner: resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader(),
+            read: 0,
+        };
         let value = read(&mut body)?;
         Ok(Fetched::Fresh(Answer { value, headers }))
+    }
+
+    /// One GET that must answer 200 with JSON, its whole body read into memory (capped at
+    /// [`MAX_BODY_BYTES`] decompressed), for a parser that borrows from it. See [`HttpClient::get`].
+    pub fn get_json_body(&self, url: &str) -> Result<Answer<Vec<u8>>, SourceError> {
+        self.get_json(url, |body| {
+            let mut bytes = Vec::new();
+            body.read_to_end(&mut bytes)
+                .map_err(|e| body_error(url, &e))?;
+            Ok(bytes)
+        })
+    }
+}
+
+/// An answer's body, decompressed, failing once it exceeds [`MAX_BODY_BYTES`] (with the error
+/// [`body_error`] reads as "too large").
+struct Capped<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        if self.read > MAX_BODY_BYTES {
+            return Err(std::io::Error::other(ureq::Error::BodyExceedsLimit(
+                MAX_BODY_BYTES,
+            )));
+        }
+        Ok(n)
     }
 }
 
@@ -556,6 +595,30 @@ mod tests {
             ),
             other => panic!("expected specific roots, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_body_beyond_the_cap_once_decompressed_reads_as_too_large() {
+        let endless = std::io::repeat(b' ');
+        let mut capped = Capped {
+            inner: endless,
+            read: 0,
+        };
+        let e = std::io::copy(&mut capped, &mut std::io::sink()).unwrap_err();
+        assert!(
+            capped.read > MAX_BODY_BYTES && capped.read <= MAX_BODY_BYTES + 64 * 1024,
+            "stops one buffer past the cap: {}",
+            capped.read
+        );
+        let shown = body_error("http://ci/api/json?tree=jobs", &e).to_string();
+        assert!(shown.contains("larger than 64 MB"), "{shown}");
+        let mut small = Capped {
+            inner: &b"{\"jobs\": []}"[..],
+            read: 0,
+        };
+        let mut text = String::new();
+        small.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "{\"jobs\": []}");
     }
 
     #[test]

@@ -36,6 +36,53 @@ pub trait Source: Send + std::fmt::Debug {
     fn blame(&self, _job: &Job) -> Result<Option<Blame>, SourceError> {
         Ok(None)
     }
+
+    /// One poll that may find the answer unchanged: `since` is the [`Fetch::Fresh`] digest of the last
+    /// poll, and an answer with the same bytes is [`Fetch::Same`] (no parsing, no jobs to compare).
+    /// Kinds that make no digest (the default) always answer [`Fetch::Fresh`] without one.
+    fn fetch_since(&self, since: Option<u64>) -> Result<Fetch, SourceError> {
+        let _ = since;
+        self.fetch().map(|listing| Fetch::Fresh {
+            listing,
+            digest: None,
+        })
+    }
+}
+
+/// What [`Source::fetch_since`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// The jobs, and a digest of the answer (its bytes and the server's version) when the kind makes one.
+    Fresh {
+        listing: Listing,
+        digest: Option<u64>,
+    },
+    /// The same answer as the poll whose digest was given: its jobs still stand. `requests` is how many
+    /// this poll took.
+    Same { requests: usize },
+}
+
+/// A fast 64-bit digest of `bytes`, continuing from `seed` (the digest of what came before, or 0), to
+/// tell an answer the same as the last one. Not cryptographic: a server that forged a collision would
+/// only hide a change of its own jobs. Two inputs of the same length that differ in one 8-byte word
+/// never collide (each step is a bijection of the state).
+pub fn digest(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (seed ^ (bytes.len() as u64)).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    // Final mix (MurmurHash3's), so nearby inputs spread over all bits.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    h ^= h >> 33;
+    h
 }
 
 /// The result of one poll.
@@ -199,4 +246,32 @@ pub fn open_with(
             http: settings,
         })?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_tells_any_changed_byte_and_any_length_apart() {
+        let body = br#"{"jobs":[{"name":"api","color":"blue"},{"name":"web","color":"red"}]}"#;
+        assert_eq!(digest(0, body), digest(0, body));
+        let mut changed = body.to_vec();
+        for i in 0..changed.len() {
+            changed[i] ^= 1;
+            assert_ne!(digest(0, &changed), digest(0, body), "byte {i}");
+            changed[i] ^= 1;
+        }
+        assert_ne!(
+            digest(0, b"a"),
+            digest(0, b"a\0"),
+            "zero padding is not the same"
+        );
+        assert_ne!(digest(0, b""), digest(1, b""), "the seed counts");
+        assert_ne!(
+            digest(digest(0, b"ab"), b"c"),
+            digest(digest(0, b"a"), b"bc"),
+            "where one part ends counts"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! The Jenkins client: one nested `tree=` request per poll (plus one per folder deeper than the query),
 //! made through the shared [`crate::sources::http::HttpClient`], and strict answer checks; and, asked
-//! for a job that broke, the one "who broke it" request for its build ([`super::blame`]).
+//! for a job that broke, the one "who broke it" request for its build ([`super::blame`]). Each answer
+//! is read whole (gzip-compressed on the wire), digested, and parsed in place: a poll whose answer has
+//! the same bytes as the last one's is [`Fetch::Same`], and costs no parsing.
 
 use std::collections::VecDeque;
 
@@ -9,7 +11,7 @@ use crate::model::{self, Blame, Job};
 use crate::sources::http::{self, HttpClient, HttpSettings};
 use crate::sources::jenkins::parse::{self, Context, ParseError};
 use crate::sources::jenkins::{blame, tree};
-use crate::sources::{Listing, Source, SourceError};
+use crate::sources::{self, Fetch, Listing, Source, SourceError};
 
 /// One Jenkins server as the client needs it.
 #[derive(Debug, Clone)]
@@ -73,6 +75,21 @@ impl Client {
 impl Source for Client {
     /// Every job at any depth, in one request unless folders nest deeper than [`tree::LEVELS`].
     fn fetch(&self) -> Result<Listing, SourceError> {
+        match self.fetch_since(None)? {
+            Fetch::Fresh { listing, .. } => Ok(listing),
+            // Only a digest given can be matched.
+            Fetch::Same { .. } => Err(SourceError::BadAnswer {
+                url: http::without_query(&self.settings.base),
+                what: "Jenkins JSON",
+                reason: "an unchanged answer to a first poll".to_owned(),
+            }),
+        }
+    }
+
+    /// [`Source::fetch`], with the digest of the answers' bytes and the `X-Jenkins` version: when the
+    /// first answer's digest is `since` (the last poll was that one request) it is not even parsed. A poll
+    /// with follow-up requests (folders deeper than the query) digests all its answers, in order.
+    fn fetch_since(&self, since: Option<u64>) -> Result<Fetch, SourceError> {
         let ctx = Context {
             server: &self.settings.name,
             base: &self.settings.base,
@@ -80,6 +97,7 @@ impl Source for Client {
         let mut jobs = Vec::new();
         let mut version = None;
         let mut requests = 0;
+        let mut digest = 0;
         let mut queue = VecDeque::from([(self.settings.root_url(), self.settings.root_path())]);
         while let Some((url, parent)) = queue.pop_front() {
             if requests >= MAX_REQUESTS_PER_POLL {
@@ -92,30 +110,41 @@ impl Source for Client {
             requests += 1;
             let answer = self
                 .http
-                .get_json(&tree::api_url(&url, tree::LEVELS), |body| {
-                    parse::listing(ctx, body, &parent).map_err(|e| match e {
-                        ParseError::Read(e) => http::body_error(&url, &e),
-                        ParseError::Invalid(reason) => SourceError::BadAnswer {
-                            url: url.clone(),
-                            what: "Jenkins JSON",
-                            reason,
-                        },
-                    })
-                })?;
-            version = version.or_else(|| answer.header("x-jenkins").map(str::to_owned));
-            let listing = answer.value;
+                .get_json_body(&tree::api_url(&url, tree::LEVELS))?;
+            if requests == 1 {
+                version = answer.header("x-jenkins").map(str::to_owned);
+                digest = sources::digest(0, version.as_deref().unwrap_or_default().as_bytes());
+            }
+            digest = sources::digest(digest, &answer.value);
+            if requests == 1 && since == Some(digest) {
+                return Ok(Fetch::Same { requests });
+            }
+            let listing = parse::listing(ctx, &answer.value, &parent).map_err(|e| match e {
+                ParseError::Read(e) => http::body_error(&url, &e),
+                ParseError::Invalid(reason) => SourceError::BadAnswer {
+                    url: url.clone(),
+                    what: "Jenkins JSON",
+                    reason,
+                },
+            })?;
             jobs.extend(listing.jobs);
             for path in listing.truncated {
                 queue.push_back((tree::job_url(&self.settings.base, &path), path));
             }
         }
-        Ok(Listing {
-            jobs,
-            version,
-            requests,
-            rate_left: None,
-            upstream: None,
-            relayed: Vec::new(),
+        if since == Some(digest) {
+            return Ok(Fetch::Same { requests });
+        }
+        Ok(Fetch::Fresh {
+            listing: Listing {
+                jobs,
+                version,
+                requests,
+                rate_left: None,
+                upstream: None,
+                relayed: Vec::new(),
+            },
+            digest: Some(digest),
         })
     }
 

@@ -1,13 +1,14 @@
 //! Turns a Jenkins `api/json` answer (a nested `tree=` listing) into jobs, leniently: unknown colours,
 //! `null` builds, missing fields, fields of the wrong type and foreign item types never fail the whole
-//! poll. The answer is read as a stream into typed items (no JSON tree of the whole body is built), so
-//! a large answer costs little more memory than the jobs it lists.
+//! poll. The answer, read into memory, is deserialised straight into typed items whose strings borrow
+//! from the body (no JSON tree of the whole body is built, and a name is copied once: into its job), so
+//! a 10,000-job answer costs little more memory than the body and the jobs it lists.
 
 use std::io::Read;
 
 use serde::Deserialize;
 
-use super::lenient::{List, Object, Scalar};
+use super::lenient::{Field, List, Object};
 use crate::model::{Build, Job, JobId, JobState, split_full_name};
 use crate::sources::jenkins::tree::job_url;
 
@@ -42,30 +43,38 @@ pub enum ParseError {
 /// An item of a `jobs` (or `activeConfigurations`) list, with the fields the query asks for.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct Item {
-    #[serde(rename = "_class")]
-    class: Scalar,
-    name: Scalar,
-    #[serde(rename = "fullName")]
-    full_name: Scalar,
-    #[serde(rename = "displayName")]
-    display_name: Scalar,
-    url: Scalar,
-    color: Scalar,
-    #[serde(rename = "lastBuild")]
-    last_build: Object<RawBuild>,
-    #[serde(rename = "activeConfigurations")]
-    active_configurations: List<Object<Item>>,
-    jobs: List<Object<Item>>,
+struct Item<'a> {
+    #[serde(rename = "_class", borrow)]
+    class: Field<'a>,
+    #[serde(borrow)]
+    name: Field<'a>,
+    #[serde(rename = "fullName", borrow)]
+    full_name: Field<'a>,
+    #[serde(rename = "displayName", borrow)]
+    display_name: Field<'a>,
+    #[serde(borrow)]
+    url: Field<'a>,
+    #[serde(borrow)]
+    color: Field<'a>,
+    #[serde(rename = "lastBuild", borrow)]
+    last_build: Object<RawBuild<'a>>,
+    #[serde(rename = "activeConfigurations", borrow)]
+    active_configurations: List<Object<Item<'a>>>,
+    #[serde(borrow)]
+    jobs: List<Object<Item<'a>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct RawBuild {
-    number: Scalar,
-    result: Scalar,
-    building: Scalar,
-    timestamp: Scalar,
+struct RawBuild<'a> {
+    #[serde(borrow)]
+    number: Field<'a>,
+    #[serde(borrow)]
+    result: Field<'a>,
+    #[serde(borrow)]
+    building: Field<'a>,
+    #[serde(borrow)]
+    timestamp: Field<'a>,
 }
 
 /// Reads a Jenkins answer that must be one JSON object, streamed from `body` into `T` (leniently: a field
@@ -83,14 +92,14 @@ pub(crate) fn object<T: serde::de::DeserializeOwned>(body: impl Read) -> Result<
         .ok_or_else(|| ParseError::Invalid("the answer is not a JSON object".to_owned()))
 }
 
-/// Reads the `jobs` of the answer in `body` (a Jenkins root, folder or view object). `parent` is the
-/// full name path of the container that was requested (empty for the root or a view).
-pub fn listing(
-    ctx: Context<'_>,
-    body: impl Read,
-    parent: &[String],
-) -> Result<Listing, ParseError> {
-    let root: Item = object(body)?;
+/// Reads the `jobs` of the answer `body` (a Jenkins root, folder or view object). `parent` is the full
+/// name path of the container that was requested (empty for the root or a view).
+pub fn listing(ctx: Context<'_>, body: &[u8], parent: &[String]) -> Result<Listing, ParseError> {
+    let root: Object<Item<'_>> =
+        serde_json::from_slice(body).map_err(|e| ParseError::Invalid(e.to_string()))?;
+    let root = root
+        .0
+        .ok_or_else(|| ParseError::Invalid("the answer is not a JSON object".to_owned()))?;
     let jobs = match root.jobs {
         List::Items(items) => items,
         List::Missing => {
@@ -101,11 +110,18 @@ pub fn listing(
         List::Other => return Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
     };
     let mut out = Listing::default();
-    walk(ctx, jobs, parent, &mut out);
+    let links = Links::new(ctx.base);
+    walk(ctx, &links, jobs, parent, &mut out);
     Ok(out)
 }
 
-fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut Listing) {
+fn walk(
+    ctx: Context<'_>,
+    links: &Links<'_>,
+    items: Vec<Object<Item<'_>>>,
+    parent: &[String],
+    out: &mut Listing,
+) {
     for Object(item) in items {
         let Some(item) = item else {
             continue;
@@ -131,18 +147,19 @@ fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut
         }
         if let List::Items(children) = item.jobs {
             // Anything with `jobs` is a container (folder, multibranch, organization folder…).
-            walk(ctx, children, &path, out);
+            walk(ctx, links, children, &path, out);
             continue;
         }
         if item.color.as_str().is_none() {
             // Not a job (a template, an agent definition…): nothing to show.
             continue;
         }
-        let url = item_url(ctx, &item.url, job_url(ctx.base, &path));
-        out.jobs.push(job(ctx, &item, path.clone(), url.clone()));
+        let url = links.url(&item.url, || job_url(ctx.base, &path));
         let List::Items(configs) = &item.active_configurations else {
+            out.jobs.push(job(ctx, &item, path, url));
             continue;
         };
+        out.jobs.push(job(ctx, &item, path.clone(), url.clone()));
         for config in configs.iter().filter_map(|c| c.0.as_ref()) {
             let (Some(cname), Some(_)) = (config.name.as_str(), config.color.as_str()) else {
                 continue;
@@ -153,15 +170,16 @@ fn walk(ctx: Context<'_>, items: Vec<Object<Item>>, parent: &[String], out: &mut
             let mut cpath = path.clone();
             cpath.push(cname.to_owned());
             // Matrix configurations hang off the project URL without a `job/` prefix.
-            let fallback = format!("{url}{}/", super::tree::encode_segment(cname));
-            let curl = item_url(ctx, &config.url, fallback);
+            let curl = links.url(&config.url, || {
+                format!("{url}{}/", super::tree::encode_segment(cname))
+            });
             out.jobs.push(job(ctx, config, cpath, curl));
         }
     }
 }
 
 /// A job from an item that has a name and a colour.
-fn job(ctx: Context<'_>, item: &Item, path: Vec<String>, url: String) -> Job {
+fn job(ctx: Context<'_>, item: &Item<'_>, path: Vec<String>, url: String) -> Job {
     let name = item.name.as_str().unwrap_or_default();
     let (state, anime) = JobState::from_color(item.color.as_str().unwrap_or_default());
     let last_build = item.last_build.0.as_ref().and_then(build);
@@ -190,17 +208,58 @@ fn is_dot_segment(segment: &str) -> bool {
     segment == "." || segment == ".."
 }
 
-/// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it by:
-/// use it only when it lives under our base URL.
-fn item_url(ctx: Context<'_>, url: &Scalar, fallback: String) -> String {
-    match url.as_str() {
-        Some(u) if crate::weburl::is_within(u, ctx.base) => u.to_owned(),
-        _ => fallback,
+/// Jenkins' own `url` is built from its *configured* root URL, which may not be the host we reach it
+/// by: it is used only when it lives under our base URL ([`crate::weburl::is_within`]). Most answers
+/// spell every link as the base followed by a plain path, which is checked without parsing a URL.
+struct Links<'b> {
+    base: &'b str,
+    /// The base as typed is a plain `scheme://host/path/` (no query, fragment or escapes), so a link
+    /// that starts with it and adds only plain path segments is within it.
+    plain_base: bool,
+}
+
+impl<'b> Links<'b> {
+    fn new(base: &'b str) -> Self {
+        let plain_base = base.ends_with('/')
+            && !base.contains(['?', '#', '%', '\\', '@'])
+            && base.bytes().all(|b| b.is_ascii_graphic())
+            && crate::weburl::check_server_url(base).is_ok_and(|u| u.as_str() == base);
+        Links { base, plain_base }
+    }
+
+    /// The item's own `url` when it is within the base, else `fallback()`.
+    fn url(&self, url: &Field<'_>, fallback: impl FnOnce() -> String) -> String {
+        match url.as_str() {
+            Some(u) if self.within(u) => u.to_owned(),
+            _ => fallback(),
+        }
+    }
+
+    fn within(&self, url: &str) -> bool {
+        if self.plain_base
+            && let Some(rest) = url.strip_prefix(self.base)
+            && plain_path(rest)
+        {
+            return true;
+        }
+        crate::weburl::is_within(url, self.base)
     }
 }
 
+/// A path that a URL parser keeps as it is: printable ASCII, no backslash (a slash to the parser),
+/// no query or fragment, and no `.` or `..` segment, spelled plainly or percent-encoded.
+fn plain_path(rest: &str) -> bool {
+    rest.bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'?' | b'#'))
+        && !rest.split('/').any(|seg| {
+            [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"]
+                .iter()
+                .any(|dots| seg.eq_ignore_ascii_case(dots))
+        })
+}
+
 /// `lastBuild`: `null`, missing or garbage (some plugins send the string "null") all mean "no build".
-fn build(raw: &RawBuild) -> Option<Build> {
+fn build(raw: &RawBuild<'_>) -> Option<Build> {
     Some(Build {
         number: raw.number.as_u64()?,
         result: raw.result.as_str().and_then(JobState::from_result),
@@ -324,6 +383,35 @@ mod tests {
         for job in &l.jobs {
             assert!(crate::weburl::is_within(&job.url, CTX.base), "{}", job.url);
         }
+    }
+
+    #[test]
+    fn links_under_the_base_are_kept_and_any_that_would_climb_out_are_rebuilt() {
+        let links = Links::new(CTX.base);
+        assert!(links.plain_base);
+        let base = CTX.base;
+        for inside in [
+            format!("{base}job/a/"),
+            format!("{base}job/team/job/feature%252Flogin/"),
+            format!("{base}job/a.b/job/..c/"),
+        ] {
+            assert!(links.within(&inside), "{inside}");
+        }
+        for outside in [
+            format!("{base}../"),
+            format!("{base}job/%2E%2e/%2e%2E/"),
+            format!("{base}.%2E/x"),
+            format!("{base}job\\..\\..\\"),
+            format!("{base}job/\t../../"),
+            "https://ci.example.com/other/job/a/".to_owned(),
+            "https://ci.example.com:8443/jenkins/job/a/".to_owned(),
+        ] {
+            assert!(!links.within(&outside), "{outside}");
+            assert!(!crate::weburl::is_within(&outside, base), "{outside}");
+        }
+        let odd = Links::new("https://ci.example.com/my%20jenkins/");
+        assert!(!odd.plain_base, "an escaped base is checked by parsing");
+        assert!(odd.within("https://ci.example.com/my%20jenkins/job/a/"));
     }
 
     #[test]
