@@ -389,30 +389,11 @@ mod tests {
 
     #[test]
     fn the_same_answer_again_is_reported_as_the_same_and_a_change_after_it_in_full() {
-        use crate::config::{Root, ServerKind};
         use crate::sim::{SimJenkins, SimJob};
 
         let sim =
             SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
-        let server = ServerConfig {
-            name: "ci".to_owned(),
-            kind: ServerKind::Jenkins,
-            url: sim.url().to_owned(),
-            user: None,
-            token: TokenSource::None,
-            ca_file: None,
-            root: Root::All,
-            poll: None,
-        };
-        let (tx, rx) = mpsc::channel();
-        let poller = Poller::spawn(
-            server,
-            Duration::from_secs(5),
-            Duration::from_secs(600),
-            1,
-            move |p| tx.send(p).is_ok(),
-        )
-        .unwrap();
+        let (poller, rx) = poll_sim(&sim);
         let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap().result;
         let state_of_api = |found: Result<Found, SourceError>| match found {
             Ok(Found::Jobs(listing)) => listing.jobs[0].state,
@@ -434,11 +415,28 @@ mod tests {
 
     #[test]
     fn a_failed_poll_forgets_the_digest_so_the_next_good_one_lists_the_jobs() {
-        use crate::config::{Root, ServerKind};
         use crate::sim::{Mode, SimJenkins, SimJob};
 
         let sim =
             SimJenkins::start(vec![SimJob::new("api", Some(JobState::Success)).into()]).unwrap();
+        let (poller, rx) = poll_sim(&sim);
+        let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap().result;
+        assert!(matches!(next(), Ok(Found::Jobs(_))));
+        sim.set_mode(Mode::Status(503));
+        poller.refresh();
+        assert!(next().is_err());
+        sim.set_mode(Mode::Normal);
+        poller.refresh();
+        assert!(
+            matches!(next(), Ok(Found::Jobs(l)) if l.jobs.len() == 1),
+            "the same bytes as before the outage, listed in full"
+        );
+    }
+
+    /// A poller on `sim` (server "ci", a 5 s timeout, a 10 min interval: it polls once, then on refresh)
+    /// and what it sends.
+    fn poll_sim(sim: &crate::sim::SimJenkins) -> (Poller, mpsc::Receiver<Polled>) {
+        use crate::config::{Root, ServerKind};
         let server = ServerConfig {
             name: "ci".to_owned(),
             kind: ServerKind::Jenkins,
@@ -458,17 +456,7 @@ mod tests {
             move |p| tx.send(p).is_ok(),
         )
         .unwrap();
-        let next = || rx.recv_timeout(Duration::from_secs(10)).unwrap().result;
-        assert!(matches!(next(), Ok(Found::Jobs(_))));
-        sim.set_mode(Mode::Status(503));
-        poller.refresh();
-        assert!(next().is_err());
-        sim.set_mode(Mode::Normal);
-        poller.refresh();
-        assert!(
-            matches!(next(), Ok(Found::Jobs(l)) if l.jobs.len() == 1),
-            "the same bytes as before the outage, listed in full"
-        );
+        (poller, rx)
     }
 
     fn job(path: &str, state: JobState, number: u64) -> Job {
