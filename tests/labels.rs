@@ -107,19 +107,28 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `ledtogo labels --config CONFIG ARGS…`, run in `dir`.
+fn labels(dir: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+    ledtogo()
+        .current_dir(dir)
+        .arg("labels")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn labels_put_every_mapped_name_in_its_cell_at_the_strips_pitch() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
     let out = dir.path().join("sheet.svg");
-    let run = ledtogo()
-        .arg("labels")
-        .arg("--config")
-        .arg(&config)
-        .args(["--pitch", "16.6mm", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = labels(
+        dir.path(),
+        &config,
+        &["--pitch", "16.6mm", "--out", out.to_str().unwrap()],
+    );
     assert!(
         run.status.success(),
         "{}",
@@ -177,13 +186,7 @@ fn labels_put_every_mapped_name_in_its_cell_at_the_strips_pitch() {
 fn labels_at_144_per_metre_go_to_standard_output_and_by_default_to_labels_svg() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let run = ledtogo()
-        .arg("labels")
-        .arg("--config")
-        .arg(&config)
-        .args(["--density", "144", "--out", "-"])
-        .output()
-        .unwrap();
+    let run = labels(dir.path(), &config, &["--density", "144", "--out", "-"]);
     assert!(
         run.status.success(),
         "{}",
@@ -203,13 +206,7 @@ fn labels_at_144_per_metre_go_to_standard_output_and_by_default_to_labels_svg() 
     assert_eq!(cells[&0].name.as_deref(), Some("api"));
 
     // No --out: labels.svg in the current folder.
-    let run = ledtogo()
-        .current_dir(dir.path())
-        .arg("labels")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
+    let run = labels(dir.path(), &config, &[]);
     assert!(
         run.status.success(),
         "{}",
@@ -233,26 +230,13 @@ fn a_bad_pitch_is_refused_naming_the_argument_and_the_accepted_forms() {
         ("2mm", "between 3 and 200 mm"),
         ("250", "between 3 and 200 mm"),
     ] {
-        let run = ledtogo()
-            .current_dir(dir.path())
-            .arg("labels")
-            .arg("--config")
-            .arg(&config)
-            .args(["--pitch", pitch])
-            .output()
-            .unwrap();
+        let run = labels(dir.path(), &config, &["--pitch", pitch]);
         assert!(!run.status.success(), "--pitch {pitch} was accepted");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(stderr.contains("--pitch"), "{stderr}");
         assert!(stderr.contains(says), "--pitch {pitch}: {stderr}");
     }
-    let run = ledtogo()
-        .arg("labels")
-        .arg("--config")
-        .arg(&config)
-        .args(["--density", "50"])
-        .output()
-        .unwrap();
+    let run = labels(dir.path(), &config, &["--density", "50"]);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -263,14 +247,7 @@ fn a_bad_pitch_is_refused_naming_the_argument_and_the_accepted_forms() {
 
     // An --out in a folder that is not there is refused, not created.
     let missing = dir.path().join("no-such-folder/labels.svg");
-    let run = ledtogo()
-        .arg("labels")
-        .arg("--config")
-        .arg(&config)
-        .arg("--out")
-        .arg(&missing)
-        .output()
-        .unwrap();
+    let run = labels(dir.path(), &config, &["--out", missing.to_str().unwrap()]);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("there is no folder"), "{stderr}");
