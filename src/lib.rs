@@ -26,6 +26,7 @@ pub mod poller;
 pub mod settings;
 pub mod sim;
 pub mod sources;
+pub mod state;
 #[cfg(test)]
 pub(crate) mod test_fixtures;
 pub mod text;

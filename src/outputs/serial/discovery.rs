@@ -387,9 +387,7 @@ pub fn held_ports(paths: &[&str]) -> io::Result<HashMap<String, Holder>> {
 /// (`~/.local/state/ledtogo/device.toml` on Linux; the local data folder where there is no state
 /// folder).
 pub fn remembered_device_path() -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("", "", "ledtogo")?;
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
-    Some(dir.join("device.toml"))
+    crate::state::state_file("device.toml")
 }
 
 /// Reading or writing the remembered device failed.
