@@ -81,6 +81,31 @@ pub enum Command {
     },
     /// Validate the config and print the LED map.
     Check,
+    /// "I'm on it": acknowledge a failing job on the running ledtogo (for --config), so its LED calms
+    /// down and its notifications stop until it is fixed (at most 24 h); --clear, --list.
+    Ack {
+        /// The job: its full name (`team/api/main`) as `ledtogo check` and the window name it.
+        #[arg(required_unless_present = "list", conflicts_with = "list")]
+        job: Option<String>,
+        /// The server the job is on (needed when several list a job of that name).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+        /// How long at most: 30m, 2h, 1h30m (never more than 24h; default: until fixed, at most 24h).
+        #[arg(long = "for", value_name = "DURATION", value_parser = parse_for, conflicts_with = "clear")]
+        for_: Option<std::time::Duration>,
+        /// What you are doing about it (shown in the tray and the window).
+        #[arg(long, value_name = "TEXT", conflicts_with = "clear")]
+        note: Option<String>,
+        /// Who is on it (default: your user name).
+        #[arg(long, value_name = "NAME", conflicts_with = "clear")]
+        by: Option<String>,
+        /// Nobody is on the job any more.
+        #[arg(long)]
+        clear: bool,
+        /// Who is on what.
+        #[arg(long, conflicts_with_all = ["clear", "server"])]
+        list: bool,
+    },
     /// Write printable labels for the strip (SVG, true size): each LED's short job name in a cell at the
     /// strip's LED pitch, with cut marks, in rows that fit A4 landscape.
     Labels {
@@ -137,6 +162,55 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// `--for`'s parser ([`crate::ack::parse_for`]), for clap.
+fn parse_for(text: &str) -> Result<std::time::Duration, String> {
+    crate::ack::parse_for(text).map_err(|e| e.to_string())
+}
+
+/// The parts of `ledtogo ack`'s command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AckArgs {
+    pub job: Option<String>,
+    pub server: Option<String>,
+    pub for_: Option<std::time::Duration>,
+    pub note: Option<String>,
+    pub by: Option<String>,
+    pub clear: bool,
+    pub list: bool,
+}
+
+/// `ledtogo ack`: asks the instance running with `config` and returns what it answered. None running,
+/// or a refusal (an unknown job, a job that is not failing), is an error saying so.
+pub fn ack(config: &Path, args: &AckArgs) -> Result<String> {
+    use crate::instance::{AskError, Request, ask};
+    let job = || args.job.clone().unwrap_or_default();
+    let request = if args.list {
+        Request::List
+    } else if args.clear {
+        Request::Clear {
+            job: job(),
+            server: args.server.clone(),
+        }
+    } else {
+        Request::Ack(crate::ack::AckRequest {
+            job: job(),
+            server: args.server.clone(),
+            for_secs: args.for_.map(|d| d.as_secs()),
+            note: args.note.clone(),
+            by: args.by.clone().unwrap_or_else(crate::ack::default_by),
+        })
+    };
+    match ask(config, &request) {
+        Ok(Ok(text)) => Ok(format!("{text}\n")),
+        Ok(Err(refused)) => bail!("{refused}"),
+        Err(AskError::NotRunning { config }) => bail!(
+            "no ledtogo is running with {config}: start it first (`ledtogo --headless --config {config}`, \
+             or the desktop app), then acknowledge again"
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What `ledtogo --version` says after the name: the version, the cargo features built in and the

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::ack::{self, AckRequest, Acks};
 use crate::color::Rgb;
 use crate::config::Config;
 use crate::frame::{self, Overlay};
@@ -97,8 +98,49 @@ impl PublishedHandle {
     }
 }
 
+/// What someone asks of the acknowledgements ("I'm on it"), from the command line, the window or the tray.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckCommand {
+    /// Acknowledge a failing job (checked against the snapshot: [`ack::acknowledge`]).
+    Make(AckRequest),
+    /// Nobody is on it any more.
+    Clear { job: String, server: Option<String> },
+    /// Who is on what, one line each.
+    List,
+}
+
+/// The engine's answer to an [`AckCommand`]: what to tell the person, or why it was refused.
+pub type AckAnswer = Result<String, String>;
+
+/// How long [`AckHandle::ask`] waits for the engine.
+pub const ACK_ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+/// Sends [`AckCommand`]s to the engine from any thread (the instance socket, the window's desk, the tray).
+#[derive(Debug, Clone)]
+pub struct AckHandle(Sender<Msg>);
+
+impl AckHandle {
+    /// Sends `command` and forgets it; the engine logs a refusal (for the window and the tray, which show
+    /// the outcome through the published snapshot).
+    pub fn send(&self, command: AckCommand) {
+        self.0.send(Msg::Ack(command, None)).ok();
+    }
+
+    /// Sends `command` and waits (at most [`ACK_ANSWER_WITHIN`]) for the answer. Blocks: never on the UI
+    /// thread.
+    pub fn ask(&self, command: AckCommand) -> AckAnswer {
+        let (tx, rx) = mpsc::channel();
+        if self.0.send(Msg::Ack(command, Some(tx))).is_err() {
+            return Err("ledtogo is stopping: try again once it runs".to_owned());
+        }
+        rx.recv_timeout(ACK_ANSWER_WITHIN)
+            .map_err(|_| "ledtogo did not answer within 5 s: see its log".to_owned())?
+    }
+}
+
 enum Msg {
     Polled(Polled),
+    Ack(AckCommand, Option<Sender<AckAnswer>>),
     Refresh,
     Reload,
     Overlay(Overlay),
@@ -116,17 +158,46 @@ pub struct Engine {
 impl Engine {
     /// Starts the engine with `outputs` besides the strip (serial or network, which it runs for `[strip]`
     /// itself, publishing its status).
+    ///
+    /// A file-backed engine keeps its acknowledgements in the state folder ([`ack::store_path`]); the demo
+    /// keeps them in memory.
     pub fn start(
         source: ConfigSource,
         outputs: Vec<Box<dyn Output>>,
         observers: Observers,
     ) -> std::io::Result<Engine> {
+        let acks = match &source {
+            ConfigSource::File { .. } => ack::store_path(),
+            ConfigSource::Fixed(_) => None,
+        };
+        Self::start_with_acks(source, outputs, observers, acks)
+    }
+
+    /// [`Engine::start`] keeping the acknowledgements in `acks_file` (none: in memory only).
+    pub fn start_with_acks(
+        source: ConfigSource,
+        outputs: Vec<Box<dyn Output>>,
+        observers: Observers,
+        acks_file: Option<PathBuf>,
+    ) -> std::io::Result<Engine> {
         let config = Arc::new(match &source {
             ConfigSource::File { initial, .. } => initial.clone(),
             ConfigSource::Fixed(c) => c.clone(),
         });
+        let acks = match acks_file.as_deref().map(ack::load) {
+            Some(Ok(acks)) => acks,
+            Some(Err(e)) => {
+                tracing::warn!("{e}");
+                Acks::default()
+            }
+            None => Acks::default(),
+        };
+        let snapshot = Snapshot {
+            acks,
+            ..Snapshot::default()
+        };
         let published = Arc::new(Mutex::new(Published {
-            snapshot: Arc::new(Snapshot::default()),
+            snapshot: Arc::new(snapshot.clone()),
             frame: Arc::new(vec![Rgb::OFF; config.strip.leds]),
             config: config.clone(),
             config_error: None,
@@ -136,7 +207,8 @@ impl Engine {
         let mut worker = Worker {
             source,
             config,
-            snapshot: Snapshot::default(),
+            snapshot,
+            acks_file,
             pollers: BTreeMap::new(),
             generation: 0,
             inbox: tx.clone(),
@@ -190,6 +262,11 @@ impl Engine {
 
     pub fn frame(&self) -> Arc<Vec<Rgb>> {
         self.published().frame
+    }
+
+    /// A handle for acknowledging jobs ("I'm on it") from another thread.
+    pub fn acks(&self) -> AckHandle {
+        AckHandle(self.tx.clone())
     }
 
     /// Polls every server now.
@@ -259,6 +336,8 @@ struct Worker {
     /// The config in use (shared as is with readers and with each batch of transitions).
     config: Arc<Config>,
     snapshot: Snapshot,
+    /// Where the acknowledgements (`snapshot.acks`) are saved on every change; `None`: in memory only.
+    acks_file: Option<PathBuf>,
     /// Per server: the settings it polls with, the poller, and the poller's generation.
     pollers: BTreeMap<String, (PollerKey, Poller, u64)>,
     generation: u64,
@@ -291,6 +370,18 @@ impl Worker {
             let mut render = true;
             match rx.recv_timeout(tick) {
                 Ok(Msg::Polled(p)) => render = self.apply(p),
+                Ok(Msg::Ack(command, reply)) => {
+                    let answer = self.acknowledge(command);
+                    match reply {
+                        Some(reply) => {
+                            reply.send(answer).ok();
+                        }
+                        None => match answer {
+                            Ok(line) => tracing::info!("{}", text::visible(&line)),
+                            Err(e) => tracing::warn!("{}", text::visible(&e)),
+                        },
+                    }
+                }
                 Ok(Msg::Refresh) => self.pollers.values().for_each(|p| p.1.refresh()),
                 Ok(Msg::Reload) => {
                     next_reload_check = Instant::now() + RELOAD_CHECK;
@@ -303,6 +394,10 @@ impl Worker {
             if Instant::now() >= next_reload_check {
                 next_reload_check = Instant::now() + RELOAD_CHECK;
                 self.check_reload();
+            }
+            if !self.snapshot.acks.is_empty() && self.settle_acks() {
+                self.publish_snapshot();
+                render = true;
             }
             if render || self.last_frame.is_none() {
                 self.render();
@@ -396,9 +491,12 @@ impl Worker {
             return false;
         }
         let old = self.snapshot.clone();
+        let relay = self.is_relay(&polled.server);
         let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
             return false;
         };
+        // A relay's acknowledgements of the jobs it relays: what the whole office sees.
+        let mut relayed_acks = None;
         match polled.result {
             Ok(Found::Same { .. }) => {
                 // Back after a state that is not `Ok` with the answer of the last good poll: its jobs,
@@ -407,6 +505,15 @@ impl Worker {
                 server.state = ServerState::Ok;
             }
             Ok(Found::Jobs(fetched)) => {
+                if relay {
+                    relayed_acks = Some(
+                        fetched
+                            .relayed
+                            .iter()
+                            .flat_map(|r| r.acks.iter().cloned())
+                            .collect::<Vec<_>>(),
+                    );
+                }
                 // A relay's answer for a server it cannot reach: its last known jobs, shown stale
                 // as a direct poll's outage would (and when it has none yet, ours stay).
                 let state = fetched.upstream.unwrap_or(ServerState::Ok);
@@ -433,6 +540,11 @@ impl Worker {
                 server.state = state;
             }
         }
+        if let Some(acks) = relayed_acks
+            && self.snapshot.acks.replace_server(&polled.server, acks)
+        {
+            self.save_acks();
+        }
         if old == self.snapshot {
             return false;
         }
@@ -440,6 +552,10 @@ impl Worker {
         for t in &changes {
             log_transition(t);
         }
+        // Someone is on it: no notification, no sound, until it is fixed or the acknowledgement ends.
+        let changes =
+            crate::alerts::policy::without_acknowledged(changes, &self.snapshot.acks, ack::now());
+        self.settle_acks();
         if !changes.is_empty()
             && let Some(tx) = &self.transitions
         {
@@ -451,6 +567,122 @@ impl Worker {
         }
         self.publish_snapshot();
         true
+    }
+
+    /// Applies the acknowledgement rule ([`ack::settle`]) now; true when one ended (then saved).
+    fn settle_acks(&mut self) -> bool {
+        let mut acks = std::mem::take(&mut self.snapshot.acks);
+        let ended = ack::settle(&mut acks, &self.snapshot, ack::now());
+        self.snapshot.acks = acks;
+        for (a, why) in &ended {
+            let job = text::visible(&a.job.to_string()).into_owned();
+            let by = text::visible(&a.by).into_owned();
+            match why {
+                ack::Ended::Fixed => tracing::info!("{job} is fixed: {by} is not on it any more"),
+                ack::Ended::Expired => {
+                    tracing::info!("{job}: {by}'s acknowledgement ran out; it alerts again");
+                }
+            }
+        }
+        if ended.is_empty() {
+            return false;
+        }
+        self.save_acks();
+        true
+    }
+
+    /// Whether `server` is a ledtogo relay (`kind = "ledtogo"`): its acknowledgements are the relay's.
+    fn is_relay(&self, server: &str) -> bool {
+        self.config.servers.iter().any(|s| {
+            s.name == server && matches!(s.kind, crate::config::ServerKind::Ledtogo { .. })
+        })
+    }
+
+    /// An acknowledgement made here of a relayed job goes to the relay too (`POST /ack`, on the
+    /// relay's poller), so the whole office sees it.
+    fn forward(&self, job: &crate::model::JobId, request: crate::instance::Request) {
+        if self.is_relay(&job.server)
+            && let Some((_, poller, _)) = self.pollers.get(&job.server)
+        {
+            poller.send_ack(request);
+        }
+    }
+
+    fn save_acks(&self) {
+        if let Some(path) = &self.acks_file
+            && let Err(e) = ack::save(path, &self.snapshot.acks)
+        {
+            tracing::error!("{e}: the acknowledgements will not survive a restart");
+        }
+    }
+
+    /// Carries out one [`AckCommand`] and says what happened.
+    fn acknowledge(&mut self, command: AckCommand) -> AckAnswer {
+        let now = ack::now();
+        let answer = match command {
+            AckCommand::Make(request) => {
+                let made =
+                    ack::acknowledge(&self.snapshot, &request, now).map_err(|e| e.to_string())?;
+                let line = format!(
+                    "{}: {}, {}",
+                    text::visible(&made.job.to_string()),
+                    made.on_it(),
+                    made.remaining(now)
+                );
+                self.forward(
+                    &made.job,
+                    crate::instance::Request::Ack(AckRequest {
+                        job: made.job.full_name(),
+                        server: None,
+                        ..request
+                    }),
+                );
+                self.snapshot.acks.insert(made);
+                line
+            }
+            AckCommand::Clear { job, server } => {
+                let id = ack::find(&self.snapshot.acks, &job, server.as_deref())
+                    .map_err(|e| e.to_string())?
+                    .job
+                    .clone();
+                let removed = self.snapshot.acks.remove(&id);
+                self.forward(
+                    &id,
+                    crate::instance::Request::Clear {
+                        job: id.full_name(),
+                        server: None,
+                    },
+                );
+                format!(
+                    "{}: nobody is on it any more (was {})",
+                    text::visible(&id.to_string()),
+                    removed.map_or_else(String::new, |a| text::visible(&a.by).into_owned())
+                )
+            }
+            AckCommand::List => {
+                if self.snapshot.acks.is_empty() {
+                    return Ok("nobody is on any job".to_owned());
+                }
+                let lines: Vec<String> = self
+                    .snapshot
+                    .acks
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}: {}, {}",
+                            text::visible(&a.job.to_string()),
+                            a.on_it(),
+                            a.remaining(now)
+                        )
+                    })
+                    .collect();
+                return Ok(lines.join("\n"));
+            }
+        };
+        self.save_acks();
+        self.publish_snapshot();
+        self.render();
+        Ok(answer)
     }
 
     fn publish_snapshot(&mut self) {

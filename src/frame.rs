@@ -14,6 +14,21 @@ pub const PULSE_PERIOD: Duration = Duration::from_millis(2000);
 /// The dimmest point of the pulse, as a share of the full colour.
 pub const PULSE_FLOOR: f64 = 0.3;
 
+/// How long one breath of an acknowledged failing or unstable LED takes ("someone is on it"): slow.
+pub const ACK_PERIOD: Duration = Duration::from_millis(6000);
+/// The dimmest point of the acknowledged breath, as a share of the full colour.
+pub const ACK_FLOOR: f64 = 0.15;
+/// The brightest point of the acknowledged breath: half brightness, so it never looks like a fresh failure.
+pub const ACK_PEAK: f64 = 0.5;
+
+/// Where an acknowledged LED is in its breath at time `t`: a slow cosine between [`ACK_FLOOR`] and
+/// [`ACK_PEAK`].
+pub fn ack_breath(t: Duration) -> f64 {
+    let phase = (t.as_secs_f64() / ACK_PERIOD.as_secs_f64()).fract();
+    let wave = 0.5 - 0.5 * (phase * std::f64::consts::TAU).cos();
+    ACK_FLOOR + (ACK_PEAK - ACK_FLOOR) * wave
+}
+
 /// Where a building LED is in its pulse at time `t`: a smooth cosine between [`PULSE_FLOOR`] and 1.
 /// All building LEDs share one clock, so they breathe in step.
 pub fn pulse(t: Duration) -> f64 {
@@ -41,12 +56,17 @@ pub fn led_states(snapshot: &Snapshot, config: &Config) -> Vec<LedState> {
         *led = target_state(snapshot, &slot.target);
     }
     if !config.aggregate.leds.is_empty() {
+        // The tube counts an acknowledged job as failing, and shows it so: steady, not calmed.
         let agg = Aggregate::of(
             snapshot
                 .targets_in(&tube_scope(config))
                 .iter()
                 .filter_map(|target| target_statuses(snapshot, target))
-                .flatten(),
+                .flatten()
+                .map(|s| JobStatus {
+                    acknowledged: false,
+                    ..s
+                }),
         );
         for &i in &config.aggregate.leds {
             if let Some(led) = leds.get_mut(i) {
@@ -86,6 +106,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             state: job.state,
             building: job.building,
             stale,
+            acknowledged: snapshot.acks.get(&job.id).is_some(),
         })
         .collect();
     if !statuses.is_empty() {
@@ -97,6 +118,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             state: JobState::Unknown,
             building: false,
             stale: true,
+            acknowledged: false,
         }]);
     }
     match target {
@@ -125,11 +147,19 @@ pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
             };
             if agg.building {
                 color.scaled(pulse(t))
+            } else if calmed(agg) {
+                color.scaled(ack_breath(t))
             } else {
                 color
             }
         }
     }
+}
+
+/// An LED whose every worst job is failing or unstable and acknowledged breathes slowly at half
+/// brightness instead of shining ([`ack_breath`]); a build running on it pulses as any build does.
+fn calmed(agg: Aggregate) -> bool {
+    agg.acknowledged && matches!(agg.severity, Severity::Failure | Severity::Unstable)
 }
 
 /// The frame: one colour per LED of the strip, ready for the device and the mirror.
@@ -142,11 +172,13 @@ pub fn render(snapshot: &Snapshot, config: &Config, t: Duration) -> Vec<Rgb> {
         .collect()
 }
 
-/// True when the frame changes with time (something is building), so it must be redrawn regularly.
+/// True when the frame changes with time (something is building or breathes acknowledged), so it must be redrawn regularly.
 pub fn animated(snapshot: &Snapshot, config: &Config) -> bool {
     led_states(snapshot, config)
         .iter()
-        .any(|s| matches!(s, LedState::Shown(a) if a.building && a.severity != Severity::Stale))
+        .any(|s| {
+            matches!(s, LedState::Shown(a) if (a.building && a.severity != Severity::Stale) || calmed(*a))
+        })
 }
 
 /// A short animation drawn over the frame, on the device and the mirror alike.
@@ -284,6 +316,52 @@ mod tests {
             assert!(d.abs() <= 25, "jump of {d} at {ms} ms");
         }
         assert!(animated(&s, &c));
+    }
+
+    #[test]
+    fn an_acknowledged_failure_breathes_slowly_at_half_brightness_and_the_tube_stays_red() {
+        let c = config(CFG);
+        let mut s = ci(
+            ServerState::Ok,
+            vec![
+                job("ci", "a", JobState::Success),
+                job("ci", "b", JobState::Failure),
+            ],
+        );
+        assert!(
+            !animated(&s, &c),
+            "nothing moves before the acknowledgement"
+        );
+        let request = crate::ack::AckRequest {
+            job: "b".into(),
+            server: None,
+            for_secs: None,
+            note: None,
+            by: "alice".into(),
+        };
+        s.acks
+            .insert(crate::ack::acknowledge(&s, &request, 0).unwrap());
+        let full = c.colors.failure;
+        let at = |ms| render(&s, &c, Duration::from_millis(ms));
+        assert_eq!(at(3000)[1], full.scaled(ACK_PEAK), "peak: half the colour");
+        assert_eq!(at(0)[1], full.scaled(ACK_FLOOR), "trough: dim, not off");
+        assert!(at(0)[1].r > 0);
+        for ms in (0..6000).step_by(100) {
+            let px = at(ms)[1];
+            assert!(
+                px.r <= full.scaled(ACK_PEAK).r,
+                "never brighter than half at {ms} ms"
+            );
+            let d = i32::from(px.r) - i32::from(at(ms + 100)[1].r);
+            assert!(d.abs() <= 10, "slow: a jump of {d} at {ms} ms");
+        }
+        assert_eq!(
+            at(1234)[5],
+            full,
+            "the tube still counts it as failing, steadily"
+        );
+        assert_eq!(at(1234)[0], c.colors.success, "other LEDs are untouched");
+        assert!(animated(&s, &c), "the breath is redrawn");
     }
 
     #[test]

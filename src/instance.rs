@@ -2,15 +2,112 @@
 //! else a private folder in the temp folder) taken with an OS file lock, so two instances never open
 //! the same port, double every notification or show two tray icons. The lock dies with its process.
 //!
-//! The desktop app also listens on a local socket next to the lock: a second desktop start asks the
-//! running one to show its window and exits.
+//! The running instance (desktop or headless) also listens on a local socket next to the lock, for
+//! [`Request`]s: a second desktop start asks it to show its window and exits; `ledtogo ack` asks it to
+//! acknowledge a job. The protocol, one request per connection: the client writes one line,
+//! `ledtogo/1 {json}` ([`PROTOCOL`], then the request as JSON; the bare line `show` is the original
+//! form), at most [`MAX_REQUEST`] bytes; the instance answers `ok` or `error` on the first line, then the
+//! text, and closes.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::ack::AckRequest;
+
+/// The first word of every request line: the protocol and its version.
+pub const PROTOCOL: &str = "ledtogo/1";
+/// The longest request line read (a note is at most a few hundred characters).
+pub const MAX_REQUEST: u64 = 16 * 1024;
+/// The longest answer read back.
+const MAX_ANSWER: u64 = 1024 * 1024;
+/// How long either side waits for the other.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// What a client asks of the running instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Bring the window up (the desktop app; a headless one refuses).
+    Show,
+    /// "I'm on it": acknowledge a failing job.
+    Ack(AckRequest),
+    /// Nobody is on the job any more.
+    Clear {
+        job: String,
+        #[serde(default)]
+        server: Option<String>,
+    },
+    /// Who is on what.
+    List,
+}
+
+/// The instance's answer: the text to print, or why it refused.
+pub type Answer = Result<String, String>;
+
+/// Why a request did not get an answer.
+#[derive(Debug, Error)]
+pub enum AskError {
+    #[error("no ledtogo is running with {config}")]
+    NotRunning { config: String },
+    #[error("the ledtogo running with {config} did not answer properly: {reason}")]
+    Broken { config: String, reason: String },
+}
+
+/// Reads one request line; anything that is not one is refused with why.
+fn parse_request(line: &str) -> Result<Request, String> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line == "show" {
+        return Ok(Request::Show);
+    }
+    let Some(json) = line
+        .strip_prefix(PROTOCOL)
+        .and_then(|r| r.strip_prefix(' '))
+    else {
+        let word = line.split(' ').next().unwrap_or("");
+        return Err(format!(
+            "this ledtogo speaks {PROTOCOL}, not {:?}: run the same version of ledtogo",
+            crate::text::truncate(&crate::text::visible(word), 40)
+        ));
+    };
+    serde_json::from_str(json)
+        .map_err(|e| format!("a request this ledtogo does not understand: {e}"))
+}
+
+/// The line that carries `request`.
+fn request_line(request: &Request) -> String {
+    match serde_json::to_string(request) {
+        Ok(json) => format!("{PROTOCOL} {json}\n"),
+        // A request of strings always serialises; say so to the server rather than panic.
+        Err(_) => format!("{PROTOCOL} {{}}\n"),
+    }
+}
+
+/// Serves one connection: one request, one answer.
+#[cfg(unix)]
+fn serve(stream: &std::os::unix::net::UnixStream, handle: &dyn Fn(Request) -> Answer) {
+    stream.set_read_timeout(Some(PATIENCE)).ok();
+    stream.set_write_timeout(Some(PATIENCE)).ok();
+    let mut line = String::new();
+    let mut reader = BufReader::new(stream).take(MAX_REQUEST);
+    let answer = match reader.read_line(&mut line) {
+        Ok(_) if !line.ends_with('\n') => Err(format!(
+            "a request line must end with a newline, within {MAX_REQUEST} bytes"
+        )),
+        Ok(_) => parse_request(&line).and_then(handle),
+        Err(e) => Err(format!("cannot read the request: {e}")),
+    };
+    let text = match answer {
+        Ok(text) => format!("ok\n{text}\n"),
+        Err(text) => format!("error\n{text}\n"),
+    };
+    let mut out = stream;
+    out.write_all(text.as_bytes()).ok();
+}
 
 /// Why this instance cannot run.
 #[derive(Debug, Error)]
@@ -132,10 +229,11 @@ impl InstanceLock {
         })
     }
 
-    /// Listens for "show" requests from later desktop starts and calls `show` for each (on a thread
-    /// of its own). Nothing listens when the socket cannot be made; that is logged.
+    /// Listens for [`Request`]s (a later desktop start's "show", `ledtogo ack`) and answers each with
+    /// `handle`, one at a time on a thread of its own. Nothing listens when the socket cannot be made;
+    /// that is logged.
     #[cfg(unix)]
-    pub fn listen(&self, show: impl Fn() + Send + 'static) {
+    pub fn listen(&self, handle: impl Fn(Request) -> Answer + Send + 'static) {
         use std::os::unix::net::UnixListener;
         // We hold the lock, so a socket file left here is from an instance that is gone.
         std::fs::remove_file(&self.socket).ok();
@@ -143,7 +241,7 @@ impl InstanceLock {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(
-                    "a second start will not bring this window up: cannot listen on {}: {e}",
+                    "neither a second start nor `ledtogo ack` will reach this instance: cannot listen on {}: {e}",
                     self.socket.display()
                 );
                 return;
@@ -153,22 +251,18 @@ impl InstanceLock {
             .name("instance".into())
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
-                    let mut line = String::new();
-                    let mut reader = BufReader::new(&stream).take(64);
-                    if reader.read_line(&mut line).is_ok() && line.trim() == "show" {
-                        tracing::info!("another start asked for the window: showing it");
-                        show();
-                        (&stream).write_all(b"ok\n").ok();
-                    }
+                    serve(&stream, &handle);
                 }
             });
         if let Err(e) = spawned {
-            tracing::warn!("a second start will not bring this window up: no thread: {e}");
+            tracing::warn!(
+                "neither a second start nor `ledtogo ack` will reach this instance: no thread: {e}"
+            );
         }
     }
 
     #[cfg(not(unix))]
-    pub fn listen(&self, _show: impl Fn() + Send + 'static) {}
+    pub fn listen(&self, _handle: impl Fn(Request) -> Answer + Send + 'static) {}
 }
 
 impl Drop for InstanceLock {
@@ -177,28 +271,75 @@ impl Drop for InstanceLock {
     }
 }
 
+/// How an instance without a window answers `request`: acknowledgements go to its engine, "show" is
+/// refused (the desktop app answers that one itself).
+pub fn answer_headless(acks: &crate::engine::AckHandle, request: Request) -> Answer {
+    use crate::engine::AckCommand;
+    match request {
+        Request::Show => Err("this ledtogo runs headless: it has no window to show".to_owned()),
+        Request::Ack(request) => acks.ask(AckCommand::Make(request)),
+        Request::Clear { job, server } => acks.ask(AckCommand::Clear { job, server }),
+        Request::List => acks.ask(AckCommand::List),
+    }
+}
+
 /// Asks the desktop instance running with `config` to show its window. True when it said it did;
 /// false when nothing answers (it runs headless, or has no socket).
-#[cfg(unix)]
 pub fn ask_to_show(config: &Path) -> bool {
+    matches!(ask(config, &Request::Show), Ok(Ok(_)))
+}
+
+/// Sends `request` to the instance running with `config` and returns its answer.
+/// [`AskError::NotRunning`] when none listens.
+#[cfg(unix)]
+pub fn ask(config: &Path, request: &Request) -> Result<Answer, AskError> {
+    let not_running = || AskError::NotRunning {
+        config: config.display().to_string(),
+    };
+    let dir = lock_dir().map_err(|_| not_running())?;
+    ask_in(&dir, config, request)
+}
+
+#[cfg(unix)]
+fn ask_in(dir: &Path, config: &Path, request: &Request) -> Result<Answer, AskError> {
     use std::os::unix::net::UnixStream;
-    let Ok(dir) = lock_dir() else {
-        return false;
+    let broken = |reason: String| AskError::Broken {
+        config: config.display().to_string(),
+        reason,
     };
-    let Ok(mut stream) = UnixStream::connect(dir.join(format!("{}.sock", key(config)))) else {
-        return false;
-    };
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    if stream.write_all(b"show\n").is_err() {
-        return false;
+    let mut stream =
+        UnixStream::connect(dir.join(format!("{}.sock", key(config)))).map_err(|_| {
+            AskError::NotRunning {
+                config: config.display().to_string(),
+            }
+        })?;
+    stream.set_read_timeout(Some(PATIENCE)).ok();
+    stream.set_write_timeout(Some(PATIENCE)).ok();
+    stream
+        .write_all(request_line(request).as_bytes())
+        .map_err(|e| broken(format!("cannot send the request: {e}")))?;
+    let mut text = String::new();
+    BufReader::new(stream)
+        .take(MAX_ANSWER)
+        .read_to_string(&mut text)
+        .map_err(|e| broken(format!("cannot read the answer: {e}")))?;
+    let (status, rest) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    let rest = rest.strip_suffix('\n').unwrap_or(rest).to_owned();
+    match status {
+        "ok" => Ok(Ok(rest)),
+        "error" => Ok(Err(rest)),
+        other => Err(broken(format!(
+            "its answer starts with {:?}, not ok or error",
+            crate::text::truncate(&crate::text::visible(other), 40)
+        ))),
     }
-    let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).is_ok() && answer.trim() == "ok"
 }
 
 #[cfg(not(unix))]
-pub fn ask_to_show(_config: &Path) -> bool {
-    false
+pub fn ask(config: &Path, _request: &Request) -> Result<Answer, AskError> {
+    Err(AskError::NotRunning {
+        config: config.display().to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -239,6 +380,50 @@ mod tests {
         });
         assert!(InstanceLock::acquire_in(dir.path(), &config, Duration::from_secs(10)).is_ok());
         release.join().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_request_gets_its_answer_and_nothing_listening_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let request = Request::Clear {
+            job: "team/api".into(),
+            server: Some("ci".into()),
+        };
+        assert!(matches!(
+            ask_in(dir.path(), &config, &request),
+            Err(AskError::NotRunning { .. })
+        ));
+        let lock = InstanceLock::acquire_in(dir.path(), &config, Duration::ZERO).unwrap();
+        lock.listen(|request| match request {
+            Request::Clear { job, server } => {
+                Ok(format!("cleared {job} on {server:?}\nsecond line"))
+            }
+            Request::List => Err("nobody is on any job".into()),
+            other => Err(format!("unexpected {other:?}")),
+        });
+        assert_eq!(
+            ask_in(dir.path(), &config, &request).unwrap(),
+            Ok("cleared team/api on Some(\"ci\")\nsecond line".to_owned())
+        );
+        assert_eq!(
+            ask_in(dir.path(), &config, &Request::List).unwrap(),
+            Err("nobody is on any job".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_request_line_of_another_protocol_or_garbage_is_refused_clearly() {
+        assert_eq!(parse_request("show\n"), Ok(Request::Show));
+        assert_eq!(
+            parse_request(&request_line(&Request::List)),
+            Ok(Request::List)
+        );
+        let err = parse_request("ledtogo/2 {\"op\":\"list\"}\n").unwrap_err();
+        assert!(err.contains("speaks ledtogo/1, not \"ledtogo/2\""), "{err}");
+        let err = parse_request("ledtogo/1 {\"op\":\"format_disk\"}\n").unwrap_err();
+        assert!(err.contains("does not understand"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Data flows one way: [`sources`] → [`model`] → [`frame`] → [`outputs`] (and the mirror); alerts hang
 //! off the model's [`model::Transition`]s. The [`engine`] is the worker that ties them together.
 
+pub mod ack;
 pub mod alerts;
 pub mod autostart;
 pub mod backoff;

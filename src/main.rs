@@ -65,6 +65,33 @@ fn run(args: Cli) -> Result<()> {
             print!("{text}");
             Ok(())
         }
+        Some(Command::Ack {
+            job,
+            server,
+            for_,
+            note,
+            by,
+            clear,
+            list,
+        }) => {
+            let path = config_path(args.config)?;
+            print!(
+                "{}",
+                cli::ack(
+                    &path,
+                    &cli::AckArgs {
+                        job,
+                        server,
+                        for_,
+                        note,
+                        by,
+                        clear,
+                        list,
+                    }
+                )?
+            );
+            Ok(())
+        }
         Some(Command::Check) => {
             let path = config_path(args.config)?;
             print!("{}", cli::check(&path)?);
@@ -181,7 +208,7 @@ fn choose_start(args: &Cli) -> Result<Start> {
 
 fn run_headless(args: &Cli) -> Result<()> {
     // One instance per config file (the demo counts as the config it would create).
-    let _lock = InstanceLock::acquire(&config_path(args.config.clone())?)?;
+    let lock = InstanceLock::acquire(&config_path(args.config.clone())?)?;
     // Keep the demo (its simulator) alive as long as the engine polls it.
     let (source, _demo) = match choose_start(args)? {
         Start::File(path, initial) => (ConfigSource::File { path, initial }, None),
@@ -205,9 +232,12 @@ fn run_headless(args: &Cli) -> Result<()> {
         },
     )
     .context("cannot start the engine threads")?;
+    // `ledtogo ack` reaches this engine through the instance socket; there is no window to show.
+    let acks = engine.acks();
+    lock.listen(move |request| ledtogo::instance::answer_headless(&acks, request));
     // The relay serves what the engine publishes while the config has `[export] listen`.
-    let export =
-        Export::start(engine.published_handle()).context("cannot start the relay thread")?;
+    let export = Export::start(engine.published_handle(), engine.acks())
+        .context("cannot start the relay thread")?;
     wait_for_signal()?;
     tracing::info!("stopping");
     drop(export);
@@ -303,9 +333,17 @@ mod desktop {
         // The tray, the lock and the signal handler act on whichever desk runs now.
         let current = desk.current();
         let shown = current.clone();
-        lock.listen(move || {
-            if let Some(desk) = shown.get() {
-                desk.show_window();
+        lock.listen(move |request| {
+            let Some(desk) = shown.get() else {
+                return Err("ledtogo is stopping: try again once it runs".to_owned());
+            };
+            match request {
+                ledtogo::instance::Request::Show => {
+                    tracing::info!("another start asked for the window: showing it");
+                    desk.show_window();
+                    Ok("shown".to_owned())
+                }
+                other => ledtogo::instance::answer_headless(&desk.engine.acks(), other),
             }
         });
         if args.no_tray {

@@ -258,6 +258,8 @@ impl Default for ServerSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub servers: BTreeMap<String, ServerSnapshot>,
+    /// Who is on which failing job ("I'm on it"): kept by the engine, live ones only (see [`crate::ack`]).
+    pub acks: crate::ack::Acks,
 }
 
 /// A job's state as shown: the last result plus the two overlays.
@@ -266,6 +268,8 @@ pub struct JobStatus {
     pub state: JobState,
     pub building: bool,
     pub stale: bool,
+    /// Someone is on it ([`crate::ack`]): its LED calms down; it still counts as broken.
+    pub acknowledged: bool,
 }
 
 impl Snapshot {
@@ -280,6 +284,7 @@ impl Snapshot {
             state: job.state,
             building: job.building,
             stale: server.stale(),
+            acknowledged: self.acks.get(id).is_some(),
         })
     }
 
@@ -371,6 +376,8 @@ pub struct Aggregate {
     pub severity: Severity,
     pub building: bool,
     pub count: usize,
+    /// Every job at the worst severity is acknowledged (someone is on each of them).
+    pub acknowledged: bool,
 }
 
 impl Aggregate {
@@ -380,11 +387,20 @@ impl Aggregate {
                 severity: Severity::NoJobs,
                 building: false,
                 count: 0,
+                acknowledged: false,
             },
-            |acc, s| Aggregate {
-                severity: acc.severity.max(Severity::of(s)),
-                building: acc.building || s.building,
-                count: acc.count + 1,
+            |acc, s| {
+                let severity = Severity::of(s);
+                Aggregate {
+                    severity: acc.severity.max(severity),
+                    building: acc.building || s.building,
+                    count: acc.count + 1,
+                    acknowledged: match severity.cmp(&acc.severity) {
+                        std::cmp::Ordering::Greater => s.acknowledged,
+                        std::cmp::Ordering::Equal => acc.acknowledged && s.acknowledged,
+                        std::cmp::Ordering::Less => acc.acknowledged,
+                    },
+                }
             },
         )
     }
@@ -669,6 +685,7 @@ mod tests {
             state,
             building: false,
             stale,
+            acknowledged: false,
         };
         let agg = |v: Vec<JobStatus>| Aggregate::of(v).severity;
         assert_eq!(agg(vec![]), Severity::NoJobs);
@@ -718,11 +735,13 @@ mod tests {
                 state: JobState::Success,
                 building: true,
                 stale: false,
+                acknowledged: false,
             },
             JobStatus {
                 state: JobState::Failure,
                 building: false,
                 stale: false,
+                acknowledged: false,
             },
         ]);
         assert_eq!(a.severity, Severity::Failure);

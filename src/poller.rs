@@ -102,10 +102,12 @@ pub fn not_before(delay: Duration, retry_at: Option<SystemTime>, now: SystemTime
 }
 
 /// Commands to a poller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Poll now instead of waiting.
     Refresh,
+    /// Hand this acknowledgement to the source ([`Source::send_ack`]: a relay's `POST /ack`), then poll.
+    SendAck(crate::instance::Request),
 }
 
 /// A running poller. Dropping it stops the thread after its current request (which has a timeout).
@@ -143,6 +145,12 @@ impl Poller {
     pub fn refresh(&self) {
         // A poller that already stopped has nothing to refresh.
         self.commands.send(Command::Refresh).ok();
+    }
+
+    /// Sends an acknowledgement made here to where the jobs come from (on the poller's thread, which
+    /// owns the source and its credentials), then polls; a failure is logged there.
+    pub fn send_ack(&self, request: crate::instance::Request) {
+        self.commands.send(Command::SendAck(request)).ok();
     }
 }
 
@@ -216,6 +224,16 @@ impl CurrentSource {
 }
 
 impl CurrentSource {
+    /// [`Source::send_ack`] on the source in use; before the first poll there is none to send with.
+    fn send_ack(&self, request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
+        match &self.open {
+            Some((_, source)) => source.send_ack(request),
+            None => Err(SourceError::Setup(
+                "not connected yet: acknowledge again after the first poll".to_owned(),
+            )),
+        }
+    }
+
     /// Who is behind `job`'s finished build, asked of the source in use (nobody before the first poll).
     fn blame(&self, job: &Job) -> Result<Option<Blame>, SourceError> {
         match &self.open {
@@ -371,6 +389,18 @@ fn run(
             };
             match commands.recv_timeout(slice) {
                 Ok(Command::Refresh) => break,
+                Ok(Command::SendAck(request)) => {
+                    match source.send_ack(&request) {
+                        Ok(Some(answer)) => tracing::info!(server = %server, "relay: {answer}"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(
+                            server = %server,
+                            "the acknowledgement did not reach the relay (it is on this desk only): {}",
+                            crate::text::visible(&e.to_string())
+                        ),
+                    }
+                    break;
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) if left <= slice => break,
                 Err(RecvTimeoutError::Timeout) if source.credentials_changed() => break,

@@ -14,7 +14,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use ledtogo::autostart::Autostart;
 use ledtogo::config::Config;
 use ledtogo::gui::desk::FRAME_INTERVAL;
-use ledtogo::gui::{App, ConfigPlace, look, start_desk};
+use ledtogo::gui::{App, ConfigPlace, look, start_desk, start_desk_with_acks};
 use ledtogo::model::Target;
 use ledtogo::model::{JobId, JobState};
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
@@ -98,12 +98,14 @@ fn setup_app(
     let initial = Config::load(&path).unwrap();
     let opened = Arc::new(Mutex::new(Vec::new()));
     let record = opened.clone();
-    let desk = start_desk(
+    // Acknowledgements next to the config: never the state folder of whoever runs the tests.
+    let desk = start_desk_with_acks(
         ConfigPlace::User(path.clone()),
         initial,
         Vec::new(),
         Box::new(move |url| record.lock().unwrap().push(url.to_owned())),
         None,
+        Some(dir.path().join("acks.json")),
     )
     .unwrap();
     let harness = Harness::builder()
@@ -980,6 +982,75 @@ fn right_clicking_an_led_selects_it_and_opens_its_menu() {
             .query_all_by_label("LED 2")
             .any(|n| (n.rect().center().y - below).abs() < 40.0),
         "\"LED 2\" heads the details"
+    );
+}
+
+#[test]
+fn im_on_it_from_an_leds_menu_acknowledges_the_failing_job_and_the_tree_offers_to_let_go() {
+    let mut s = setup("\n[[slots]]\nled = 2\njob = \"web\"\n[[slots]]\nled = 3\njob = \"api\"\n");
+    assert!(s.pump_until(|h| h.query_by_label("LED 2: web").is_some()));
+    // A job that is fine offers nothing.
+    s.harness.get_by_label("LED 3: api").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    assert!(s.harness.query_by_label("Identify on the strip").is_some());
+    assert!(s.harness.query_by_label("I'm on it…").is_none());
+    s.harness.key_press(egui::Key::Escape);
+    s.harness.step();
+
+    s.harness.get_by_label("LED 2: web").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("I'm on it…").click();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Note").click();
+    s.harness.step();
+    s.harness
+        .get_by_label("Note")
+        .type_text("looking at the flaky test");
+    s.harness.step();
+    s.harness.get_by_label("1 h").click();
+    s.harness.step();
+    s.harness.get_by_label("I'm on it").click();
+    let web = JobId::new("ci", "web");
+    assert!(
+        s.pump_until(|h| h.state().published().snapshot.acks.get(&web).is_some()),
+        "the engine has it"
+    );
+    let ack = s
+        .harness
+        .state()
+        .published()
+        .snapshot
+        .acks
+        .get(&web)
+        .cloned()
+        .unwrap();
+    assert_eq!(ack.by, ledtogo::ack::default_by());
+    assert_eq!(ack.note.as_deref(), Some("looking at the flaky test"));
+    assert_eq!(ack.until - ack.made_at, 3600);
+    assert!(
+        s.harness.query_by_label("Acknowledge a failure").is_none(),
+        "the form closed"
+    );
+    assert!(
+        std::fs::read_to_string(s._dir.path().join("acks.json"))
+            .unwrap()
+            .contains("looking at the flaky test"),
+        "kept in the state file"
+    );
+
+    // The tree says who is on it, and its menu lets go.
+    let row = format!("web  ({})", ack.on_it());
+    assert!(s.pump_until(|h| h.query_by_label(&row).is_some()));
+    s.harness.get_by_label(&row).click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Not on it any more").click();
+    assert!(
+        s.pump_until(|h| h.state().published().snapshot.acks.is_empty()),
+        "nobody is on it any more"
     );
 }
 

@@ -20,7 +20,7 @@ use ledtogo::sources::ledtogo::feed::{Feed, WireJobState, WireServerState};
 
 mod support;
 use support::frames::{parse_frame, shown};
-use support::{KillOnDrop, ledtogo, lines_of, wait_until};
+use support::{KillOnDrop, ledtogo, ledtogo_in, lines_of, private_runtime_dir, wait_until};
 
 /// The office's jobs: a folder with a green, a red and an unstable job, and a green job to build.
 fn office() -> SimJenkins {
@@ -50,6 +50,8 @@ struct Ledtogo {
     frames: Receiver<String>,
     log: Arc<Mutex<Vec<String>>>,
     config: std::path::PathBuf,
+    /// Its runtime folder: `ledtogo ack` given the same one reaches it.
+    runtime: std::path::PathBuf,
     _dir: tempfile::TempDir,
     child: KillOnDrop,
 }
@@ -59,7 +61,8 @@ impl Ledtogo {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
-        let mut cmd = ledtogo();
+        let runtime = private_runtime_dir();
+        let mut cmd = ledtogo_in(&runtime);
         cmd.args(["--headless", "--print-frames", "--config"])
             .arg(&path)
             .env("RUST_LOG", "info,ledtogo::engine=debug")
@@ -83,6 +86,7 @@ impl Ledtogo {
             frames,
             log,
             config: path,
+            runtime,
             _dir: dir,
             child: KillOnDrop(child),
         }
@@ -125,6 +129,13 @@ impl Ledtogo {
         Err(seen.split_off(seen.len().saturating_sub(5)))
     }
 
+    /// Waits for a frame whose LED `led` `want` accepts; fails the test with `what` otherwise.
+    fn shows_led(&self, led: usize, want: impl Fn(Rgb) -> bool, what: &str) {
+        if let Err(seen) = self.wait_for(|f| f.get(led).is_some_and(|&px| want(px))) {
+            panic!("{what}: last frames {seen:?}");
+        }
+    }
+
     /// Waits for exactly `want`; fails the test with `what` and the last frames seen.
     fn shows(&self, want: &[Rgb], what: &str) {
         if let Err(seen) = self.wait_for(|f| f == want) {
@@ -162,6 +173,27 @@ impl Ledtogo {
 
     fn pid(&self) -> u32 {
         self.child.0.id()
+    }
+
+    /// `ledtogo ack ARGS` against this instance, retried (up to 20 s) until it succeeds when `retry`.
+    fn ack(&self, args: &[&str], retry: bool) -> std::process::Output {
+        let run = || {
+            ledtogo_in(&self.runtime)
+                .arg("ack")
+                .args(args)
+                .arg("--config")
+                .arg(&self.config)
+                .output()
+                .unwrap()
+        };
+        let mut out = run();
+        if retry {
+            wait_until(Duration::from_secs(20), || {
+                out = run();
+                out.status.success()
+            });
+        }
+        out
     }
 }
 
@@ -671,6 +703,130 @@ fn when_the_jenkins_cannot_be_read_its_jobs_are_unknown_in_cc_xml_and_stale_in_a
         web.state,
         WireJobState::Success,
         "the rich feed keeps the last state, marked stale"
+    );
+}
+
+/// A desk reading the relay's rich feed with the relay's user and token (`DESK_TOKEN`).
+fn ledtogo_desk_with_auth(addr: &str) -> Ledtogo {
+    Ledtogo::start(
+        &format!(
+            "poll_seconds = 1\n[[servers]]\nname = \"office\"\nkind = \"ledtogo\"\n\
+             url = \"http://{addr}/\"\nuser = \"office\"\ntoken_env = \"DESK_TOKEN\"\n{SLOTS}"
+        ),
+        &[("DESK_TOKEN", "r3lay-token")],
+    )
+}
+
+fn post(addr: &str, path: &str, auth: &str, body: &str) -> Reply {
+    exchange(
+        addr,
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_acknowledgement_made_on_a_desk_reaches_the_relay_and_every_other_desk() {
+    let sim = office();
+    let env = [("LEDTOGO_TEST_RELAY_TOKEN", "r3lay-token")];
+    let (_relay, addr) = relay(
+        &sim,
+        "user = \"office\"\ntoken_env = \"LEDTOGO_TEST_RELAY_TOKEN\"\n",
+        &env,
+    );
+    let right = basic("office", "r3lay-token");
+    polled_feed(&addr, &[("Authorization", &right)]);
+    let (alice, bob) = (ledtogo_desk_with_auth(&addr), ledtogo_desk_with_auth(&addr));
+    let bad = shown(Colors::default().failure);
+    bob.shows_led(1, |px| px == bad, "bob's desk shows team-a/api failing");
+
+    let made = alice.ack(
+        &[
+            "team-a/api",
+            "--by",
+            "alice",
+            "--note",
+            "looking at the flaky test",
+        ],
+        true,
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&made.stdout)
+            .starts_with("office:team-a/api: on it: alice (looking at the flaky test)"),
+        "{}",
+        String::from_utf8_lossy(&made.stdout)
+    );
+    // The relay has it (sent with the desk's Basic auth), so its feed carries it…
+    assert!(wait_until(Duration::from_secs(20), || {
+        let feed = Feed::parse(&call(&addr, "GET", "/api/json", &[("Authorization", &right)]).body);
+        feed.is_ok_and(|f| f.servers[0].acks.iter().any(|a| a.by == "alice"))
+    }));
+    // …and another desk shows it: its LED calms down, its list names alice.
+    bob.shows_led(1, |px| px != bad && px.r > 0, "bob's LED breathes");
+    assert!(wait_until(Duration::from_secs(20), || {
+        String::from_utf8_lossy(&bob.ack(&["--list"], false).stdout)
+            .starts_with("office:team-a/api: on it: alice (looking at the flaky test)")
+    }));
+
+    // Ended on bob's desk: gone from the relay and from alice's.
+    let cleared = bob.ack(&["--clear", "team-a/api"], false);
+    assert!(
+        cleared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cleared.stderr)
+    );
+    assert!(wait_until(Duration::from_secs(20), || {
+        String::from_utf8_lossy(&alice.ack(&["--list"], false).stdout) == "nobody is on any job\n"
+    }));
+
+    // The relay takes POST on exactly /ack, with its auth, and checks what comes.
+    let ack = r#"{"op":"ack","job":"team-a/api","by":"carol"}"#;
+    assert_eq!(
+        post(&addr, "/ack", &basic("office", "guess"), ack).status,
+        401
+    );
+    assert_eq!(post(&addr, "/cc.xml", &right, ack).status, 405);
+    let refused = post(
+        &addr,
+        "/ack",
+        &right,
+        r#"{"op":"ack","job":"team-a/web","by":"carol"}"#,
+    );
+    assert_eq!(refused.status, 409);
+    assert!(refused.text().contains("not failing"), "{}", refused.text());
+    assert_eq!(post(&addr, "/ack", &right, "{\"op\":").status, 400);
+    assert_eq!(post(&addr, "/ack", &right, r#"{"op":"list"}"#).status, 400);
+    let huge = format!(
+        r#"{{"op":"ack","job":"team-a/api","by":"{}"}}"#,
+        "x".repeat(10_000)
+    );
+    assert_eq!(post(&addr, "/ack", &right, &huge).status, 413);
+    let chunked = exchange(
+        &addr,
+        format!(
+            "POST /ack HTTP/1.1\r\nHost: x\r\nAuthorization: {right}\r\n\
+             Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(chunked.status, 411);
+    let ok = post(&addr, "/ack", &right, ack);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(
+        ok.text().starts_with("office:team-a/api: on it: carol"),
+        "{}",
+        ok.text()
     );
 }
 

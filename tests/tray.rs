@@ -101,6 +101,8 @@ fn problem(label: &str) -> ProblemJob {
         state: JobState::Failure,
         building: false,
         blame: None,
+        job: ledtogo::model::JobId::new("ci", label),
+        on_it: None,
     }
 }
 
@@ -704,7 +706,8 @@ fn with_a_status_notifier_host_the_item_registers_once_and_keeps_its_menu_ids() 
     click(&client, &item.0, &menu, refresh);
     talk.expect("ACTION Refresh");
 
-    // A second broken job: one line (and only it) comes in; the others keep their ids.
+    // A second broken job: its line and its "I'm on it" line (and only they) come in; the others keep
+    // their ids.
     talk.say("second");
     wait_for("the new job line", Duration::from_secs(5), || {
         layout(&client, &item.0, &menu)
@@ -712,7 +715,7 @@ fn with_a_status_notifier_host_the_item_registers_once_and_keeps_its_menu_ids() 
             .any(|(_, l)| l == "web (failing)")
     });
     let grown = layout(&client, &item.0, &menu);
-    assert_eq!(grown.len(), after.len() + 1, "{grown:?}");
+    assert_eq!(grown.len(), after.len() + 2, "{grown:?}");
     assert_eq!(id_of(&grown, "Refresh now"), refresh);
     assert_eq!(id_of(&grown, "api (failing, building)"), job);
 

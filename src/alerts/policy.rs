@@ -17,6 +17,8 @@
 //!   visible and cut to [`text::MAX_NAME`] ([`text::short`]), so titles, bodies and the log lines about
 //!   them are plain, bounded text. Markup is escaped where it matters, at the daemon
 //!   (`super::notify`).
+//! - **Someone is on it**: a job acknowledged at that moment ([`crate::ack`]) alerts nothing when it breaks
+//!   or fails again ([`without_acknowledged`]); its fix still alerts (and ends the acknowledgement).
 //! - **Who broke it**: a job's line names who is behind the build when the server said
 //!   ([`crate::model::Blame`]): "Build #12 of api on ci: failure — Mona: Fix the login test (#412)" alone,
 //!   "api #12 (Mona)" in a list. That text comes from the server too: made visible and cut to
@@ -475,11 +477,55 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
     (title, body)
 }
 
+/// `batch` without the breaks and failures of jobs someone is on at `now` (Unix seconds): their
+/// notifications and sounds stop until the job is fixed or the acknowledgement ends. Fixes, outages and
+/// every other job's changes stay.
+pub fn without_acknowledged(
+    batch: Vec<Transition>,
+    acks: &crate::ack::Acks,
+    now: i64,
+) -> Vec<Transition> {
+    batch
+        .into_iter()
+        .filter(|t| match t {
+            Transition::Broke { job, .. } | Transition::StillFailing { job, .. } => {
+                acks.active(job, now).is_none()
+            }
+            _ => true,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::config::QuietHours;
+
+    #[test]
+    fn an_acknowledged_job_alerts_nothing_until_fixed_or_expired_and_its_fix_still_alerts() {
+        let mut acks = crate::ack::Acks::default();
+        acks.insert(crate::ack::Ack {
+            job: JobId::new("ci", "api"),
+            by: "alice".into(),
+            note: None,
+            made_at: 1000,
+            until: 2000,
+        });
+        let batch = vec![still("api", 8), broke("web", 3), fixed("lint", 4)];
+        let kept = without_acknowledged(batch.clone(), &acks, 1500);
+        assert_eq!(kept, vec![broke("web", 3), fixed("lint", 4)]);
+        assert_eq!(
+            without_acknowledged(batch.clone(), &acks, 2000),
+            batch,
+            "expired: it alerts again"
+        );
+        let fix = vec![fixed("api", 9)];
+        assert_eq!(without_acknowledged(fix.clone(), &acks, 1500), fix);
+        let mut s = Setup::new();
+        let alerts = s.decide(0, &kept);
+        assert!(alerts.iter().all(|a| !a.body.contains("api")), "{alerts:?}");
+    }
 
     fn broke(name: &str, build: u64) -> Transition {
         Transition::Broke {

@@ -1,14 +1,18 @@
 //! The office relay (`[export]`): one ledtogo polls each CI server once and serves what it sees to the
-//! other desks and to cctray clients, read-only:
+//! other desks and to cctray clients, read-only but for acknowledgements:
 //!
 //! - `GET /cc.xml`: every job of every server as a cctray feed ([`cctray`]);
 //! - `GET /api/json`: the rich feed ([`crate::sources::ledtogo::feed`]) a `kind = "ledtogo"` desk reads;
-//! - `GET /`: a short text naming the two.
+//! - `GET /`: a short text naming the two;
+//! - `POST /ack`: a desk's acknowledgement ("I'm on it", [`crate::ack`]) or its end, as JSON (the
+//!   instance protocol's `{"op":"ack",…}` or `{"op":"clear",…}`, at most [`MAX_ACK_BODY`] bytes, with
+//!   the same auth as the feeds), handed to the engine, which checks it like `ledtogo ack`: the answer
+//!   is its text (200) or why it refused (409). The one thing a desk can change on the relay.
 //!
 //! Answers come from the engine's latest published snapshot ([`PublishedHandle`]): a request never makes
 //! the engine do anything and the relay polls nothing itself. The bodies are built once per new snapshot
 //! and carry an `ETag` (a hash of the body); a matching `If-None-Match` gets `304 Not Modified`. Only GET
-//! and HEAD (405 with `Allow` otherwise); with `user` and a token configured every request needs Basic
+//! and HEAD, and POST on exactly `/ack` (405 with `Allow` otherwise); with `user` and a token configured every request needs Basic
 //! auth (401 with `WWW-Authenticate: Basic realm="ledtogo"`, the pair compared in constant time). Nothing
 //! from the config but server names leaves: no server URL, no token, no cookie, no redirect.
 //!
@@ -33,13 +37,16 @@ use parking_lot::Mutex;
 use secrecy::ExposeSecret as _;
 
 use crate::config::{Config, ExportConfig};
-use crate::engine::PublishedHandle;
+use crate::engine::{AckCommand, AckHandle, PublishedHandle};
 use crate::model::Snapshot;
 use crate::sources::credentials::{self, Credentials};
 use crate::sources::ledtogo::feed::Feed;
 use crate::text;
 
 use serve::{Answer, Head, HeadError};
+
+/// The most bytes of a `POST /ack` body (a note is at most a few hundred characters).
+pub const MAX_ACK_BODY: usize = 4 * 1024;
 
 /// The most connections served at once; more are answered 503 at once.
 pub const MAX_CONNECTIONS: usize = 16;
@@ -57,10 +64,11 @@ pub struct Export {
 
 impl Export {
     /// Starts the export thread on the engine's published state; it serves while the config has
-    /// `[export] listen`.
-    pub fn start(published: PublishedHandle) -> std::io::Result<Export> {
+    /// `[export] listen`. `acks` takes the desks' `POST /ack`.
+    pub fn start(published: PublishedHandle, acks: AckHandle) -> std::io::Result<Export> {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
+            acks,
             published: published.clone(),
             auth: Mutex::new(Auth::Open),
             cache: Mutex::new(None),
@@ -119,6 +127,7 @@ enum Auth {
 /// What the connection threads share.
 #[derive(Debug)]
 struct Shared {
+    acks: AckHandle,
     published: PublishedHandle,
     auth: Mutex<Auth>,
     cache: Mutex<Option<Arc<Bodies>>>,
@@ -325,12 +334,46 @@ fn serve_one(shared: &Shared, stream: &TcpStream) {
     stream.set_nodelay(true).ok();
     let deadline = Instant::now() + serve::HEAD_DEADLINE;
     let mut set_timeout = |d: Duration| stream.set_read_timeout(Some(d));
-    let (answer, head_only) = match serve::read_head(&mut &*stream, &mut set_timeout, deadline) {
-        Ok(head) => (shared.answer(&head), head.method == "HEAD"),
-        Err(HeadError::TooLarge) => (Answer::text(431, "the request head is too large\n"), false),
-        Err(HeadError::Malformed) => (Answer::text(400, "not an HTTP/1.1 request\n"), false),
-        Err(HeadError::Gone) => return,
-    };
+    let (answer, head_only) =
+        match serve::read_head_and_more(&mut &*stream, &mut set_timeout, deadline) {
+            Ok((head, start)) if head.method == "POST" && head.path == "/ack" => {
+                if !shared.authorized(head.header("authorization")) {
+                    (unauthorized(), false)
+                } else {
+                    match serve::read_body(
+                        &mut &*stream,
+                        &mut set_timeout,
+                        deadline,
+                        &head,
+                        start,
+                        MAX_ACK_BODY,
+                    ) {
+                        Ok(body) => (shared.acknowledge(&body), false),
+                        Err(serve::BodyError::NoLength) => (
+                            Answer::text(
+                                411,
+                                "POST /ack needs a Content-Length (no chunked body)\n",
+                            ),
+                            false,
+                        ),
+                        Err(serve::BodyError::TooLarge) => (
+                            Answer::text(
+                                413,
+                                &format!("an acknowledgement is at most {MAX_ACK_BODY} bytes\n"),
+                            ),
+                            false,
+                        ),
+                        Err(serve::BodyError::Gone) => return,
+                    }
+                }
+            }
+            Ok((head, _)) => (shared.answer(&head), head.method == "HEAD"),
+            Err(HeadError::TooLarge) => {
+                (Answer::text(431, "the request head is too large\n"), false)
+            }
+            Err(HeadError::Malformed) => (Answer::text(400, "not an HTTP/1.1 request\n"), false),
+            Err(HeadError::Gone) => return,
+        };
     if serve::write_answer(&mut &*stream, &answer, head_only).is_ok() {
         stream.shutdown(std::net::Shutdown::Write).ok();
         linger(stream, Duration::from_secs(1));
@@ -375,16 +418,55 @@ fn linger(mut stream: &TcpStream, most: Duration) {
     }
 }
 
+/// 401, asking for Basic auth.
+fn unauthorized() -> Answer {
+    Answer::text(401, "this relay needs a user and token (Basic auth)\n")
+        .with("WWW-Authenticate", "Basic realm=\"ledtogo\"")
+}
+
 impl Shared {
+    /// The answer to a `POST /ack` whose `body` was read: hostile JSON, checked here for its shape and
+    /// by the engine for its sense.
+    fn acknowledge(&self, body: &[u8]) -> Answer {
+        use crate::instance::Request;
+        let request: Request = match serde_json::from_slice(body) {
+            Ok(r) => r,
+            Err(e) => {
+                let why = text::truncate(&text::visible(&e.to_string()), 200).into_owned();
+                return Answer::text(400, &format!("not an acknowledgement: {why}\n"));
+            }
+        };
+        let command = match request {
+            Request::Ack(a) => AckCommand::Make(a),
+            Request::Clear { job, server } => AckCommand::Clear { job, server },
+            Request::Show | Request::List => {
+                return Answer::text(
+                    400,
+                    "POST /ack takes {\"op\": \"ack\"} or {\"op\": \"clear\"}\n",
+                );
+            }
+        };
+        match self.acks.ask(command) {
+            Ok(line) => Answer::text(200, &format!("{line}\n")),
+            Err(why) => Answer::text(409, &format!("{why}\n")),
+        }
+    }
+
     /// The answer to `head`.
     fn answer(&self, head: &Head) -> Answer {
+        if head.method == "POST" {
+            return Answer::text(
+                405,
+                "the relay is read-only but for POST /ack: GET or HEAD\n",
+            )
+            .with("Allow", "GET, HEAD");
+        }
         if head.method != "GET" && head.method != "HEAD" {
             return Answer::text(405, "the relay is read-only: GET or HEAD\n")
                 .with("Allow", "GET, HEAD");
         }
         if !self.authorized(head.header("authorization")) {
-            return Answer::text(401, "this relay needs a user and token (Basic auth)\n")
-                .with("WWW-Authenticate", "Basic realm=\"ledtogo\"");
+            return unauthorized();
         }
         let pick: fn(&Bodies) -> &Body = match head.path.as_str() {
             "/cc.xml" => |b| &b.cc,

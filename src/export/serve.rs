@@ -1,6 +1,7 @@
 //! The relay's HTTP/1.1, just what a read-only feed needs and bounded against slow or hostile clients:
 //! one request per connection (`Connection: close`), the request head capped at [`MAX_HEAD`] bytes and
-//! read within [`HEAD_DEADLINE`], no request body ever read, every write under a timeout.
+//! read within [`HEAD_DEADLINE`], no request body read but the one of `POST /ack` ([`read_body`]: its
+//! declared length, at most a cap, by the same deadline), every write under a timeout.
 //!
 //! tiny_http (which the tests' servers use) reads header lines of any length, sets no socket timeouts
 //! and starts a thread per connection without a bound, so the relay does not serve through it.
@@ -51,6 +52,15 @@ pub fn read_head(
     set_timeout: &mut dyn FnMut(Duration) -> std::io::Result<()>,
     deadline: Instant,
 ) -> Result<Head, HeadError> {
+    read_head_and_more(stream, set_timeout, deadline).map(|(head, _)| head)
+}
+
+/// [`read_head`], plus the bytes read after the head (the start of a body).
+pub fn read_head_and_more(
+    stream: &mut (impl Read + ?Sized),
+    set_timeout: &mut dyn FnMut(Duration) -> std::io::Result<()>,
+    deadline: Instant,
+) -> Result<(Head, Vec<u8>), HeadError> {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     let end = loop {
@@ -74,7 +84,63 @@ pub fn read_head(
     if end > MAX_HEAD {
         return Err(HeadError::TooLarge);
     }
-    parse_head(&buf[..end])
+    let body_at = if buf[end..].starts_with(b"\r\n\r\n") {
+        end + 4
+    } else {
+        end + 2
+    };
+    let head = parse_head(&buf[..end])?;
+    Ok((head, buf.get(body_at..).unwrap_or_default().to_vec()))
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// No `Content-Length` (chunked bodies are not taken): answer 411.
+    NoLength,
+    /// Longer than allowed: answer 413.
+    TooLarge,
+    /// The client went away or was too slow: close without an answer.
+    Gone,
+}
+
+/// Reads the body `head` declares (`Content-Length`, at most `max` bytes), `start` being what came with
+/// the head, by `deadline`.
+pub fn read_body(
+    stream: &mut (impl Read + ?Sized),
+    set_timeout: &mut dyn FnMut(Duration) -> std::io::Result<()>,
+    deadline: Instant,
+    head: &Head,
+    start: Vec<u8>,
+    max: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if head.header("transfer-encoding").is_some() {
+        return Err(BodyError::NoLength);
+    }
+    let length: usize = head
+        .header("content-length")
+        .ok_or(BodyError::NoLength)?
+        .parse()
+        .map_err(|_| BodyError::NoLength)?;
+    if length > max || start.len() > max {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = start;
+    let mut chunk = [0u8; 1024];
+    while body.len() < length {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or(BodyError::Gone)?;
+        set_timeout(left).map_err(|_| BodyError::Gone)?;
+        let want = chunk.len().min(length - body.len());
+        match stream.read(&mut chunk[..want]) {
+            Ok(0) | Err(_) => return Err(BodyError::Gone),
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(length);
+    Ok(body)
 }
 
 /// Where the head ends (the index of its blank line) in `buf`, if it is all there.
@@ -177,6 +243,9 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",
         _ => "",

@@ -71,6 +71,25 @@ pub struct App {
     undo: Option<Undo>,
     /// *Print labels…*: the strip's density picked, and the sheet being written off the UI thread.
     labels: LabelsSection,
+    /// *I'm on it…*: the small form open for a failing job.
+    ack_form: Option<AckForm>,
+}
+
+/// The durations *I'm on it…* offers: a label and at most how long (`None`: until fixed, at most 24 h).
+pub const ACK_DURATIONS: [(&str, Option<u64>); 4] = [
+    ("until fixed", None),
+    ("1 h", Some(3600)),
+    ("4 h", Some(4 * 3600)),
+    ("24 h", Some(24 * 3600)),
+];
+
+/// The *I'm on it…* form: the job, an optional note, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AckForm {
+    job: crate::model::JobId,
+    note: String,
+    /// An index into [`ACK_DURATIONS`].
+    duration: usize,
 }
 
 /// The LEDs per metre *Print labels…* offers, the first the default.
@@ -158,6 +177,7 @@ impl App {
             no_tray_seen: false,
             undo: None,
             labels: LabelsSection::default(),
+            ack_form: None,
         }
     }
 
@@ -268,6 +288,18 @@ impl App {
             }
             StripAction::Open(url) => {
                 self.desk.open_url(&url);
+                return;
+            }
+            StripAction::AckForm(job) => {
+                self.ack_form = Some(AckForm {
+                    job,
+                    note: String::new(),
+                    duration: 0,
+                });
+                return;
+            }
+            StripAction::Unack(job) => {
+                self.desk.unacknowledge(&job);
                 return;
             }
         };
@@ -424,10 +456,66 @@ impl App {
         egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                if let Some(url) = self.tree.show(ui, &snapshot, &config, &self.filter) {
+                let mut acks = Vec::new();
+                if let Some(url) = self
+                    .tree
+                    .show(ui, &snapshot, &config, &self.filter, &mut acks)
+                {
                     self.desk.open_url(&url);
                 }
+                for a in acks {
+                    self.apply(a);
+                }
             });
+    }
+
+    /// The *I'm on it…* form, while open: a note and a duration; *I'm on it* hands it to the engine
+    /// (through the desk, without waiting), *Cancel* closes it.
+    fn ack_window(&mut self, ctx: &egui::Context) {
+        let Some(form) = &mut self.ack_form else {
+            return;
+        };
+        let mut done = false;
+        let mut confirmed = None;
+        let name = crate::text::short(&form.job.readable_name());
+        egui::Window::new("Acknowledge a failure")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!("Tell everyone you are on {name}: its LED calms down and its alerts stop until it is fixed."));
+                ui.horizontal(|ui| {
+                    let l = ui.label("Note");
+                    ui.add(
+                        egui::TextEdit::singleline(&mut form.note)
+                            .hint_text("optional: what you are doing about it")
+                            .char_limit(crate::ack::MAX_NOTE),
+                    )
+                    .labelled_by(l.id);
+                });
+                ui.horizontal(|ui| {
+                    ui.label("For");
+                    for (i, (label, _)) in ACK_DURATIONS.iter().enumerate() {
+                        ui.radio_value(&mut form.duration, i, *label);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("I'm on it").clicked() {
+                        confirmed = Some(form.clone());
+                        done = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        done = true;
+                    }
+                });
+            });
+        if let Some(form) = confirmed {
+            let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+            let for_secs = ACK_DURATIONS.get(form.duration).and_then(|d| d.1);
+            self.desk.acknowledge(&form.job, note, for_secs);
+        }
+        if done {
+            self.ack_form = None;
+        }
     }
 
     fn strip_tab(&mut self, ui: &mut Ui) {
@@ -698,6 +786,7 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.draw(ui);
         let ctx = ui.ctx().clone();
+        self.ack_window(&ctx);
         self.mirror_viewport(&ctx);
     }
 }

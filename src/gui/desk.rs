@@ -47,6 +47,8 @@ pub struct Handover {
     /// Where the engine sends transitions (the alert worker's inbox).
     pub transitions: Option<Sender<Batch>>,
     pub current: CurrentDesk,
+    /// Where a desk on the user's config keeps its acknowledgements (see [`crate::ack`]).
+    pub acks_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Handover {
@@ -401,6 +403,8 @@ pub struct Desk {
     opener: Arc<dyn Fn(&str) + Send + Sync>,
     transitions: Option<Sender<Batch>>,
     current: CurrentDesk,
+    /// Handed over to a successor desk ([`Handover::acks_file`]).
+    acks_file: Option<std::path::PathBuf>,
     /// The demo's simulator and scratch folder, kept while this desk runs the demo.
     demo: Mutex<Option<Box<dyn Send>>>,
     quitting: AtomicBool,
@@ -434,6 +438,7 @@ impl Desk {
                     alerts,
                     transitions,
                     current,
+                    acks_file,
                 },
             feed,
         } = parts;
@@ -447,6 +452,7 @@ impl Desk {
             opener,
             transitions,
             current,
+            acks_file,
             demo: Mutex::new(None),
             quitting: AtomicBool::new(false),
             tray: OnceLock::new(),
@@ -468,6 +474,7 @@ impl Desk {
             alerts: self.alerts.clone(),
             transitions: self.transitions.clone(),
             current: self.current.clone(),
+            acks_file: self.acks_file.clone(),
         }
     }
 
@@ -518,6 +525,34 @@ impl Desk {
             table: Some("alerts".into()),
             key: "sounds".into(),
             default: crate::config::Alerts::default().sounds,
+        });
+    }
+
+    /// "I'm on it" for `job`, as this user, with an optional note, at most `for_secs` (`None`: until
+    /// fixed, at most 24 h). Handed to the engine without waiting: the snapshot shows the outcome, and
+    /// the engine logs a refusal.
+    pub fn acknowledge(
+        &self,
+        job: &crate::model::JobId,
+        note: Option<String>,
+        for_secs: Option<u64>,
+    ) {
+        self.engine
+            .acks()
+            .send(crate::engine::AckCommand::Make(crate::ack::AckRequest {
+                job: job.full_name(),
+                server: Some(job.server.clone()),
+                for_secs,
+                note,
+                by: crate::ack::default_by(),
+            }));
+    }
+
+    /// Nobody is on `job` any more; handed to the engine without waiting.
+    pub fn unacknowledge(&self, job: &crate::model::JobId) {
+        self.engine.acks().send(crate::engine::AckCommand::Clear {
+            job: job.full_name(),
+            server: Some(job.server.clone()),
         });
     }
 

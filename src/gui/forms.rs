@@ -1048,11 +1048,13 @@ mod tests {
                 name: "office".into(),
                 state: ServerState::Ok,
                 jobs: 40,
+                acks: Vec::new(),
             },
             sources::Relayed {
                 name: "lab".into(),
                 state: ServerState::Unreachable("connection refused".into()),
                 jobs: 3,
+                acks: Vec::new(),
             },
         ];
         assert_eq!(

@@ -86,13 +86,15 @@ impl JobTree {
         self.built_from = Some(snapshot.clone());
     }
 
-    /// Draws the tree; returns the page a double-clicked job asked to open.
+    /// Draws the tree; returns the page a double-clicked job asked to open. A right-click on a job offers
+    /// *I'm on it…* / *Not on it any more* ([`strip::ack_menu`]); those choices land in `acks`.
     pub fn show(
         &mut self,
         ui: &mut Ui,
         snapshot: &Arc<Snapshot>,
         config: &Config,
         filter: &Filter,
+        acks: &mut Vec<strip::StripAction>,
     ) -> Option<String> {
         self.rebuild(snapshot);
         let mut open = None;
@@ -129,7 +131,9 @@ impl JobTree {
                         snapshot,
                         config,
                     };
-                    open = open.take().or(show_node(ui, &at, &[], node, &keep, filter));
+                    open = open
+                        .take()
+                        .or(show_node(ui, &at, &[], node, &keep, filter, acks));
                 });
         }
         if filter.active() && !self.servers.values().any(|n| n.any(&keep)) {
@@ -153,11 +157,12 @@ fn server_line(state: &ServerState, node: &Node) -> String {
 }
 
 /// The colour of a row's dot: what the LED of `target` would show (a folder its worst job, a job of a
-/// server that does not answer stale), without the building pulse.
+/// server that does not answer stale), without the building pulse or the acknowledged breathing.
 fn led_color(snapshot: &Snapshot, target: &Target, config: &Config) -> Color32 {
     let state = match frame::target_state(snapshot, target) {
         LedState::Shown(agg) => LedState::Shown(Aggregate {
             building: false,
+            acknowledged: false,
             ..agg
         }),
         other => other,
@@ -179,6 +184,7 @@ fn show_node(
     node: &Node,
     keep: &dyn Fn(&Job) -> bool,
     filter: &Filter,
+    acks: &mut Vec<strip::StripAction>,
 ) -> Option<String> {
     let server = at.server;
     let mut open = None;
@@ -209,7 +215,7 @@ fn show_node(
                         )
                     },
                 );
-                if let Some(url) = show_node(ui, at, &sub, folder, keep, filter) {
+                if let Some(url) = show_node(ui, at, &sub, folder, keep, filter, acks) {
                     open = Some(url);
                 }
             });
@@ -220,6 +226,9 @@ fn show_node(
         if job.building {
             text.push_str("  (building)");
         }
+        if let Some(ack) = at.snapshot.acks.get(&job.id) {
+            text.push_str(&format!("  ({})", ack.on_it()));
+        }
         let response = drag_row(
             ui,
             DragItem::Target(Target::Job(job.id.clone())),
@@ -229,6 +238,9 @@ fn show_node(
         );
         if response.double_clicked() {
             open = Some(job.url.clone());
+        }
+        if job.state.is_broken() || at.snapshot.acks.get(&job.id).is_some() {
+            response.context_menu(|ui| strip::ack_menu(ui, at.snapshot, &job.id, acks));
         }
     }
     open

@@ -42,6 +42,26 @@ pub fn start_desk(
     opener: Opener,
     outputs: AlertOutputs,
 ) -> Result<SharedDesk> {
+    start_desk_with_acks(
+        place,
+        initial,
+        strips,
+        opener,
+        outputs,
+        crate::ack::store_path(),
+    )
+}
+
+/// [`start_desk`] keeping the acknowledgements of the user's config in `acks_file` (the state folder's
+/// `acks.json` normally; tests give a temporary one; `None`: in memory). The demo's are always in memory.
+pub fn start_desk_with_acks(
+    place: ConfigPlace,
+    initial: Config,
+    strips: Vec<Box<dyn Output>>,
+    opener: Opener,
+    outputs: AlertOutputs,
+    acks_file: Option<std::path::PathBuf>,
+) -> Result<SharedDesk> {
     let (alerts, transitions) = match outputs {
         Some((notifier, sound)) => {
             let (tx, rx) = mpsc::channel();
@@ -57,6 +77,7 @@ pub fn start_desk(
         alerts,
         transitions,
         current: CurrentDesk::default(),
+        acks_file,
     };
     build_desk(place, initial, strips, handover)
 }
@@ -92,18 +113,23 @@ fn build_desk(
         transitions: handover.transitions.clone(),
     };
     let path = place.path().clone();
-    let engine = Engine::start(
+    let acks_file = match &place {
+        ConfigPlace::Demo { .. } => None,
+        ConfigPlace::User(_) => handover.acks_file.clone(),
+    };
+    let engine = Engine::start_with_acks(
         ConfigSource::File {
             path: path.clone(),
             initial,
         },
         strips,
         observers,
+        acks_file,
     )
     .context("cannot start the engine threads")?;
     handle.set(engine.published_handle()).ok();
-    let export =
-        Export::start(engine.published_handle()).context("cannot start the relay thread")?;
+    let export = Export::start(engine.published_handle(), engine.acks())
+        .context("cannot start the relay thread")?;
     let reload = engine.reloader();
     let wake = handover.waker.clone();
     // A token typed in the demo belongs to its scratch folder, removed on exit, not to the keyring.
@@ -218,6 +244,8 @@ pub fn on_tray_action(desk: &Desk, action: TrayAction) {
         TrayAction::ToggleMute => desk.toggle_mute(),
         TrayAction::PauseNotifications => desk.toggle_pause(),
         TrayAction::Refresh => desk.engine.refresh(),
+        TrayAction::Acknowledge(job) => desk.acknowledge(&job, None, None),
+        TrayAction::Unacknowledge(job) => desk.unacknowledge(&job),
         TrayAction::Quit => desk.quit(),
     }
 }

@@ -6,7 +6,7 @@ use egui::{Color32, CornerRadius, Frame, Key, RichText, Sense, Stroke, Ui, Vec2}
 use crate::color::Rgb;
 use crate::config::Config;
 use crate::frame::{self, LedState};
-use crate::model::{Severity, Snapshot, Target};
+use crate::model::{JobId, Severity, Snapshot, Target};
 
 use super::look;
 
@@ -20,12 +20,42 @@ pub enum DragItem {
 /// What the user did on the strip; the app turns it into config edits or engine calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StripAction {
-    Assign { led: usize, target: Target },
-    Move { from: usize, to: usize },
+    Assign {
+        led: usize,
+        target: Target,
+    },
+    Move {
+        from: usize,
+        to: usize,
+    },
     Clear(usize),
-    Tube { led: usize, on: bool },
+    Tube {
+        led: usize,
+        on: bool,
+    },
     Identify(usize),
     Open(String),
+    /// *I'm on it…*: open the acknowledgement form for this failing job.
+    AckForm(JobId),
+    /// *Not on it any more*.
+    Unack(JobId),
+}
+
+/// The "I'm on it" entries of a job's context menu: *I'm on it…* for a failing or unstable job nobody
+/// is on, *Not on it any more* (saying who) for an acknowledged one; nothing for a job that is fine.
+pub fn ack_menu(ui: &mut Ui, snapshot: &Snapshot, id: &JobId, actions: &mut Vec<StripAction>) {
+    if let Some(ack) = snapshot.acks.get(id) {
+        ui.label(RichText::new(ack.on_it()).small().italics());
+        if ui.button("Not on it any more").clicked() {
+            actions.push(StripAction::Unack(id.clone()));
+            ui.close();
+        }
+    } else if snapshot.job(id).is_some_and(|j| j.state.is_broken())
+        && ui.button("I'm on it…").clicked()
+    {
+        actions.push(StripAction::AckForm(id.clone()));
+        ui.close();
+    }
 }
 
 const SLOT: Vec2 = Vec2::new(78.0, 84.0);
@@ -49,7 +79,7 @@ pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
 }
 
 /// An LED in words, for its hover text and the mirror's accessibility label: what it shows and its state
-/// ("api — failure, building", "tube — success", "free").
+/// ("api — failure, building", "api — failure, someone is on it", "tube — success", "free").
 pub fn led_words(config: &Config, snapshot: &Snapshot, led: usize) -> String {
     let state = frame::led_states(snapshot, config)
         .get(led)
@@ -72,7 +102,14 @@ pub fn led_words(config: &Config, snapshot: &Snapshot, led: usize) -> String {
                 Severity::Failure => "failure",
             };
             let building = if agg.building { ", building" } else { "" };
-            format!("{what} — {state}{building}")
+            let on_it = if agg.acknowledged
+                && matches!(agg.severity, Severity::Failure | Severity::Unstable)
+            {
+                ", someone is on it"
+            } else {
+                ""
+            };
+            format!("{what} — {state}{building}{on_it}")
         }
     }
 }
@@ -241,6 +278,9 @@ fn slot(
         {
             actions.push(StripAction::Open(url));
             ui.close();
+        }
+        if let Some(Target::Job(id)) = config.slot(led).map(|s| &s.target) {
+            ack_menu(ui, snapshot, id, actions);
         }
         let mut in_tube = tube;
         if ui.checkbox(&mut in_tube, "Part of the tube").changed() {

@@ -351,6 +351,49 @@ impl HttpClient {
     }
 }
 
+/// The most bytes of a POST's answer read (a line of text).
+pub const MAX_POST_ANSWER: u64 = 16 * 1024;
+
+impl HttpClient {
+    /// One POST of the JSON `body` (a desk's acknowledgement to its relay): the status and the answer's
+    /// text, read up to [`MAX_POST_ANSWER`] bytes, hidden controls made visible. 401 is
+    /// [`SourceError::TokenRejected`], 403 [`SourceError::AuthNeeded`]; no redirect is followed with a
+    /// body (ureq turns a POST into a GET on 301–303, which the caller sees as an odd status).
+    pub fn post_json(&self, url: &str, body: &[u8]) -> Result<(u16, String), SourceError> {
+        let mut req = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "text/plain");
+        if let Some((name, value)) = &self.authorization {
+            req = req.header(*name, value.expose_secret());
+        }
+        let shown = without_query(url);
+        let mut resp = req.send(body).map_err(|e| SourceError::Network {
+            url: shown.clone(),
+            reason: describe(&e),
+        })?;
+        let status = resp.status().as_u16();
+        match status {
+            401 => return Err(SourceError::TokenRejected { url: shown }),
+            403 => {
+                return Err(SourceError::AuthNeeded {
+                    url: shown,
+                    status: 403,
+                });
+            }
+            _ => {}
+        }
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_POST_ANSWER)
+            .read_to_string()
+            .unwrap_or_default();
+        Ok((status, crate::text::visible(text.trim()).into_owned()))
+    }
+}
+
 /// An answer's body, decompressed, failing once it exceeds [`MAX_BODY_BYTES`] (with the error
 /// [`body_error`] reads as "too large").
 struct Capped<R> {

@@ -37,6 +37,14 @@ pub trait Source: Send + std::fmt::Debug {
         Ok(None)
     }
 
+    /// Hands an acknowledgement made on this desk (`Request::Ack` or `Request::Clear`, the job by its
+    /// full name here) to where the jobs come from, and returns what that said: a ledtogo relay's
+    /// `POST /ack`, so the whole office sees it. Other kinds have nowhere to send it (`Ok(None)`): it
+    /// stays on this desk.
+    fn send_ack(&self, _request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
+        Ok(None)
+    }
+
     /// One poll that may find the answer unchanged: `since` is the [`Fetch::Fresh`] digest of the last
     /// poll, and an answer with the same bytes is [`Fetch::Same`] (no parsing, no jobs to compare).
     /// Kinds that make no digest (the default) always answer [`Fetch::Fresh`] without one.
@@ -110,6 +118,9 @@ pub struct Relayed {
     /// The relay's own view of it.
     pub state: ServerState,
     pub jobs: usize,
+    /// Who is on which of its jobs, by the desk's job ids (as the listing names the jobs); empty for a
+    /// server the desk does not show (another `upstream`).
+    pub acks: Vec<crate::ack::Ack>,
 }
 
 /// Why a poll failed. Each maps to a [`ServerState`]; messages name the URL and what to do.

@@ -20,7 +20,7 @@ pub use view::{ProblemJob, TrayState, TrayView, tray_view};
 
 use std::collections::HashMap;
 
-use crate::model::JobState;
+use crate::model::{JobId, JobState};
 
 /// What the window and the log say when no tray host shows the icon.
 pub const NO_HOST_HELP: &str = "no tray shows ledtogo's icon (no StatusNotifier host and no XEmbed tray): \
@@ -50,6 +50,10 @@ pub enum TrayAction {
     PauseNotifications,
     /// Poll all servers now.
     Refresh,
+    /// "I'm on it" for this failing job (until fixed, at most 24 h; no note).
+    Acknowledge(JobId),
+    /// Nobody is on this job any more.
+    Unacknowledge(JobId),
     Quit,
 }
 
@@ -83,7 +87,9 @@ pub enum MenuEntry {
 /// "Refresh now", "Mute sounds" ✓, "Pause notifications for 1 hour" ✓, "Quit".
 ///
 /// A problem job's line is "api (failing)", "api (failing, building — Mona)" when the server said who is
-/// behind the build. Texts are escaped for muda, where `&` marks a mnemonic.
+/// behind the build, "api (failing) — on it: alice (looking at the flaky test)" when someone is on it;
+/// the line under it offers "I'm on it" (or "Not on it any more"). Texts are escaped for muda, where `&`
+/// marks a mnemonic.
 pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
     let item = |key: &str, text: &str, action: Option<TrayAction>| MenuEntry::Item {
         key: key.to_owned(),
@@ -116,12 +122,26 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
         if *n > 1 {
             key = format!("{key}#{n}");
         }
+        let on_it = p
+            .on_it
+            .as_deref()
+            .map_or_else(String::new, |on_it| format!(" — {on_it}"));
+        let ack_key = format!("ack:{}", &key["job:".len()..]);
         out.push(MenuEntry::Item {
             key,
-            text: escape(&format!("{} ({what}{building}{blame})", p.label)),
+            text: escape(&format!("{} ({what}{building}{blame}){on_it}", p.label)),
             action: (!p.url.is_empty()).then(|| TrayAction::OpenUrl(p.url.clone())),
             job_state: Some(p.state),
         });
+        let (text, action) = if p.on_it.is_some() {
+            (
+                "    Not on it any more",
+                TrayAction::Unacknowledge(p.job.clone()),
+            )
+        } else {
+            ("    I'm on it", TrayAction::Acknowledge(p.job.clone()))
+        };
+        out.push(item(&ack_key, text, Some(action)));
     }
     if problems.len() > MENU_PROBLEMS {
         let more = problems.len() - MENU_PROBLEMS;
@@ -257,6 +277,8 @@ mod tests {
             state,
             building: false,
             blame: None,
+            job: JobId::new("ci", label),
+            on_it: None,
         }
     }
 
@@ -290,7 +312,9 @@ mod tests {
             actions(&entries),
             vec![
                 TrayAction::OpenUrl("http://ci/job/a&b/".into()),
+                TrayAction::Acknowledge(JobId::new("ci", "a&b")),
                 TrayAction::OpenUrl("http://ci/job/docs/".into()),
+                TrayAction::Acknowledge(JobId::new("ci", "docs")),
                 TrayAction::Open,
                 TrayAction::Refresh,
                 TrayAction::ToggleMute,
@@ -441,25 +465,27 @@ mod tests {
             vec![problem("api", JobState::Failure)],
         ));
 
-        // A job breaks: its line and the separator after it come in after the summary; nothing else moves.
+        // A job breaks: its line, its "I'm on it" line and the separator after them come in after the
+        // summary; nothing else moves.
         let broke = menu_changes(&calm, &one);
         assert_eq!(
             (broke.keep_front, broke.remove, broke.insert.clone()),
-            (2, 0, 2..4)
+            (2, 0, 2..5)
         );
         assert_eq!(key_of(&one, 2), "job:http://ci/job/api/");
-        assert!(matches!(one[3], MenuEntry::Separator));
+        assert_eq!(key_of(&one, 3), "ack:http://ci/job/api/");
+        assert!(matches!(one[4], MenuEntry::Separator));
         assert_eq!(
             broke.update,
             vec![0],
             "only the summary's text changes among the kept lines"
         );
 
-        // It is fixed: the same two lines go.
+        // It is fixed: the same three lines go.
         let fixed = menu_changes(&one, &calm);
         assert_eq!(
             (fixed.keep_front, fixed.remove, fixed.insert.clone()),
-            (2, 2, 2..2)
+            (2, 3, 2..2)
         );
     }
 
@@ -479,10 +505,10 @@ mod tests {
 
         let changes = menu_changes(&two, &one);
 
-        // Only "api" goes; "web" is the same line (same key) and is not even touched.
+        // Only "api" (and its "I'm on it") goes; "web" is the same line (same key) and is not even touched.
         assert_eq!(
             (changes.keep_front, changes.remove, changes.insert.clone()),
-            (2, 1, 2..2)
+            (2, 2, 2..2)
         );
         assert_eq!(key_of(&two, 2), "job:http://ci/job/api/");
         assert_eq!(changes.update, vec![0]);
@@ -499,6 +525,28 @@ mod tests {
             ],
         ));
         assert_eq!(key_of(&entries, 2), "job:http://ci/job/api/");
-        assert_eq!(key_of(&entries, 3), "job:http://ci/job/api/#2");
+        assert_eq!(key_of(&entries, 4), "job:http://ci/job/api/#2");
+        assert_eq!(key_of(&entries, 5), "ack:http://ci/job/api/#2");
+    }
+
+    #[test]
+    fn a_job_someone_is_on_says_who_and_offers_to_let_go_in_place() {
+        let before = failing("1 failing: api", vec![problem("api", JobState::Failure)]);
+        let mut after = before.clone();
+        after.view.problems[0].on_it = Some("on it: alice (looking at the flaky test)".into());
+        let (old, new) = (menu_entries(&before), menu_entries(&after));
+        assert!(
+            matches!(&old[3], MenuEntry::Item { text, action: Some(TrayAction::Acknowledge(id)), .. }
+                if text == "    I'm on it" && *id == JobId::new("ci", "api"))
+        );
+        assert!(matches!(&new[2], MenuEntry::Item { text, .. }
+                if text == "api (failing) — on it: alice (looking at the flaky test)"));
+        assert!(
+            matches!(&new[3], MenuEntry::Item { text, action: Some(TrayAction::Unacknowledge(id)), .. }
+                if text == "    Not on it any more" && *id == JobId::new("ci", "api"))
+        );
+        let changes = menu_changes(&old, &new);
+        assert!(!changes.is_structural(), "{changes:?}");
+        assert_eq!(changes.update, vec![2, 3]);
     }
 }

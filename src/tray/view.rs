@@ -85,6 +85,10 @@ pub struct ProblemJob {
     /// Who is behind the build the state comes from, when the server said: the name alone, made
     /// visible and cut ([`text::short`]).
     pub blame: Option<String>,
+    /// The job, for *I'm on it*.
+    pub job: JobId,
+    /// Who is on it ([`crate::ack::Ack::on_it`]: "on it: alice (looking at the flaky test)").
+    pub on_it: Option<String>,
 }
 
 /// What the tray shows, derived from one snapshot: see [`tray_view`].
@@ -146,6 +150,8 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
                 state: c.state,
                 building: c.building,
                 blame: c.blame.map(|b| text::short(&b.who)),
+                job: c.id.clone(),
+                on_it: snapshot.acks.get(c.id).map(crate::ack::Ack::on_it),
             });
         }
     }
@@ -242,6 +248,7 @@ fn counted_jobs<'a>(
                 state: job.state,
                 building: job.building,
                 stale,
+                acknowledged: snapshot.acks.get(&job.id).is_some(),
             };
             counted.insert(
                 &job.id,
@@ -417,6 +424,8 @@ mod tests {
                     state: JobState::Failure,
                     building: false,
                     blame: None,
+                    job: JobId::new("ci", "api"),
+                    on_it: None,
                 },
                 ProblemJob {
                     label: "web".into(),
@@ -424,6 +433,8 @@ mod tests {
                     state: JobState::Failure,
                     building: true,
                     blame: None,
+                    job: JobId::new("ci", "web"),
+                    on_it: None,
                 },
             ]
         );

@@ -20,12 +20,14 @@ pub fn ledtogo() -> Command {
 }
 
 /// [`ledtogo`] with `runtime` as its `XDG_RUNTIME_DIR`, where the one-instance-per-config lock lives:
-/// processes given the same folder see each other's locks.
+/// processes given the same folder see each other's locks. Its state folder (`XDG_STATE_HOME`, where
+/// acknowledgements are kept) is `runtime/state`, so they share that too, and nothing else does.
 pub fn ledtogo_in(runtime: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ledtogo"));
     c.env("HOME", env!("CARGO_TARGET_TMPDIR"))
         .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
         .env("XDG_RUNTIME_DIR", runtime)
+        .env("XDG_STATE_HOME", runtime.join("state"))
         .env("RUST_LOG", "info");
     c
 }

@@ -84,6 +84,52 @@ impl Client {
 }
 
 impl Source for Client {
+    /// `POST {url}ack` with the request on the relay's names ([`relay_job`]), with the desk's Basic
+    /// auth: the relay acknowledges the job for everybody (its answer says so), or refuses it (an
+    /// error with the relay's reason).
+    fn send_ack(&self, request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
+        use crate::instance::Request;
+        let relayed: Vec<String> = self
+            .last
+            .lock()
+            .as_ref()
+            .map(|t| t.value.servers.iter().map(|s| s.name.clone()).collect())
+            .unwrap_or_default();
+        let upstream = self.settings.upstream.as_deref();
+        let on_relay =
+            |job: &str| relay_job(&crate::model::split_full_name(job), upstream, &relayed);
+        let wire = match request {
+            Request::Ack(a) => {
+                let (server, job) = on_relay(&a.job);
+                Request::Ack(crate::ack::AckRequest {
+                    job,
+                    server,
+                    ..a.clone()
+                })
+            }
+            Request::Clear { job, .. } => {
+                let (server, job) = on_relay(job);
+                Request::Clear { job, server }
+            }
+            Request::Show | Request::List => return Ok(None),
+        };
+        let url = ack_url(&self.settings.url);
+        let body = serde_json::to_vec(&wire).map_err(|e| SourceError::Setup(e.to_string()))?;
+        let (status, text) = self
+            .http
+            .post_json(&url, &body)
+            .map_err(|e| self.explain(e))?;
+        if status == 200 {
+            Ok(Some(text))
+        } else {
+            Err(SourceError::BadAnswer {
+                url,
+                what: "ledtogo relay answer to an acknowledgement",
+                reason: format!("HTTP {status}: {}", crate::text::truncate(&text, 300)),
+            })
+        }
+    }
+
     fn fetch(&self) -> Result<Listing, SourceError> {
         let feed = self.feed()?;
         listing(
@@ -107,6 +153,12 @@ pub fn feed_url(url: &str) -> String {
         "{}api/json",
         crate::sources::jenkins::tree::normalize_base(base)
     )
+}
+
+/// Where a desk posts its acknowledgements: `{url}ack`, beside the relay's feed.
+pub fn ack_url(url: &str) -> String {
+    let feed = feed_url(url);
+    format!("{}ack", feed.strip_suffix("api/json").unwrap_or(&feed))
 }
 
 fn read_feed(url: &str, body: &mut dyn Read) -> Result<Feed, SourceError> {
@@ -135,12 +187,13 @@ pub fn listing(
     url: &str,
 ) -> Result<Listing, SourceError> {
     let servers = feed.servers();
-    let relayed: Vec<Relayed> = servers
+    let mut relayed: Vec<Relayed> = servers
         .iter()
         .map(|s| Relayed {
             name: s.name.clone(),
             state: s.state.clone(),
             jobs: s.jobs.len(),
+            acks: Vec::new(),
         })
         .collect();
     let chosen: Vec<_> = match upstream {
@@ -165,18 +218,37 @@ pub fn listing(
         [one] => one.version.clone(),
         _ => None,
     };
+    // The acknowledgements of the servers shown, on the desk's ids (the rule the jobs follow below).
+    let desk_path = |server: &str, path: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(path.len() + 1);
+        if prefixed {
+            out.push(level(server));
+        }
+        out.extend(path.iter().map(|l| level(l)));
+        out
+    };
+    for server in &chosen {
+        if let Some(entry) = relayed.iter_mut().find(|r| r.name == server.name) {
+            entry.acks = server
+                .acks
+                .iter()
+                .map(|a| crate::ack::Ack {
+                    job: crate::model::JobId {
+                        server: desk.to_owned(),
+                        path: desk_path(&server.name, &a.job.path),
+                    },
+                    ..a.clone()
+                })
+                .collect();
+        }
+    }
     let jobs: Vec<Job> = chosen
         .into_iter()
         .flat_map(|server| {
             let name = server.name;
             server.jobs.into_iter().map(move |mut job| {
-                let mut path: Vec<String> = Vec::with_capacity(job.id.path.len() + 1);
-                if prefixed {
-                    path.push(level(&name));
-                }
-                path.extend(job.id.path.iter().map(|l| level(l)));
+                job.id.path = desk_path(&name, &job.id.path);
                 job.id.server = desk.to_owned();
-                job.id.path = path;
                 job
             })
         })
@@ -212,6 +284,25 @@ fn names(relayed: &[Relayed]) -> String {
         list.push(format!("and {} more", relayed.len() - SHOWN));
     }
     format!("it has {}", list.join(", "))
+}
+
+/// The relay's name for the desk's job `path` (the reverse of [`listing`]'s rule), for `POST /ack`:
+/// the relay's server (`None`: its only one) and the job's full name there. With `upstream` the path is
+/// the upstream's; a relay of several servers (`relayed`, as its last feed named them) prefixes each
+/// path with its server.
+pub fn relay_job(
+    path: &[String],
+    upstream: Option<&str>,
+    relayed: &[String],
+) -> (Option<String>, String) {
+    let decoded = |l: &String| l.replace("%2F", "/");
+    match (upstream, path.split_first()) {
+        (Some(up), _) => (Some(up.to_owned()), path.join("/")),
+        (None, Some((first, rest))) if relayed.len() > 1 && relayed.contains(&decoded(first)) => {
+            (Some(decoded(first)), rest.join("/"))
+        }
+        _ => (None, path.join("/")),
+    }
 }
 
 /// The desk's state for jobs the relay has of a server that is not fine: unreachable, naming the
@@ -265,6 +356,52 @@ mod tests {
     const URL: &str = "http://pi:8765/api/json";
 
     #[test]
+    fn the_relays_acknowledgements_arrive_on_the_desks_job_ids_and_map_back() {
+        let mut snapshot = Snapshot::default();
+        for name in ["office", "lab"] {
+            let mut server = ServerSnapshot::new();
+            server.state = ServerState::Ok;
+            server.seen_ok = true;
+            let job = fixtures::job(name, "team-a/api", JobState::Failure);
+            server.jobs.insert(job.id.path.clone(), job);
+            snapshot.servers.insert(name.to_owned(), server);
+        }
+        snapshot.acks.insert(crate::ack::Ack {
+            job: JobId::new("office", "team-a/api"),
+            by: "alice".into(),
+            note: None,
+            made_at: 10,
+            until: 20,
+        });
+        let feed = Feed::parse(&Feed::of(&snapshot).to_json()).unwrap();
+        let all = listing(&feed, "relay", None, URL).unwrap();
+        let office = all.relayed.iter().find(|r| r.name == "office").unwrap();
+        assert_eq!(office.acks.len(), 1);
+        assert_eq!(office.acks[0].job, JobId::new("relay", "office/team-a/api"));
+        assert_eq!(office.acks[0].by, "alice");
+        let names = vec!["lab".to_owned(), "office".to_owned()];
+        assert_eq!(
+            relay_job(&office.acks[0].job.path, None, &names),
+            (Some("office".to_owned()), "team-a/api".to_owned())
+        );
+        let one = listing(&feed, "relay", Some("office"), URL).unwrap();
+        let office = one.relayed.iter().find(|r| r.name == "office").unwrap();
+        assert_eq!(office.acks[0].job, JobId::new("relay", "team-a/api"));
+        assert_eq!(
+            relay_job(&office.acks[0].job.path, Some("office"), &names),
+            (Some("office".to_owned()), "team-a/api".to_owned())
+        );
+        assert!(
+            one.relayed
+                .iter()
+                .find(|r| r.name == "lab")
+                .unwrap()
+                .acks
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn one_relayed_server_keeps_its_paths_on_the_desks_server_name() {
         let feed = relay(&[(
             "office",
@@ -305,12 +442,14 @@ mod tests {
                 Relayed {
                     name: "lab".into(),
                     state: ServerState::Ok,
-                    jobs: 1
+                    jobs: 1,
+                    acks: Vec::new(),
                 },
                 Relayed {
                     name: "office".into(),
                     state: ServerState::Ok,
-                    jobs: 1
+                    jobs: 1,
+                    acks: Vec::new(),
                 },
             ]
         );

@@ -7,6 +7,9 @@
 //! [`Feed::parse`] reads one (the desk) and [`Feed::servers`] turns it back into model values. The JSON
 //! is versioned ([`FORMAT`]); values a newer relay adds are read as `unknown`, never as an error.
 //!
+//! Each server carries its acknowledgements ("I'm on it", [`crate::ack`]) by job path, so every desk
+//! shows who is on what; a desk's own go to the relay as `POST /ack` ([`crate::export`]).
+//!
 //! Everything read here came over the network: [`Feed::parse`] caps the counts and lengths, and a URL
 //! is kept only when it is a web page address without credentials in it ([`crate::weburl::is_web_url`]),
 //! on both sides.
@@ -14,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::ack::Ack;
 use crate::model::{Blame, Build, Job, JobId, JobState, ServerState, Snapshot};
 use crate::weburl;
 
@@ -27,6 +31,8 @@ pub const MAX_JOBS: usize = 100_000;
 pub const MAX_DEPTH: usize = 32;
 /// Text values (names, reasons, blame) longer than this are cut.
 pub const MAX_TEXT: usize = 1024;
+/// The most acknowledgements a feed may list, all servers together.
+pub const MAX_ACKS: usize = 10_000;
 
 /// The whole feed: `{"ledtogo": 1, "servers": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +59,22 @@ pub struct FeedServer {
     pub seen_ok: bool,
     #[serde(default)]
     pub jobs: Vec<FeedJob>,
+    /// Who is on which of its jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acks: Vec<FeedAck>,
+}
+
+/// One acknowledgement: someone is on the job at `path` (see [`crate::ack::Ack`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedAck {
+    pub path: Vec<String>,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Unix seconds.
+    pub made_at: i64,
+    /// Unix seconds.
+    pub until: i64,
 }
 
 /// A server's state on the wire.
@@ -184,6 +206,8 @@ pub struct RelayedServer {
     pub seen_ok: bool,
     /// Its jobs, with their ids on the relay's server name.
     pub jobs: Vec<Job>,
+    /// Who is on which of them, ids on the relay's server name, texts capped ([`Ack::capped`]).
+    pub acks: Vec<Ack>,
 }
 
 impl Feed {
@@ -213,6 +237,18 @@ impl Feed {
                         .jobs
                         .values()
                         .map(|job| FeedJob::of(job, stale))
+                        .collect(),
+                    acks: snapshot
+                        .acks
+                        .iter()
+                        .filter(|a| a.job.server == *name)
+                        .map(|a| FeedAck {
+                            path: a.job.path.clone(),
+                            by: a.by.clone(),
+                            note: a.note.clone(),
+                            made_at: a.made_at,
+                            until: a.until,
+                        })
                         .collect(),
                 }
             })
@@ -259,7 +295,20 @@ impl Feed {
                 limit: MAX_JOBS,
             });
         }
+        let acks: usize = feed.servers.iter().map(|s| s.acks.len()).sum();
+        if acks > MAX_ACKS {
+            return Err(FeedError::TooMany {
+                what: "acknowledgements",
+                limit: MAX_ACKS,
+            });
+        }
         for server in &mut feed.servers {
+            server
+                .acks
+                .retain(|a| !a.path.is_empty() && a.path.len() <= MAX_DEPTH);
+            for ack in &mut server.acks {
+                ack.path.iter_mut().for_each(cap);
+            }
             cap(&mut server.name);
             cap_opt(&mut server.reason);
             cap_opt(&mut server.version);
@@ -310,6 +359,17 @@ impl Feed {
                 version: server.version.clone(),
                 seen_ok: server.seen_ok,
                 jobs: server.jobs.iter().map(|j| j.to_job(&server.name)).collect(),
+                acks: server
+                    .acks
+                    .iter()
+                    .map(|a| {
+                        let job = JobId {
+                            server: server.name.clone(),
+                            path: a.path.clone(),
+                        };
+                        Ack::capped(job, &a.by, a.note.as_deref(), a.made_at, a.until)
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -459,6 +519,40 @@ mod tests {
             let jobs: Vec<Job> = original.jobs.values().cloned().collect();
             assert_eq!(server.jobs, jobs, "server {}", server.name);
         }
+    }
+
+    #[test]
+    fn acknowledgements_travel_with_their_server_and_come_back_capped() {
+        let mut snapshot = snapshot();
+        snapshot.acks.insert(Ack {
+            job: JobId::new("office", "team-a/api"),
+            by: "alice".into(),
+            note: Some("looking at the flaky test".into()),
+            made_at: 1_000,
+            until: 2_000,
+        });
+        let feed = Feed::parse(&Feed::of(&snapshot).to_json()).unwrap();
+        let servers = feed.servers();
+        let office = servers.iter().find(|s| s.name == "office").unwrap();
+        assert_eq!(
+            office.acks,
+            snapshot.acks.iter().cloned().collect::<Vec<_>>()
+        );
+        let lab = servers.iter().find(|s| s.name == "lab").unwrap();
+        assert!(lab.acks.is_empty());
+
+        let hostile = format!(
+            "{{\"ledtogo\":1,\"servers\":[{{\"name\":\"office\",\"state\":\"ok\",\"acks\":[\
+             {{\"path\":[\"api\"],\"by\":\"mallory\\n{}\",\"made_at\":0,\"until\":9999999999}},\
+             {{\"path\":[],\"by\":\"nobody\",\"made_at\":0,\"until\":1}}]}}]}}",
+            "x".repeat(5000)
+        );
+        let servers = Feed::parse(hostile.as_bytes()).unwrap().servers();
+        let acks = &servers[0].acks;
+        assert_eq!(acks.len(), 1, "an ack without a job is dropped");
+        assert_eq!(acks[0].by.chars().count(), crate::ack::MAX_BY);
+        assert!(!acks[0].by.contains('\n'));
+        assert_eq!(acks[0].until, 24 * 3600, "never more than a day");
     }
 
     #[test]
