@@ -47,6 +47,7 @@ fn snapshot_of(base: &str, body: &[u8]) -> Snapshot {
     };
     Snapshot {
         servers: BTreeMap::from([("ci".to_owned(), server)]),
+        ..Snapshot::default()
     }
 }
 

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 
 use crate::color::Rgb;
 use crate::config::Config;
+use crate::flaky::{self, FlakySet};
 use crate::frame::{self, Overlay};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::outputs::Output;
@@ -28,6 +29,9 @@ use crate::text;
 pub const ANIMATION_FPS: u32 = 25;
 /// How often the config file is checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
+/// How often the flaky flags are looked at again when no build finishes (flips age out of the window,
+/// a green spell ends a flag).
+pub const FLAKY_CHECK: Duration = Duration::from_secs(60);
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone)]
@@ -44,6 +48,9 @@ pub enum ConfigSource {
 pub struct Batch {
     pub transitions: Vec<Transition>,
     pub config: Arc<Config>,
+    /// The jobs flaky after this batch's builds were counted ([`crate::flaky`]): their breaks and fixes
+    /// go into the daily digest.
+    pub flaky: FlakySet,
 }
 
 /// Hooks for whoever displays the engine's state.
@@ -54,6 +61,9 @@ pub struct Observers {
     /// Receives each batch of transitions (one batch per poll) with the config in use, for notifications
     /// and sounds.
     pub transitions: Option<Sender<Batch>>,
+    /// Where the flaky-job history is kept between runs (`state::state_file("flaky.json")`); `None`
+    /// keeps it in memory only.
+    pub flaky_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Observers {
@@ -61,6 +71,7 @@ impl std::fmt::Debug for Observers {
         f.debug_struct("Observers")
             .field("on_change", &self.on_change.is_some())
             .field("transitions", &self.transitions.is_some())
+            .field("flaky_file", &self.flaky_file)
             .finish()
     }
 }
@@ -133,6 +144,13 @@ impl Engine {
             device: DeviceStatus::Disabled,
         }));
         let (tx, rx) = mpsc::channel();
+        let flaky = match &observers.flaky_file {
+            Some(path) => flaky::History::load(path).unwrap_or_else(|e| {
+                tracing::warn!("{e}");
+                flaky::History::default()
+            }),
+            None => flaky::History::default(),
+        };
         let mut worker = Worker {
             source,
             config,
@@ -148,6 +166,9 @@ impl Engine {
             last_frame: None,
             file_text: None,
             overlay: None,
+            flaky,
+            flaky_file: observers.flaky_file,
+            flaky_save_failed: false,
         };
         worker.file_text = worker.read_file();
         // The file may already be invalid (the caller fell back to defaults, or it changed since it was
@@ -167,6 +188,7 @@ impl Engine {
                     publish(&published, on_change.as_ref(), |p| p.device = status);
                 }
             }))));
+        worker.refresh_flaky(false);
         worker.sync_pollers();
         worker.configure_outputs();
         let thread = std::thread::Builder::new()
@@ -274,11 +296,17 @@ struct Worker {
     file_text: Option<String>,
     /// A running overlay animation and when it started.
     overlay: Option<(Overlay, Instant)>,
+    /// The builds seen and the flaky flags ([`crate::flaky`]), published as `snapshot.flaky`.
+    flaky: flaky::History,
+    flaky_file: Option<PathBuf>,
+    /// Saving the history failed before (said once at warn level; later failures at debug).
+    flaky_save_failed: bool,
 }
 
 impl Worker {
     fn run(&mut self, rx: &Receiver<Msg>) {
         let mut next_reload_check = Instant::now() + RELOAD_CHECK;
+        let mut next_flaky_check = Instant::now() + FLAKY_CHECK;
         self.render();
         loop {
             let animated = self.overlay.is_some() || frame::animated(&self.snapshot, &self.config);
@@ -303,6 +331,13 @@ impl Worker {
             if Instant::now() >= next_reload_check {
                 next_reload_check = Instant::now() + RELOAD_CHECK;
                 self.check_reload();
+            }
+            if Instant::now() >= next_flaky_check {
+                next_flaky_check = Instant::now() + FLAKY_CHECK;
+                if self.refresh_flaky(false) {
+                    self.publish_snapshot();
+                    render = true;
+                }
             }
             if render || self.last_frame.is_none() {
                 self.render();
@@ -440,16 +475,47 @@ impl Worker {
         for t in &changes {
             log_transition(t);
         }
+        let recorded = self.flaky.record_transitions(&changes, epoch_ms());
+        self.refresh_flaky(recorded);
         if !changes.is_empty()
             && let Some(tx) = &self.transitions
         {
             tx.send(Batch {
                 transitions: changes,
                 config: self.config.clone(),
+                flaky: self.snapshot.flaky.clone(),
             })
             .ok();
         }
         self.publish_snapshot();
+        true
+    }
+
+    /// Updates the flaky flags for now and puts the flaky jobs of the configured servers into the
+    /// snapshot; saves the history when builds were `recorded` or a flag changed. Returns whether the
+    /// snapshot's flaky set changed (the caller publishes it).
+    fn refresh_flaky(&mut self, recorded: bool) -> bool {
+        let now = epoch_ms();
+        let rule = flaky::Rule::of(&self.config.alerts);
+        let flagged = self.flaky.update(now, rule);
+        if (recorded || flagged)
+            && let Some(path) = &self.flaky_file
+        {
+            match self.flaky.save(path) {
+                Ok(()) => self.flaky_save_failed = false,
+                Err(e) if self.flaky_save_failed => tracing::debug!("{e}"),
+                Err(e) => {
+                    self.flaky_save_failed = true;
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+        let mut set = self.flaky.flaky(now, rule);
+        set.retain(|id, _| self.config.servers.iter().any(|s| s.name == id.server));
+        if set == self.snapshot.flaky {
+            return false;
+        }
+        self.snapshot.flaky = set;
         true
     }
 
@@ -528,6 +594,7 @@ impl Worker {
 
     fn reconfigure(&mut self, config: Config) {
         self.config = Arc::new(config);
+        self.refresh_flaky(false);
         self.sync_pollers();
         self.configure_outputs();
         let shared = self.config.clone();
@@ -537,6 +604,13 @@ impl Worker {
 }
 
 type OnChange = Arc<dyn Fn() + Send + Sync>;
+
+/// The wall clock in epoch milliseconds (the flaky history's time; 0 before 1970).
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// Applies `f` to the published state and tells the observer.
 fn publish(

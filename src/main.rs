@@ -202,6 +202,7 @@ fn run_headless(args: &Cli) -> Result<()> {
         Observers {
             on_change: None,
             transitions: Some(tx),
+            flaky_file: ledtogo::state::state_file("flaky.json"),
         },
     )
     .context("cannot start the engine threads")?;
@@ -294,6 +295,7 @@ mod desktop {
             Vec::new(),
             Box::new(gui::desk::open_in_browser),
             Some((alerts::default_notifier(), alerts::default_sound())),
+            ledtogo::state::state_file("flaky.json"),
         )?;
         // The demo's simulator and scratch folder live as long as its desk: "Create my config" switches
         // to a desk on the user's file in this process, and they go with the demo's desk.

@@ -258,6 +258,8 @@ impl Default for ServerSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub servers: BTreeMap<String, ServerSnapshot>,
+    /// The jobs flagged flaky now ([`crate::flaky`]), kept by the engine from the builds it saw.
+    pub flaky: crate::flaky::FlakySet,
 }
 
 /// A job's state as shown: the last result plus the two overlays.
@@ -266,6 +268,8 @@ pub struct JobStatus {
     pub state: JobState,
     pub building: bool,
     pub stale: bool,
+    /// Flagged flaky ([`Snapshot::flaky`]).
+    pub flaky: bool,
 }
 
 impl Snapshot {
@@ -280,6 +284,7 @@ impl Snapshot {
             state: job.state,
             building: job.building,
             stale: server.stale(),
+            flaky: self.flaky.contains_key(id),
         })
     }
 
@@ -371,6 +376,8 @@ pub struct Aggregate {
     pub severity: Severity,
     pub building: bool,
     pub count: usize,
+    /// Every job at the worst severity is flaky: "it is only the flaky ones" (false with no jobs).
+    pub flaky: bool,
 }
 
 impl Aggregate {
@@ -380,11 +387,20 @@ impl Aggregate {
                 severity: Severity::NoJobs,
                 building: false,
                 count: 0,
+                flaky: false,
             },
-            |acc, s| Aggregate {
-                severity: acc.severity.max(Severity::of(s)),
-                building: acc.building || s.building,
-                count: acc.count + 1,
+            |acc, s| {
+                let severity = Severity::of(s);
+                Aggregate {
+                    severity: acc.severity.max(severity),
+                    building: acc.building || s.building,
+                    count: acc.count + 1,
+                    flaky: match severity.cmp(&acc.severity) {
+                        std::cmp::Ordering::Greater => s.flaky,
+                        std::cmp::Ordering::Equal => acc.flaky && s.flaky,
+                        std::cmp::Ordering::Less => acc.flaky,
+                    },
+                }
             },
         )
     }
@@ -669,6 +685,7 @@ mod tests {
             state,
             building: false,
             stale,
+            flaky: false,
         };
         let agg = |v: Vec<JobStatus>| Aggregate::of(v).severity;
         assert_eq!(agg(vec![]), Severity::NoJobs);
@@ -712,17 +729,50 @@ mod tests {
     }
 
     #[test]
+    fn an_aggregate_is_flaky_when_every_job_at_its_worst_state_is_flaky() {
+        let s = |state, flaky| JobStatus {
+            state,
+            building: false,
+            stale: false,
+            flaky,
+        };
+        let flaky = |v: Vec<JobStatus>| Aggregate::of(v).flaky;
+        assert!(!flaky(vec![]));
+        assert!(flaky(vec![s(JobState::Failure, true)]));
+        assert!(flaky(vec![
+            s(JobState::Failure, true),
+            s(JobState::Success, false)
+        ]));
+        assert!(
+            !flaky(vec![
+                s(JobState::Failure, true),
+                s(JobState::Failure, false)
+            ]),
+            "a real failure besides the flaky one"
+        );
+        assert!(
+            !flaky(vec![
+                s(JobState::Success, true),
+                s(JobState::Failure, false)
+            ]),
+            "the worst job is not the flaky one"
+        );
+    }
+
+    #[test]
     fn aggregate_is_building_when_any_job_builds() {
         let a = Aggregate::of(vec![
             JobStatus {
                 state: JobState::Success,
                 building: true,
                 stale: false,
+                flaky: false,
             },
             JobStatus {
                 state: JobState::Failure,
                 building: false,
                 stale: false,
+                flaky: false,
             },
         ]);
         assert_eq!(a.severity, Severity::Failure);

@@ -72,6 +72,7 @@ pub(crate) fn snapshot<'a>(
             .into_iter()
             .map(|(name, s)| (name.to_owned(), s))
             .collect(),
+        ..Snapshot::default()
     }
 }
 

@@ -101,6 +101,7 @@ fn problem(label: &str) -> ProblemJob {
         state: JobState::Failure,
         building: false,
         blame: None,
+        flaky: false,
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Handover {
     /// Where the engine sends transitions (the alert worker's inbox).
     pub transitions: Option<Sender<Batch>>,
     pub current: CurrentDesk,
+    /// Where a desk on the user's file keeps the flaky-job history (`None`: in memory; the demo's desk
+    /// always keeps it in memory).
+    pub flaky_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Handover {
@@ -401,6 +404,7 @@ pub struct Desk {
     opener: Arc<dyn Fn(&str) + Send + Sync>,
     transitions: Option<Sender<Batch>>,
     current: CurrentDesk,
+    flaky_file: Option<PathBuf>,
     /// The demo's simulator and scratch folder, kept while this desk runs the demo.
     demo: Mutex<Option<Box<dyn Send>>>,
     quitting: AtomicBool,
@@ -434,6 +438,7 @@ impl Desk {
                     alerts,
                     transitions,
                     current,
+                    flaky_file,
                 },
             feed,
         } = parts;
@@ -447,6 +452,7 @@ impl Desk {
             opener,
             transitions,
             current,
+            flaky_file,
             demo: Mutex::new(None),
             quitting: AtomicBool::new(false),
             tray: OnceLock::new(),
@@ -468,6 +474,7 @@ impl Desk {
             alerts: self.alerts.clone(),
             transitions: self.transitions.clone(),
             current: self.current.clone(),
+            flaky_file: self.flaky_file.clone(),
         }
     }
 

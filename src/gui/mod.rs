@@ -34,13 +34,15 @@ use desk::{DeskParts, Handover};
 pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
 
 /// Starts the engine, the config editor, the alert worker and the desktop feeder for a file, wired to
-/// wake the window.
+/// wake the window. `flaky_file` is where a desk on the user's file keeps the flaky-job history (the
+/// app: `state::state_file("flaky.json")`; `None`: in memory, as in UI tests).
 pub fn start_desk(
     place: ConfigPlace,
     initial: Config,
     strips: Vec<Box<dyn Output>>,
     opener: Opener,
     outputs: AlertOutputs,
+    flaky_file: Option<PathBuf>,
 ) -> Result<SharedDesk> {
     let (alerts, transitions) = match outputs {
         Some((notifier, sound)) => {
@@ -57,6 +59,7 @@ pub fn start_desk(
         alerts,
         transitions,
         current: CurrentDesk::default(),
+        flaky_file,
     };
     build_desk(place, initial, strips, handover)
 }
@@ -90,6 +93,10 @@ fn build_desk(
             }
         })),
         transitions: handover.transitions.clone(),
+        flaky_file: match &place {
+            ConfigPlace::User(_) => handover.flaky_file.clone(),
+            ConfigPlace::Demo { .. } => None,
+        },
     };
     let path = place.path().clone();
     let engine = Engine::start(

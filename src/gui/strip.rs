@@ -20,12 +20,25 @@ pub enum DragItem {
 /// What the user did on the strip; the app turns it into config edits or engine calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StripAction {
-    Assign { led: usize, target: Target },
-    Move { from: usize, to: usize },
+    Assign {
+        led: usize,
+        target: Target,
+    },
+    Move {
+        from: usize,
+        to: usize,
+    },
     Clear(usize),
-    Tube { led: usize, on: bool },
+    Tube {
+        led: usize,
+        on: bool,
+    },
     Identify(usize),
     Open(String),
+    /// Show the LED's own sounds (in the Alerts tab).
+    Sounds(usize),
+    /// Remove the LED's own sounds: the `[alerts]` ones play for it again.
+    ClearSounds(usize),
 }
 
 const SLOT: Vec2 = Vec2::new(78.0, 84.0);
@@ -245,6 +258,18 @@ fn slot(
         let mut in_tube = tube;
         if ui.checkbox(&mut in_tube, "Part of the tube").changed() {
             actions.push(StripAction::Tube { led, on: in_tube });
+            ui.close();
+        }
+        if mapped && ui.button("Sounds of this LED…").clicked() {
+            actions.push(StripAction::Sounds(led));
+            ui.close();
+        }
+        if config
+            .slot(led)
+            .is_some_and(|s| s.sound_broke.is_some() || s.sound_fixed.is_some())
+            && ui.button("Use the usual sounds").clicked()
+        {
+            actions.push(StripAction::ClearSounds(led));
             ui.close();
         }
         if mapped && ui.button("Clear").clicked() {

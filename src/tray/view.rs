@@ -85,6 +85,8 @@ pub struct ProblemJob {
     /// Who is behind the build the state comes from, when the server said: the name alone, made
     /// visible and cut ([`text::short`]).
     pub blame: Option<String>,
+    /// Flagged flaky ([`crate::flaky`]): the menu says so.
+    pub flaky: bool,
 }
 
 /// What the tray shows, derived from one snapshot: see [`tray_view`].
@@ -120,6 +122,7 @@ struct Counted<'a> {
     building: bool,
     severity: Severity,
     blame: Option<&'a Blame>,
+    flaky: bool,
 }
 
 /// The tray's view of a snapshot: state, tooltip and problem jobs, over the jobs described in the module
@@ -146,6 +149,7 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
                 state: c.state,
                 building: c.building,
                 blame: c.blame.map(|b| text::short(&b.who)),
+                flaky: c.flaky,
             });
         }
     }
@@ -242,6 +246,7 @@ fn counted_jobs<'a>(
                 state: job.state,
                 building: job.building,
                 stale,
+                flaky: snapshot.flaky.contains_key(&job.id),
             };
             counted.insert(
                 &job.id,
@@ -253,6 +258,7 @@ fn counted_jobs<'a>(
                     building: job.building && !stale,
                     severity: Severity::of(status),
                     blame: job.last_build.as_ref().and_then(|b| b.blame.as_ref()),
+                    flaky: status.flaky,
                 },
             );
         }
@@ -417,6 +423,7 @@ mod tests {
                     state: JobState::Failure,
                     building: false,
                     blame: None,
+                    flaky: false,
                 },
                 ProblemJob {
                     label: "web".into(),
@@ -424,6 +431,7 @@ mod tests {
                     state: JobState::Failure,
                     building: true,
                     blame: None,
+                    flaky: false,
                 },
             ]
         );
