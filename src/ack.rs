@@ -173,44 +173,14 @@ fn on_server(server: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// `30m`, `2h`, `1h30m`, `90s`, `1d` (units s, m, h, d; a bare number is minutes) as a duration; at
-/// least a second. Longer than [`MAX_FOR`] is fine here: [`acknowledge`] caps it.
+/// `30m`, `2h`, `1h30m`, `90s`, `1d` as a duration (the config's notation,
+/// [`crate::config::duration::parse_duration`]); at least a second. Longer than [`MAX_FOR`] is fine
+/// here: [`acknowledge`] caps it.
 pub fn parse_for(text: &str) -> Result<Duration, AckError> {
-    let bad = || AckError::BadDuration(text.to_owned());
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.len() > 32 {
-        return Err(bad());
+    match crate::config::duration::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(AckError::BadDuration(text.to_owned())),
     }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in trimmed.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            ' ' if number.is_empty() => continue,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = total.saturating_add(n.saturating_mul(unit));
-        number.clear();
-        any = true;
-    }
-    if !number.is_empty() {
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = total.saturating_add(n.saturating_mul(60));
-        any = true;
-    }
-    if !any || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
 }
 
 /// What someone asks for: "I'm on `job`" (its full name, or readable name; on `server` if given).
@@ -371,11 +341,6 @@ pub fn default_by() -> String {
         .map(|n| n.trim().to_owned())
         .find(|n| !n.is_empty())
         .unwrap_or_else(|| "someone".to_owned())
-}
-
-/// Where the acknowledgements are kept: `acks.json` in the state folder.
-pub fn store_path() -> Option<PathBuf> {
-    crate::state::state_file("acks.json")
 }
 
 /// One acknowledgement as `acks.json` (and the relay's feed) writes it.
@@ -588,10 +553,9 @@ mod tests {
     fn durations_read_like_people_write_them() {
         assert_eq!(parse_for("2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(parse_for("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_for("45").unwrap(), Duration::from_secs(45 * 60));
         assert_eq!(parse_for("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_for("1d").unwrap(), Duration::from_secs(86_400));
-        for bad in ["", "h", "2x", "-1h", "0m", "1.5h"] {
+        for bad in ["", "h", "45", "2x", "-1h", "0m", "1.5h"] {
             assert_eq!(
                 parse_for(bad),
                 Err(AckError::BadDuration(bad.to_owned())),

@@ -710,7 +710,43 @@ pub fn check(path: &Path) -> Result<String> {
         };
         line(&mut out, &format!("LED {led:>3}  {what}"));
     }
+    for (what, path) in sound_files(&config) {
+        line(
+            &mut out,
+            &match crate::alerts::check_sound_file(path) {
+                Ok(()) => format!("{what}: {} (plays)", path.display()),
+                Err(e) => format!(
+                    "{what}: CANNOT PLAY {e} (fix the path or leave the key out; the sound \
+                     before it plays instead)"
+                ),
+            },
+        );
+    }
     Ok(out)
+}
+
+/// Every sound file the config names: `[alerts]`'s, then each slot's, with where it is set.
+fn sound_files(config: &Config) -> Vec<(String, &Path)> {
+    let alerts = &config.alerts;
+    let global = [
+        ("[alerts] sound_broke", &alerts.sound_broke),
+        ("[alerts] sound_fixed", &alerts.sound_fixed),
+    ];
+    let mut files: Vec<(String, &Path)> = global
+        .into_iter()
+        .filter_map(|(what, p)| Some((what.to_owned(), p.as_deref()?)))
+        .collect();
+    for slot in &config.slots {
+        for (key, p) in [
+            ("sound_broke", &slot.sound_broke),
+            ("sound_fixed", &slot.sound_fixed),
+        ] {
+            if let Some(p) = p {
+                files.push((format!("LED {} {key}", slot.led), p.as_path()));
+            }
+        }
+    }
+    files
 }
 
 /// `ledtogo labels`: the label sheet of the config at `path`, written to `out` (atomically); with `out`

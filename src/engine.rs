@@ -18,17 +18,22 @@ use parking_lot::Mutex;
 use crate::ack::{self, AckRequest, Acks};
 use crate::color::Rgb;
 use crate::config::Config;
+use crate::flaky::{self, FlakySet};
 use crate::frame::{self, Overlay};
 use crate::model::{ServerState, Snapshot, Transition, transitions};
 use crate::outputs::Output;
 use crate::outputs::{DeviceStatus, StripOutput};
 use crate::poller::{Found, Polled, Poller};
+use crate::state::Files;
 use crate::text;
 
 /// Frames per second while something animates (a building job pulses).
 pub const ANIMATION_FPS: u32 = 25;
 /// How often the config file is checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(1);
+/// How often the flaky flags are looked at again when no build finishes (flips age out of the window,
+/// a green spell ends a flag).
+pub const FLAKY_CHECK: Duration = Duration::from_secs(60);
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone)]
@@ -45,6 +50,9 @@ pub enum ConfigSource {
 pub struct Batch {
     pub transitions: Vec<Transition>,
     pub config: Arc<Config>,
+    /// The jobs flaky after this batch's builds were counted ([`crate::flaky`]): their breaks and fixes
+    /// go into the daily digest.
+    pub flaky: FlakySet,
 }
 
 /// Hooks for whoever displays the engine's state.
@@ -157,29 +165,28 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the engine with `outputs` besides the strip (serial or network, which it runs for `[strip]`
-    /// itself, publishing its status).
-    ///
-    /// A file-backed engine keeps its acknowledgements in the state folder ([`ack::store_path`]); the demo
-    /// keeps them in memory.
+    /// itself, publishing its status), remembering nothing between runs (acknowledgements and the
+    /// flaky-job history in memory only): the demo, tests.
     pub fn start(
         source: ConfigSource,
         outputs: Vec<Box<dyn Output>>,
         observers: Observers,
     ) -> std::io::Result<Engine> {
-        let acks = match &source {
-            ConfigSource::File { .. } => ack::store_path(),
-            ConfigSource::Fixed(_) => None,
-        };
-        Self::start_with_acks(source, outputs, observers, acks)
+        Self::start_remembering(source, outputs, observers, Files::default())
     }
 
-    /// [`Engine::start`] keeping the acknowledgements in `acks_file` (none: in memory only).
-    pub fn start_with_acks(
+    /// [`Engine::start`] keeping the acknowledgements and the flaky-job history in `files` (the app:
+    /// [`Files::user`]), loaded now and saved as they change.
+    pub fn start_remembering(
         source: ConfigSource,
         outputs: Vec<Box<dyn Output>>,
         observers: Observers,
-        acks_file: Option<PathBuf>,
+        files: Files,
     ) -> std::io::Result<Engine> {
+        let Files {
+            acks: acks_file,
+            flaky: flaky_file,
+        } = files;
         let config = Arc::new(match &source {
             ConfigSource::File { initial, .. } => initial.clone(),
             ConfigSource::Fixed(c) => c.clone(),
@@ -204,6 +211,13 @@ impl Engine {
             device: DeviceStatus::Disabled,
         }));
         let (tx, rx) = mpsc::channel();
+        let flaky = match &flaky_file {
+            Some(path) => flaky::History::load(path).unwrap_or_else(|e| {
+                tracing::warn!("{e}");
+                flaky::History::default()
+            }),
+            None => flaky::History::default(),
+        };
         let mut worker = Worker {
             source,
             config,
@@ -220,6 +234,9 @@ impl Engine {
             last_frame: None,
             file_text: None,
             overlay: None,
+            flaky,
+            flaky_file,
+            flaky_save_failed: false,
         };
         worker.file_text = worker.read_file();
         // The file may already be invalid (the caller fell back to defaults, or it changed since it was
@@ -239,6 +256,7 @@ impl Engine {
                     publish(&published, on_change.as_ref(), |p| p.device = status);
                 }
             }))));
+        worker.refresh_flaky(false);
         worker.sync_pollers();
         worker.configure_outputs();
         let thread = std::thread::Builder::new()
@@ -353,11 +371,17 @@ struct Worker {
     file_text: Option<String>,
     /// A running overlay animation and when it started.
     overlay: Option<(Overlay, Instant)>,
+    /// The builds seen and the flaky flags ([`crate::flaky`]), published as `snapshot.flaky`.
+    flaky: flaky::History,
+    flaky_file: Option<PathBuf>,
+    /// Saving the history failed before (said once at warn level; later failures at debug).
+    flaky_save_failed: bool,
 }
 
 impl Worker {
     fn run(&mut self, rx: &Receiver<Msg>) {
         let mut next_reload_check = Instant::now() + RELOAD_CHECK;
+        let mut next_flaky_check = Instant::now() + FLAKY_CHECK;
         self.render();
         loop {
             let animated = self.overlay.is_some() || frame::animated(&self.snapshot, &self.config);
@@ -398,6 +422,13 @@ impl Worker {
             if !self.snapshot.acks.is_empty() && self.settle_acks() {
                 self.publish_snapshot();
                 render = true;
+            }
+            if Instant::now() >= next_flaky_check {
+                next_flaky_check = Instant::now() + FLAKY_CHECK;
+                if self.refresh_flaky(false) {
+                    self.publish_snapshot();
+                    render = true;
+                }
             }
             if render || self.last_frame.is_none() {
                 self.render();
@@ -552,6 +583,8 @@ impl Worker {
         for t in &changes {
             log_transition(t);
         }
+        let recorded = self.flaky.record_transitions(&changes, epoch_ms());
+        self.refresh_flaky(recorded);
         // Someone is on it: no notification, no sound, until it is fixed or the acknowledgement ends.
         let changes =
             crate::alerts::policy::without_acknowledged(changes, &self.snapshot.acks, ack::now());
@@ -562,6 +595,7 @@ impl Worker {
             tx.send(Batch {
                 transitions: changes,
                 config: self.config.clone(),
+                flaky: self.snapshot.flaky.clone(),
             })
             .ok();
         }
@@ -685,6 +719,34 @@ impl Worker {
         Ok(answer)
     }
 
+    /// Updates the flaky flags for now and puts the flaky jobs of the configured servers into the
+    /// snapshot; saves the history when builds were `recorded` or a flag changed. Returns whether the
+    /// snapshot's flaky set changed (the caller publishes it).
+    fn refresh_flaky(&mut self, recorded: bool) -> bool {
+        let now = epoch_ms();
+        let rule = flaky::Rule::of(&self.config.alerts);
+        let flagged = self.flaky.update(now, rule);
+        if (recorded || flagged)
+            && let Some(path) = &self.flaky_file
+        {
+            match self.flaky.save(path) {
+                Ok(()) => self.flaky_save_failed = false,
+                Err(e) if self.flaky_save_failed => tracing::debug!("{e}"),
+                Err(e) => {
+                    self.flaky_save_failed = true;
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+        let mut set = self.flaky.flaky(now, rule);
+        set.retain(|id, _| self.config.servers.iter().any(|s| s.name == id.server));
+        if set == self.snapshot.flaky {
+            return false;
+        }
+        self.snapshot.flaky = set;
+        true
+    }
+
     fn publish_snapshot(&mut self) {
         let snapshot = Arc::new(self.snapshot.clone());
         self.update_published(|p| p.snapshot = snapshot);
@@ -760,6 +822,7 @@ impl Worker {
 
     fn reconfigure(&mut self, config: Config) {
         self.config = Arc::new(config);
+        self.refresh_flaky(false);
         self.sync_pollers();
         self.configure_outputs();
         let shared = self.config.clone();
@@ -769,6 +832,13 @@ impl Worker {
 }
 
 type OnChange = Arc<dyn Fn() + Send + Sync>;
+
+/// The wall clock in epoch milliseconds (the flaky history's time; 0 before 1970).
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// Applies `f` to the published state and tells the observer.
 fn publish(

@@ -37,6 +37,18 @@ pub fn pulse(t: Duration) -> f64 {
     PULSE_FLOOR + (1.0 - PULSE_FLOOR) * wave
 }
 
+/// How often a flaky LED blinks ([`flaky_blink`]).
+pub const FLAKY_PERIOD: Duration = Duration::from_millis(3000);
+/// How long a flaky LED's blink lasts, at the end of each [`FLAKY_PERIOD`].
+pub const FLAKY_BLINK: Duration = Duration::from_millis(250);
+
+/// Whether a flaky LED is in its blink at time `t`: the last [`FLAKY_BLINK`] of every [`FLAKY_PERIOD`]
+/// (so at `t = 0`, as in the job tree's dots, it shows its plain colour). All flaky LEDs blink in step.
+pub fn flaky_blink(t: Duration) -> bool {
+    let period = FLAKY_PERIOD.as_millis();
+    t.as_millis() % period >= period - FLAKY_BLINK.as_millis()
+}
+
 /// What one LED shows before colour is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedState {
@@ -107,6 +119,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             building: job.building,
             stale,
             acknowledged: snapshot.acks.get(&job.id).is_some(),
+            flaky: snapshot.flaky.contains_key(&job.id),
         })
         .collect();
     if !statuses.is_empty() {
@@ -119,6 +132,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             building: false,
             stale: true,
             acknowledged: false,
+            flaky: false,
         }]);
     }
     match target {
@@ -127,7 +141,9 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
     }
 }
 
-/// The colour of one LED, before brightness and gamma.
+/// The colour of one LED, before brightness and gamma. A building LED pulses ([`pulse`]); a flaky one
+/// (every job at its worst state flaky, [`Aggregate::flaky`]) blinks briefly in the unstable colour (dark
+/// when its colour is the unstable one) at the end of every [`FLAKY_PERIOD`] ([`flaky_blink`]).
 pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
     let colors = &config.colors;
     match state {
@@ -145,6 +161,13 @@ pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
                 Severity::NotBuilt => colors.not_built,
                 Severity::Disabled => colors.disabled,
             };
+            if agg.flaky && flaky_blink(t) {
+                return if color == colors.unstable {
+                    Rgb::OFF
+                } else {
+                    colors.unstable
+                };
+            }
             if agg.building {
                 color.scaled(pulse(t))
             } else if calmed(agg) {
@@ -172,13 +195,13 @@ pub fn render(snapshot: &Snapshot, config: &Config, t: Duration) -> Vec<Rgb> {
         .collect()
 }
 
-/// True when the frame changes with time (something is building or breathes acknowledged), so it must be redrawn regularly.
+/// True when the frame changes with time (something is building, flaky, or breathes acknowledged), so
+/// it must be redrawn regularly.
 pub fn animated(snapshot: &Snapshot, config: &Config) -> bool {
-    led_states(snapshot, config)
-        .iter()
-        .any(|s| {
-            matches!(s, LedState::Shown(a) if (a.building && a.severity != Severity::Stale) || calmed(*a))
-        })
+    led_states(snapshot, config).iter().any(|s| {
+        matches!(s, LedState::Shown(a)
+            if ((a.building || a.flaky) && a.severity != Severity::Stale) || calmed(*a))
+    })
 }
 
 /// A short animation drawn over the frame, on the device and the mirror alike.
@@ -315,6 +338,61 @@ mod tests {
             let d = i32::from(at(ms).r) - i32::from(at(ms + 50).r);
             assert!(d.abs() <= 25, "jump of {d} at {ms} ms");
         }
+        assert!(animated(&s, &c));
+    }
+
+    fn flaky(snapshot: &mut Snapshot, path: &str) {
+        let job = crate::flaky::FlakyJob {
+            flips: 3,
+            last: Vec::new(),
+        };
+        snapshot
+            .flaky
+            .insert(crate::model::JobId::new("ci", path), job);
+    }
+
+    #[test]
+    fn a_flaky_job_shows_its_colour_with_a_short_unstable_blink_every_few_seconds() {
+        let c = config(CFG);
+        let mut s = ci(
+            ServerState::Ok,
+            vec![
+                job("ci", "a", JobState::Failure),
+                job("ci", "b", JobState::Unstable),
+                job("ci", "f/x", JobState::Success),
+            ],
+        );
+        let steady = render(&s, &c, FLAKY_PERIOD - FLAKY_BLINK);
+        assert!(!animated(&s, &c), "nothing flaky, nothing building");
+        flaky(&mut s, "a");
+        flaky(&mut s, "b");
+        let at = |ms: u64| render(&s, &c, Duration::from_millis(ms));
+        let colors = &c.colors;
+        assert_eq!(at(0)[0], colors.failure, "plain colour most of the time");
+        assert_eq!(at(2000)[0], colors.failure);
+        let blink = FLAKY_PERIOD - FLAKY_BLINK;
+        assert_eq!(render(&s, &c, blink)[0], colors.unstable, "the blink");
+        assert_eq!(
+            render(&s, &c, blink)[1],
+            Rgb::OFF,
+            "an unstable flaky job blinks dark"
+        );
+        assert_eq!(at(3000)[0], colors.failure, "one blink per period");
+        assert_eq!(
+            render(&s, &c, FLAKY_PERIOD + blink)[0],
+            colors.unstable,
+            "and again"
+        );
+        assert_eq!(
+            render(&s, &c, blink)[2],
+            steady[2],
+            "the folder is not flaky"
+        );
+        assert_eq!(
+            render(&s, &c, blink)[5],
+            colors.unstable,
+            "the tube's worst job (a) is the flaky one: it blinks too"
+        );
         assert!(animated(&s, &c));
     }
 

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod desktop_env;
 pub mod engine;
 pub mod export;
+pub mod flaky;
 pub mod flash;
 pub mod frame;
 #[cfg(feature = "gui")]

@@ -223,13 +223,14 @@ fn run_headless(args: &Cli) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let _alerts = AlertWorker::spawn(rx, default_notifier(), default_sound())
         .context("cannot start the alert threads")?;
-    let engine = Engine::start(
+    let engine = Engine::start_remembering(
         source,
         outputs,
         Observers {
             on_change: None,
             transitions: Some(tx),
         },
+        ledtogo::state::Files::user(),
     )
     .context("cannot start the engine threads")?;
     // `ledtogo ack` reaches this engine through the instance socket; there is no window to show.
@@ -324,6 +325,7 @@ mod desktop {
             Vec::new(),
             Box::new(gui::desk::open_in_browser),
             Some((alerts::default_notifier(), alerts::default_sound())),
+            ledtogo::state::Files::user(),
         )?;
         // The demo's simulator and scratch folder live as long as its desk: "Create my config" switches
         // to a desk on the user's file in this process, and they go with the demo's desk.

@@ -260,6 +260,8 @@ pub struct Snapshot {
     pub servers: BTreeMap<String, ServerSnapshot>,
     /// Who is on which failing job ("I'm on it"): kept by the engine, live ones only (see [`crate::ack`]).
     pub acks: crate::ack::Acks,
+    /// The jobs flagged flaky now ([`crate::flaky`]), kept by the engine from the builds it saw.
+    pub flaky: crate::flaky::FlakySet,
 }
 
 /// A job's state as shown: the last result plus the two overlays.
@@ -270,6 +272,8 @@ pub struct JobStatus {
     pub stale: bool,
     /// Someone is on it ([`crate::ack`]): its LED calms down; it still counts as broken.
     pub acknowledged: bool,
+    /// Flagged flaky ([`Snapshot::flaky`]).
+    pub flaky: bool,
 }
 
 impl Snapshot {
@@ -285,6 +289,7 @@ impl Snapshot {
             building: job.building,
             stale: server.stale(),
             acknowledged: self.acks.get(id).is_some(),
+            flaky: self.flaky.contains_key(id),
         })
     }
 
@@ -378,6 +383,8 @@ pub struct Aggregate {
     pub count: usize,
     /// Every job at the worst severity is acknowledged (someone is on each of them).
     pub acknowledged: bool,
+    /// Every job at the worst severity is flaky: "it is only the flaky ones" (false with no jobs).
+    pub flaky: bool,
 }
 
 impl Aggregate {
@@ -388,6 +395,7 @@ impl Aggregate {
                 building: false,
                 count: 0,
                 acknowledged: false,
+                flaky: false,
             },
             |acc, s| {
                 let severity = Severity::of(s);
@@ -399,6 +407,11 @@ impl Aggregate {
                         std::cmp::Ordering::Greater => s.acknowledged,
                         std::cmp::Ordering::Equal => acc.acknowledged && s.acknowledged,
                         std::cmp::Ordering::Less => acc.acknowledged,
+                    },
+                    flaky: match severity.cmp(&acc.severity) {
+                        std::cmp::Ordering::Greater => s.flaky,
+                        std::cmp::Ordering::Equal => acc.flaky && s.flaky,
+                        std::cmp::Ordering::Less => acc.flaky,
                     },
                 }
             },
@@ -686,6 +699,7 @@ mod tests {
             building: false,
             stale,
             acknowledged: false,
+            flaky: false,
         };
         let agg = |v: Vec<JobStatus>| Aggregate::of(v).severity;
         assert_eq!(agg(vec![]), Severity::NoJobs);
@@ -729,6 +743,37 @@ mod tests {
     }
 
     #[test]
+    fn an_aggregate_is_flaky_when_every_job_at_its_worst_state_is_flaky() {
+        let s = |state, flaky| JobStatus {
+            state,
+            building: false,
+            stale: false,
+            flaky,
+        };
+        let flaky = |v: Vec<JobStatus>| Aggregate::of(v).flaky;
+        assert!(!flaky(vec![]));
+        assert!(flaky(vec![s(JobState::Failure, true)]));
+        assert!(flaky(vec![
+            s(JobState::Failure, true),
+            s(JobState::Success, false)
+        ]));
+        assert!(
+            !flaky(vec![
+                s(JobState::Failure, true),
+                s(JobState::Failure, false)
+            ]),
+            "a real failure besides the flaky one"
+        );
+        assert!(
+            !flaky(vec![
+                s(JobState::Success, true),
+                s(JobState::Failure, false)
+            ]),
+            "the worst job is not the flaky one"
+        );
+    }
+
+    #[test]
     fn aggregate_is_building_when_any_job_builds() {
         let a = Aggregate::of(vec![
             JobStatus {
@@ -736,12 +781,14 @@ mod tests {
                 building: true,
                 stale: false,
                 acknowledged: false,
+                flaky: false,
             },
             JobStatus {
                 state: JobState::Failure,
                 building: false,
                 stale: false,
                 acknowledged: false,
+                flaky: false,
             },
         ]);
         assert_eq!(a.severity, Severity::Failure);

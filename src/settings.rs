@@ -48,6 +48,13 @@ pub enum Edit {
     /// Puts each listed LED back the way it was (its mapping, whether it is part of the tube): the
     /// window's undo of its last mapping change. LEDs not listed are left alone.
     RestoreLeds(Vec<LedState>),
+    /// Sets `key` in the `[[slots]]` entry of `led` (a slot's `sound_broke`, `sound_fixed`); `None` as
+    /// value removes the key. An LED without a slot is an error.
+    SetSlotValue {
+        led: usize,
+        key: String,
+        value: Option<EditValue>,
+    },
     /// Sets `key` in `[table]` (top level for `None`); `None` as value removes the key.
     SetValue {
         table: Option<String>,
@@ -238,6 +245,13 @@ pub fn apply(
                         doc.clear_slot(state.led);
                     }
                 }
+            }
+        }
+        Edit::SetSlotValue { led, key, value } => {
+            if !doc.set_slot_value(*led, key, value.clone().map(Into::into)) {
+                return Err(format!(
+                    "LED {led} shows nothing: map a job onto it first, then set its `{key}`"
+                ));
             }
         }
         Edit::SetValue { table, key, value } => match value {
@@ -641,6 +655,29 @@ mod tests {
 
     fn target_of(config: &Config, led: usize) -> Option<Target> {
         config.slot(led).map(|s| s.target.clone())
+    }
+
+    #[test]
+    fn a_slot_sound_is_set_on_its_slot_and_cleared_and_an_unmapped_led_is_refused() {
+        let set = |led, value: Option<&str>| Edit::SetSlotValue {
+            led,
+            key: "sound_fixed".into(),
+            value: value.map(|v| EditValue::Text(v.into())),
+        };
+        let c = edited(&set(1, Some("/s/web.wav"))).unwrap();
+        assert_eq!(
+            c.slot(1).unwrap().sound_fixed.as_deref(),
+            Some(Path::new("/s/web.wav"))
+        );
+        assert_eq!(c.slot(0).unwrap().sound_fixed, None);
+        assert_eq!(target_of(&c, 1), Some(job("web")), "the mapping stays");
+        let c = edited(&set(1, None)).unwrap();
+        assert_eq!(c.slot(1).unwrap().sound_fixed, None);
+        let e = edited(&set(3, Some("/s/x.wav"))).unwrap_err();
+        assert_eq!(
+            e,
+            "LED 3 shows nothing: map a job onto it first, then set its `sound_fixed`"
+        );
     }
 
     #[test]

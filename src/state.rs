@@ -1,5 +1,5 @@
 //! The state folder: what ledtogo remembers between runs that is not configuration (the remembered LED
-//! device, acknowledgements, flaky-job history). `~/.local/state/ledtogo/` on Linux
+//! device, acknowledgements, flaky-job history: [`Files`]). `~/.local/state/ledtogo/` on Linux
 //! (`$XDG_STATE_HOME/ledtogo`), the local data folder where the platform has no state folder. One rule
 //! for every file in it: [`state_file`]. Files are written with [`crate::config::files::write_atomic`],
 //! so a crash never leaves half a file.
@@ -21,6 +21,26 @@ pub fn state_file(name: &str) -> Option<PathBuf> {
     state_dir().map(|dir| dir.join(name))
 }
 
+/// Where an engine keeps what it remembers between runs; `None` keeps that part in memory only (the
+/// demo, tests). [`Files::default`] keeps everything in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Files {
+    /// The acknowledgements ([`crate::ack`]): `acks.json`.
+    pub acks: Option<PathBuf>,
+    /// The builds seen and the flaky flags ([`crate::flaky`]): `flaky.json`.
+    pub flaky: Option<PathBuf>,
+}
+
+impl Files {
+    /// The user's files in [`state_dir`].
+    pub fn user() -> Files {
+        Files {
+            acks: state_file("acks.json"),
+            flaky: state_file("flaky.json"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -35,6 +55,20 @@ mod tests {
             path.parent().unwrap().ends_with("ledtogo"),
             "{}",
             path.display()
+        );
+    }
+
+    #[test]
+    fn the_users_files_are_in_the_state_folder_and_the_default_keeps_all_in_memory() {
+        let user = Files::user();
+        assert_eq!(user.acks, state_file("acks.json"));
+        assert_eq!(user.flaky, state_file("flaky.json"));
+        assert_eq!(
+            Files::default(),
+            Files {
+                acks: None,
+                flaky: None
+            }
         );
     }
 }

@@ -72,7 +72,7 @@ pub(crate) fn snapshot<'a>(
             .into_iter()
             .map(|(name, s)| (name.to_owned(), s))
             .collect(),
-        acks: crate::ack::Acks::default(),
+        ..Snapshot::default()
     }
 }
 

@@ -237,6 +237,7 @@ fn the_worker_says_which_platform_parts_work_and_what_a_listen_came_to() {
             blame: None,
         }],
         config: std::sync::Arc::new(config.clone()),
+        flaky: Default::default(),
     })
     .unwrap();
     assert!(wait_until(LIMIT, || handle

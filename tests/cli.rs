@@ -234,6 +234,40 @@ fn check_shows_control_characters_in_a_slot_as_replacement_characters() {
 }
 
 #[test]
+fn check_says_which_sound_files_play_and_names_a_missing_one_with_its_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let wav = dir.path().join("deploy.wav");
+    std::fs::write(&wav, support::wav()).unwrap();
+    std::fs::write(
+        &path,
+        "[[servers]]\nname = \"office\"\nurl = \"https://ci.example.com/\"\n[strip]\nleds = 4\n\
+         [[slots]]\nled = 1\njob = \"deploy\"\nsound_broke = \"deploy.wav\"\n\
+         sound_fixed = \"gone.ogg\"\n",
+    )
+    .unwrap();
+    let out = ledtogo()
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("LED 1 sound_broke: {} (plays)", wav.display())),
+        "{stdout}"
+    );
+    let gone = dir.path().join("gone.ogg");
+    assert!(
+        stdout.contains(&format!(
+            "LED 1 sound_fixed: CANNOT PLAY {}: No such file",
+            gone.display()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_prints_the_led_map_or_the_error_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");

@@ -173,14 +173,13 @@ fn editing_the_config_file_applies_it_and_a_bad_edit_keeps_the_last_good_one() {
     let initial = Config::load(&path).unwrap();
     let failure = initial.colors.failure;
     let strip = VirtualStrip::new();
-    let engine = Engine::start_with_acks(
+    let engine = Engine::start(
         ConfigSource::File {
             path: path.clone(),
             initial,
         },
         vec![Box::new(strip.clone())],
         Observers::default(),
-        None,
     )
     .unwrap();
     assert!(wait_until(LIMIT, || strip.latest()
@@ -274,14 +273,13 @@ fn a_rejected_token_keeps_the_last_listed_jobs_stale_also_after_the_user_points_
     let initial = Config::load(&path).unwrap();
     let colors = initial.colors.clone();
     let strip = VirtualStrip::new();
-    let engine = Engine::start_with_acks(
+    let engine = Engine::start(
         ConfigSource::File {
             path: path.clone(),
             initial,
         },
         vec![Box::new(strip.clone())],
         Observers::default(),
-        None,
     )
     .unwrap();
     assert!(wait_until(LIMIT, || strip.latest().first() == Some(&colors.success)));

@@ -371,14 +371,13 @@ fn a_deleted_or_renamed_job_shows_missing_and_its_slot_stays() {
     let initial = Config::load(&path).unwrap();
     let colors = initial.colors.clone();
     let strip = VirtualStrip::new();
-    let engine = Engine::start_with_acks(
+    let engine = Engine::start(
         ConfigSource::File {
             path: path.clone(),
             initial,
         },
         vec![Box::new(strip.clone())],
         Observers::default(),
-        None,
     )
     .unwrap();
     assert!(wait_until(LIMIT, || strip.latest() == [colors.success, colors.success]));
@@ -463,14 +462,13 @@ fn an_invalid_config_edit_is_reported_and_the_last_good_one_runs() {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, config_text(&[("ci", sim.url())], 2.0)).unwrap();
     let initial = Config::load(&path).unwrap();
-    let engine = Engine::start_with_acks(
+    let engine = Engine::start(
         ConfigSource::File {
             path: path.clone(),
             initial: initial.clone(),
         },
         vec![],
         Observers::default(),
-        None,
     )
     .unwrap();
     for (bad, position) in [

@@ -14,10 +14,11 @@ use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use ledtogo::autostart::Autostart;
 use ledtogo::config::Config;
 use ledtogo::gui::desk::FRAME_INTERVAL;
-use ledtogo::gui::{App, ConfigPlace, look, start_desk, start_desk_with_acks};
+use ledtogo::gui::{App, ConfigPlace, look, start_desk};
 use ledtogo::model::Target;
 use ledtogo::model::{JobId, JobState};
 use ledtogo::sim::{SimItem, SimJenkins, SimJob};
+use ledtogo::state::Files;
 
 mod support;
 use support::wait_until;
@@ -84,7 +85,26 @@ fn setup_app(
     size: Vec2,
     wrap: impl FnOnce(App) -> App + 'static,
 ) -> Setup {
+    setup_remembering(sim, server, strip, slots, size, wrap, None)
+}
+
+/// [`setup_app`] with `flaky` as the flaky-job history the desk starts from (its `flaky.json`, in the
+/// test's folder; `None`: kept in memory).
+fn setup_remembering(
+    sim: SimJenkins,
+    server: &str,
+    strip: &str,
+    slots: &str,
+    size: Vec2,
+    wrap: impl FnOnce(App) -> App + 'static,
+    flaky: Option<&str>,
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
+    let flaky_file = flaky.map(|text| {
+        let file = dir.path().join("flaky.json");
+        std::fs::write(&file, text).unwrap();
+        file
+    });
     let path = dir.path().join("config.toml");
     let text = format!(
         "poll_seconds = 1\n\n[[servers]]\nname = \"ci\"\nurl = \"{}\"\n{server}\n[strip]\nport = \"none\"\nleds = 6\n\
@@ -98,14 +118,18 @@ fn setup_app(
     let initial = Config::load(&path).unwrap();
     let opened = Arc::new(Mutex::new(Vec::new()));
     let record = opened.clone();
-    // Acknowledgements next to the config: never the state folder of whoever runs the tests.
-    let desk = start_desk_with_acks(
+    // Acknowledgements and flaky history next to the config: never the state folder of whoever runs
+    // the tests.
+    let desk = start_desk(
         ConfigPlace::User(path.clone()),
         initial,
         Vec::new(),
         Box::new(move |url| record.lock().unwrap().push(url.to_owned())),
         None,
-        Some(dir.path().join("acks.json")),
+        Files {
+            acks: Some(dir.path().join("acks.json")),
+            flaky: flaky_file,
+        },
     )
     .unwrap();
     let harness = Harness::builder()
@@ -757,6 +781,7 @@ fn an_invalid_config_file_is_shown_with_its_position_and_left_untouched() {
         Vec::new(),
         Box::new(|_| {}),
         None,
+        Files::default(),
     )
     .unwrap();
     let mut h = Harness::builder()
@@ -1126,6 +1151,7 @@ fn create_my_config_switches_to_it_in_this_process_and_stops_the_demo() {
         Vec::new(),
         Box::new(|_| {}),
         None,
+        Files::default(),
     )
     .unwrap();
     let demo = Arc::downgrade(&desk);
@@ -1787,4 +1813,129 @@ fn print_labels_writes_the_sheet_next_to_the_config_with_the_mapped_names_and_op
     s.harness.get_by_label("Open").click();
     s.harness.step();
     assert_eq!(*opened.lock().unwrap(), [sheet]);
+}
+
+/// A `flaky.json` in which `ci:web` is flaky: builds 1–4 passed, failed, passed, failed, the last an hour ago.
+fn web_flaky_history() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let hour = 3_600_000;
+    let builds: Vec<String> = ["passed", "failed", "passed", "failed"]
+        .iter()
+        .enumerate()
+        .map(|(i, outcome)| {
+            let at = now - (4 - i as i64) * hour;
+            format!(
+                "{{\"number\":{},\"at_ms\":{at},\"outcome\":\"{outcome}\"}}",
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        "{{\"version\":1,\"jobs\":[{{\"server\":\"ci\",\"path\":[\"web\"],\"flaky\":true,\"builds\":[{}]}}]}}",
+        builds.join(",")
+    )
+}
+
+#[test]
+fn the_flaky_jobs_list_shows_each_flaky_job_with_its_flips_and_last_builds() {
+    let history = web_flaky_history();
+    let mut s = setup_remembering(
+        SimJenkins::start(jobs()).unwrap(),
+        "",
+        "brightness = 1.0\ngamma = 1.0\n",
+        "",
+        Vec2::new(1000.0, 700.0),
+        |app| app,
+        Some(&history),
+    );
+    assert!(s.pump_until(|h| h.query_by_label("Flaky jobs (1)").is_some()));
+    s.harness.get_by_label("Flaky jobs (1)").click();
+    assert!(s.pump_until(|h| h.query_by_label("web on ci — 3 flips").is_some()));
+    assert!(
+        s.harness
+            .query_by_label("#4 failed, #3 passed, #2 failed, #1 passed")
+            .is_some(),
+        "the last builds, newest first"
+    );
+    assert!(
+        s.harness.query_by_label("web  (flaky)").is_some(),
+        "the job tree marks it too"
+    );
+}
+
+#[test]
+fn with_no_flaky_job_the_list_says_what_makes_a_job_flaky() {
+    let mut s = setup("");
+    s.harness.get_by_label("Flaky jobs (0)").click();
+    assert!(s.pump_until(|h| {
+        h.query_by_label(
+            "No flaky jobs. A job is flaky when its builds flip between failure and success 3 times \
+             within 24h.",
+        )
+        .is_some()
+    }));
+}
+
+#[test]
+fn an_leds_own_sound_is_set_from_its_menu_and_cleared_again() {
+    let mut s = setup("\n[[slots]]\nled = 2\njob = \"api\"\n");
+    let dir = s.path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("api.wav"), support::wav()).unwrap();
+    s.harness.get_by_label("LED 2: api").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Sounds of this LED…").click();
+    assert!(s.pump_until(|h| h.query_by_label("LED 2 broke sound").is_some()));
+    s.replace_text("LED 2 broke sound", "api.wav");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    let config = s.saved(|c| c.slot(2).is_some_and(|slot| slot.sound_broke.is_some()));
+    assert_eq!(
+        config.slot(2).unwrap().sound_broke,
+        Some(dir.join("api.wav")),
+        "checked, then saved in the slot"
+    );
+    assert_eq!(
+        config.alerts.sound_broke, None,
+        "the global one is untouched"
+    );
+    assert!(s.pump_until(|h| h.query_by_label("Sounds per LED (1 set)").is_some()));
+
+    s.harness.get_by_label("Strip").click();
+    s.harness.step();
+    s.harness.get_by_label("LED 2: api").click_secondary();
+    s.harness.step();
+    s.harness.step();
+    s.harness.get_by_label("Use the usual sounds").click();
+    let config = s.saved(|c| c.slot(2).is_some_and(|slot| slot.sound_broke.is_none()));
+    assert_eq!(
+        config.slot(2).unwrap().target,
+        job("api"),
+        "the mapping stays"
+    );
+}
+
+#[test]
+fn the_flaky_rule_typed_in_the_alerts_tab_is_written_to_the_file_and_a_bad_one_refused() {
+    let mut s = setup("");
+    s.harness.get_by_label("Alerts").click();
+    s.harness.step();
+    s.replace_text("Within", "2d");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    let config = s.saved(|c| c.alerts.flaky_window.0 == Duration::from_secs(2 * 86_400));
+    assert_eq!(config.alerts.flaky_flips.0, 3);
+    assert!(file_text(&s.path).contains("flaky_window = \"2d\""));
+    s.replace_text("Flips", "1");
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.step();
+    s.harness.step();
+    assert!(
+        s.harness
+            .query_by_label("flaky_flips = 1 is out of range: between 2 and 100")
+            .is_some()
+    );
 }

@@ -103,6 +103,7 @@ fn problem(label: &str) -> ProblemJob {
         blame: None,
         job: ledtogo::model::JobId::new("ci", label),
         on_it: None,
+        flaky: false,
     }
 }
 

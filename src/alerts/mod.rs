@@ -197,6 +197,7 @@ mod tests {
             url: Some("http://ci/job/api/3/".into()),
             notify: true,
             sound: Some(SoundKind::Broke),
+            jobs: Vec::new(),
         }
     }
 

@@ -53,6 +53,7 @@ impl Notifier for DesktopNotifier {
             .icon(match alert.kind {
                 AlertKind::Broke | AlertKind::StillFailing => "dialog-error",
                 AlertKind::ServerLost => "network-error",
+                AlertKind::FlakyDigest => "dialog-warning",
                 AlertKind::Fixed | AlertKind::ServerRecovered => "dialog-information",
             });
         #[cfg(all(unix, not(target_os = "macos")))]

@@ -23,12 +23,19 @@
 //!   ([`crate::model::Blame`]): "Build #12 of api on ci: failure — Mona: Fix the login test (#412)" alone,
 //!   "api #12 (Mona)" in a list. That text comes from the server too: made visible and cut to
 //!   [`MAX_BLAME`] (the name alone to [`text::MAX_NAME`]).
+//! - **Flaky jobs** ([`crate::flaky`]): a flaky job's breaks, fixes and further failures make no
+//!   notification and no sound of their own. They are held for one digest, "3 flaky jobs: api (4
+//!   flips), …", a notification without sound, at most one every [`DIGEST_EVERY`]: the first as soon as a
+//!   change is held, each next one a day after the previous one ([`AlertPolicy::digest`], which the
+//!   worker asks after every batch and every minute). A change is held when its kind's switch is on; the
+//!   digest waits out a pause and quiet hours, and is dropped while notifications are off.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::config::Alerts;
+use crate::flaky::FlakySet;
 use crate::model::{Blame, JobId, JobState, ServerState, Transition};
 use crate::text;
 
@@ -38,6 +45,9 @@ pub const MAX_NAMES: usize = 5;
 /// The most characters (the ellipsis included) of "who: what" in a notification.
 pub const MAX_BLAME: usize = 100;
 
+/// The least time between two digests of flaky jobs' changes.
+pub const DIGEST_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlertKind {
@@ -46,6 +56,8 @@ pub enum AlertKind {
     StillFailing,
     Fixed,
     ServerRecovered,
+    /// The daily digest of flaky jobs' changes.
+    FlakyDigest,
 }
 
 /// The two sounds (built in, or the user's files).
@@ -66,6 +78,9 @@ pub struct Alert {
     /// Show a desktop notification.
     pub notify: bool,
     pub sound: Option<SoundKind>,
+    /// The jobs the alert names, in its order (empty for servers): the sound of the first one with a
+    /// slot sound is played ([`crate::config::Config::slot_sound`]).
+    pub jobs: Vec<JobId>,
 }
 
 /// The time context of one decision.
@@ -143,11 +158,21 @@ struct History {
     suppressed: u32,
 }
 
-/// The alert policy with its memory (the flapping history). Pure: feed it batches and moments.
+/// The alert policy with its memory (the flapping history, the flaky digest). Pure: feed it batches and
+/// moments.
 #[derive(Debug, Default)]
 pub struct AlertPolicy {
     limit: RateLimit,
     history: HashMap<Subject, History>,
+    digest: Digest,
+}
+
+/// Flaky jobs' changes held for the next digest.
+#[derive(Debug, Default)]
+struct Digest {
+    /// Job → (its name, flips as last known).
+    held: BTreeMap<JobId, (String, u32)>,
+    last_sent: Option<Instant>,
 }
 
 /// One line of a notification: a job or a server, plus what the rate limiter held back before it.
@@ -157,6 +182,7 @@ struct Entry {
     detail: String,
     url: Option<String>,
     build: Option<u64>,
+    job: Option<JobId>,
     /// Who is behind the build: "who: what" ([`MAX_BLAME`]) and the name alone ([`text::short`]).
     blame: Option<(String, String)>,
     held_back: u32,
@@ -167,11 +193,97 @@ impl AlertPolicy {
         Self {
             limit,
             history: HashMap::new(),
+            digest: Digest::default(),
         }
     }
 
-    /// Decides what one batch of transitions (one poll) alerts. See the module docs for the rules.
+    /// Decides what one batch of transitions (one poll) alerts, with no job flaky. See the module docs
+    /// for the rules.
     pub fn decide(&mut self, batch: &[Transition], at: &Moment, settings: &Alerts) -> Decision {
+        self.decide_with_flaky(batch, &FlakySet::new(), at, settings)
+    }
+
+    /// [`decide`](Self::decide) with the `flaky` jobs' changes held for the [`digest`](Self::digest).
+    pub fn decide_with_flaky(
+        &mut self,
+        batch: &[Transition],
+        flaky: &FlakySet,
+        at: &Moment,
+        settings: &Alerts,
+    ) -> Decision {
+        for (id, (_, flips)) in &mut self.digest.held {
+            if let Some(f) = flaky.get(id) {
+                *flips = f.flips;
+            }
+        }
+        for t in batch {
+            let Some((kind, Subject::Job(id), entry)) = describe(t) else {
+                continue;
+            };
+            let switch = match kind {
+                AlertKind::Broke => settings.broke,
+                AlertKind::Fixed => settings.fixed,
+                AlertKind::StillFailing => settings.still_failing,
+                _ => false,
+            };
+            if let Some(f) = flaky.get(&id).filter(|_| switch) {
+                self.digest.held.insert(id, (entry.name, f.flips));
+            }
+        }
+        let batch: Vec<&Transition> = batch
+            .iter()
+            .filter(|t| !flaky_job(t).is_some_and(|id| flaky.contains_key(id)))
+            .collect();
+        self.decide_now(&batch, at, settings)
+    }
+
+    /// The digest of the flaky jobs' changes held so far, when one is due (see the module docs); the
+    /// held changes are then forgotten.
+    pub fn digest(&mut self, at: &Moment, settings: &Alerts) -> Option<Alert> {
+        if !settings.notifications {
+            self.digest.held.clear();
+            return None;
+        }
+        let quiet = settings
+            .quiet_hours
+            .is_some_and(|q| q.contains(at.minute_of_day));
+        let due = self
+            .digest
+            .last_sent
+            .is_none_or(|t| at.now.saturating_duration_since(t) >= DIGEST_EVERY);
+        if self.digest.held.is_empty() || !due || quiet || at.paused() {
+            return None;
+        }
+        self.digest.last_sent = Some(at.now);
+        let held = std::mem::take(&mut self.digest.held);
+        let n = held.len();
+        let mut body = String::new();
+        for (i, (name, flips)) in held.values().take(MAX_NAMES).enumerate() {
+            if i > 0 {
+                body.push_str(", ");
+            }
+            let s = if *flips == 1 { "" } else { "s" };
+            let _ = write!(body, "{name} ({flips} flip{s})");
+        }
+        if n > MAX_NAMES {
+            let _ = write!(body, ", and {} more", n - MAX_NAMES);
+        }
+        Some(Alert {
+            kind: AlertKind::FlakyDigest,
+            title: if n == 1 {
+                "1 flaky job".to_owned()
+            } else {
+                format!("{n} flaky jobs")
+            },
+            body,
+            url: None,
+            notify: true,
+            sound: None,
+            jobs: held.into_keys().collect(),
+        })
+    }
+
+    fn decide_now(&mut self, batch: &[&Transition], at: &Moment, settings: &Alerts) -> Decision {
         let quiet = settings
             .quiet_hours
             .is_some_and(|q| q.contains(at.minute_of_day));
@@ -188,12 +300,13 @@ impl AlertPolicy {
                 AlertKind::Fixed => settings.fixed,
                 AlertKind::StillFailing => settings.still_failing,
                 AlertKind::ServerLost | AlertKind::ServerRecovered => settings.server_outages,
+                AlertKind::FlakyDigest => false,
             };
             switch && (notify || (sound && sound_of(kind).is_some()))
         };
 
         let mut groups: Vec<(AlertKind, Vec<Entry>)> = Vec::new();
-        for t in batch {
+        for &t in batch {
             let Some((kind, subject, entry)) = describe(t) else {
                 continue;
             };
@@ -232,6 +345,7 @@ impl AlertPolicy {
                 url: entries.iter().find_map(|e| e.url.clone()),
                 notify,
                 sound,
+                jobs: entries.iter().filter_map(|e| e.job.clone()).collect(),
             });
         }
         decision
@@ -278,7 +392,20 @@ fn sound_of(kind: AlertKind) -> Option<SoundKind> {
     match kind {
         AlertKind::Broke => Some(SoundKind::Broke),
         AlertKind::Fixed => Some(SoundKind::Fixed),
-        AlertKind::StillFailing | AlertKind::ServerLost | AlertKind::ServerRecovered => None,
+        AlertKind::StillFailing
+        | AlertKind::ServerLost
+        | AlertKind::ServerRecovered
+        | AlertKind::FlakyDigest => None,
+    }
+}
+
+/// The job a break, fix or further failure is about (the changes a flaky job's digest takes).
+fn flaky_job(t: &Transition) -> Option<&JobId> {
+    match t {
+        Transition::Broke { job, .. }
+        | Transition::Fixed { job, .. }
+        | Transition::StillFailing { job, .. } => Some(job),
+        _ => None,
     }
 }
 
@@ -305,6 +432,7 @@ fn job_entry(
         ),
         url: url.cloned(),
         build,
+        job: Some(job.clone()),
         blame: blame.map(|b| {
             (
                 text::truncate(&text::visible(&b.describe()), MAX_BLAME).into_owned(),
@@ -327,6 +455,7 @@ fn describe(t: &Transition) -> Option<(AlertKind, Subject, Entry)> {
                 detail: text::visible(&detail).into_owned(),
                 url: None,
                 build: None,
+                job: None,
                 blame: None,
                 held_back: 0,
             },
@@ -430,6 +559,7 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
             AlertKind::Fixed => format!("{} is fixed", one.name),
             AlertKind::ServerLost => format!("Lost Jenkins server {}", one.name),
             AlertKind::ServerRecovered => format!("Jenkins server {} is back", one.name),
+            AlertKind::FlakyDigest => format!("1 flaky job: {}", one.name),
         };
         let blame = one
             .blame
@@ -447,6 +577,7 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
         AlertKind::Fixed => format!("{n} jobs fixed"),
         AlertKind::ServerLost => format!("Lost {n} Jenkins servers"),
         AlertKind::ServerRecovered => format!("{n} Jenkins servers are back"),
+        AlertKind::FlakyDigest => format!("{n} flaky jobs"),
     };
     let mut body = String::new();
     for (i, e) in entries.iter().take(MAX_NAMES).enumerate() {
@@ -622,7 +753,133 @@ mod tests {
                 url: Some("http://ci/job/api/12/".into()),
                 notify: true,
                 sound: Some(SoundKind::Broke),
+                jobs: vec![JobId::new("ci", "api")],
             }]
+        );
+    }
+
+    fn flaky_set(jobs: &[(&str, u32)]) -> FlakySet {
+        jobs.iter()
+            .map(|(name, flips)| {
+                let job = crate::flaky::FlakyJob {
+                    flips: *flips,
+                    last: Vec::new(),
+                };
+                (JobId::new("ci", name), job)
+            })
+            .collect()
+    }
+
+    impl Setup {
+        fn decide_flaky(
+            &mut self,
+            seconds: u64,
+            batch: &[Transition],
+            flaky: &FlakySet,
+        ) -> Vec<Alert> {
+            let at = self.at(seconds, 12 * 60);
+            self.policy
+                .decide_with_flaky(batch, flaky, &at, &self.settings)
+                .alerts
+        }
+
+        fn digest(&mut self, seconds: u64) -> Option<Alert> {
+            let at = self.at(seconds, 12 * 60);
+            self.policy.digest(&at, &self.settings)
+        }
+    }
+
+    #[test]
+    fn a_flaky_jobs_breaks_and_fixes_make_no_alert_of_their_own_but_one_digest() {
+        let mut s = Setup::new();
+        let flaky = flaky_set(&[("api", 4), ("web", 3)]);
+        let alerts = s.decide_flaky(
+            0,
+            &[broke("api", 7), broke("db", 3), fixed("web", 9)],
+            &flaky,
+        );
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(
+            alerts[0].title, "db broke",
+            "the job that is not flaky alerts as ever"
+        );
+        let digest = s.digest(0).expect("the first digest goes at once");
+        assert_eq!(digest.kind, AlertKind::FlakyDigest);
+        assert_eq!(digest.title, "2 flaky jobs");
+        assert_eq!(digest.body, "api (4 flips), web (3 flips)");
+        assert_eq!(digest.sound, None, "a digest makes no sound");
+        assert!(digest.notify);
+        assert_eq!(
+            digest.jobs,
+            [JobId::new("ci", "api"), JobId::new("ci", "web")]
+        );
+        assert_eq!(s.digest(60), None, "nothing held since");
+    }
+
+    #[test]
+    fn the_digest_comes_at_most_once_a_day_and_names_the_latest_flip_counts() {
+        let mut s = Setup::new();
+        let day = DIGEST_EVERY.as_secs();
+        s.decide_flaky(0, &[broke("api", 7)], &flaky_set(&[("api", 3)]));
+        assert!(s.digest(0).is_some());
+        s.decide_flaky(600, &[fixed("api", 8)], &flaky_set(&[("api", 4)]));
+        s.decide_flaky(1200, &[broke("api", 9)], &flaky_set(&[("api", 5)]));
+        assert_eq!(
+            s.digest(1200),
+            None,
+            "a digest went out less than a day ago"
+        );
+        assert_eq!(s.digest(day - 1), None);
+        s.decide_flaky(day - 1, &[], &flaky_set(&[("api", 6)]));
+        let digest = s.digest(day).expect("a day later");
+        assert_eq!(digest.title, "1 flaky job");
+        assert_eq!(
+            digest.body, "api (6 flips)",
+            "one line per job, its flips now"
+        );
+    }
+
+    #[test]
+    fn the_digest_waits_out_quiet_hours_and_a_pause_and_follows_the_switches() {
+        let mut s = Setup::new();
+        s.settings.quiet_hours = Some(QuietHours {
+            start: 11 * 60,
+            end: 13 * 60,
+        });
+        s.decide_flaky(0, &[broke("api", 7)], &flaky_set(&[("api", 3)]));
+        assert_eq!(s.digest(0), None, "noon is quiet");
+        s.settings.quiet_hours = None;
+        let paused = Moment {
+            paused_until: Some(s.start + Duration::from_secs(3600)),
+            ..s.at(0, 12 * 60)
+        };
+        assert_eq!(s.policy.digest(&paused, &s.settings), None, "paused");
+        assert!(s.digest(3600).is_some(), "held until both are over");
+
+        let mut s = Setup::new();
+        s.settings.fixed = false;
+        s.decide_flaky(0, &[fixed("api", 8)], &flaky_set(&[("api", 3)]));
+        assert_eq!(s.digest(0), None, "fixes do not alert: nothing held");
+        s.settings.notifications = false;
+        s.decide_flaky(0, &[broke("api", 9)], &flaky_set(&[("api", 3)]));
+        assert_eq!(s.digest(0), None);
+        s.settings.notifications = true;
+        assert_eq!(s.digest(0), None, "dropped while notifications were off");
+    }
+
+    #[test]
+    fn a_long_digest_names_a_few_jobs_and_counts_the_rest() {
+        let mut s = Setup::new();
+        let names: Vec<String> = (0..8).map(|i| format!("j{i}")).collect();
+        let flaky: Vec<(&str, u32)> = names.iter().map(|n| (n.as_str(), 3)).collect();
+        let batch: Vec<Transition> = names.iter().map(|n| broke(n, 1)).collect();
+        assert!(s.decide_flaky(0, &batch, &flaky_set(&flaky)).is_empty());
+        let digest = s.digest(0).unwrap();
+        assert_eq!(digest.title, "8 flaky jobs");
+        assert!(
+            digest.body.ends_with("j4 (3 flips), and 3 more"),
+            "{}",
+            digest.body
         );
     }
 

@@ -14,20 +14,23 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TrySendError};
 
 use parking_lot::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::policy::{Alert, AlertPolicy, Moment, RateLimit, SoundKind};
 use super::{Notifier, NotifyError, SoundError, SoundSink};
-use crate::config::Alerts;
+use crate::config::{Alerts, Config};
 use crate::engine::Batch;
+use crate::model::JobId;
 
 /// Notifications waiting for the notifier; more are dropped (and counted).
 const NOTIFY_QUEUE: usize = 4;
 /// Sounds waiting for the sound thread; more are dropped (and counted).
 const SOUND_QUEUE: usize = 2;
+/// How often the flaky jobs' digest is looked at when no batch comes (it may be due, or a pause over).
+const DIGEST_CHECK: Duration = Duration::from_secs(60);
 
 /// Starts the alert threads. See the module docs.
 #[derive(Debug)]
@@ -158,64 +161,84 @@ impl AlertWorker {
             .spawn(move || {
                 let mut policy = AlertPolicy::new(limit);
                 let mut backed_up = false;
-                for batch in rx {
-                    s.stats.batches.fetch_add(1, Ordering::Relaxed);
-                    let settings = &batch.config.alerts;
-                    let at = Moment {
-                        now: Instant::now(),
-                        minute_of_day: local_minute_of_day(),
-                        paused_until: s.lock().paused_until,
-                    };
-                    let decision = policy.decide(&batch.transitions, &at, settings);
-                    for sup in &decision.suppressed {
-                        s.stats.flapping_suppressed.fetch_add(1, Ordering::Relaxed);
-                        if sup.first {
-                            tracing::info!(
-                                "{} is flapping: its alerts are held back for now",
-                                sup.subject
-                            );
-                        } else {
-                            tracing::debug!("{}: alert held back (flapping)", sup.subject);
+                let mut config: Option<Arc<Config>> = None;
+                let moment = || Moment {
+                    now: Instant::now(),
+                    minute_of_day: local_minute_of_day(),
+                    paused_until: s.lock().paused_until,
+                };
+                let mut deliver = |alert: Alert, config: &Config| {
+                    tracing::debug!(
+                        "alert: {} ({}{})",
+                        alert.title,
+                        if alert.notify { "notify" } else { "no notification" },
+                        alert.sound.map_or("", |_| ", sound")
+                    );
+                    if let Some(kind) = alert.sound {
+                        let custom = custom_sound(config, kind, &alert.jobs);
+                        let request = SoundRequest {
+                            kind,
+                            custom,
+                            preview: false,
+                        };
+                        if sound_tx.try_send(request).is_err() {
+                            s.stats.sounds_dropped.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!("sound dropped: the sound thread is busy");
                         }
                     }
-                    for alert in decision.alerts {
-                        tracing::debug!(
-                            "alert: {} ({}{})",
-                            alert.title,
-                            if alert.notify { "notify" } else { "no notification" },
-                            alert.sound.map_or("", |_| ", sound")
-                        );
-                        if let Some(kind) = alert.sound {
-                            let custom = custom_sound(settings, kind);
-                            let request = SoundRequest {
-                                kind,
-                                custom,
-                                preview: false,
-                            };
-                            if sound_tx.try_send(request).is_err() {
-                                s.stats.sounds_dropped.fetch_add(1, Ordering::Relaxed);
-                                tracing::debug!("sound dropped: the sound thread is busy");
-                            }
-                        }
-                        if alert.notify {
-                            match notify_tx.try_send(alert) {
-                                Ok(()) => backed_up = false,
-                                Err(TrySendError::Full(a) | TrySendError::Disconnected(a)) => {
-                                    s.stats
-                                        .notifications_dropped
-                                        .fetch_add(1, Ordering::Relaxed);
-                                    if backed_up {
-                                        tracing::debug!("notification dropped: {}", a.title);
-                                    } else {
-                                        backed_up = true;
-                                        tracing::warn!(
-                                            "the notification daemon is not keeping up; dropping notifications (first: {})",
-                                            a.title
-                                        );
-                                    }
+                    if alert.notify {
+                        match notify_tx.try_send(alert) {
+                            Ok(()) => backed_up = false,
+                            Err(TrySendError::Full(a) | TrySendError::Disconnected(a)) => {
+                                s.stats
+                                    .notifications_dropped
+                                    .fetch_add(1, Ordering::Relaxed);
+                                if backed_up {
+                                    tracing::debug!("notification dropped: {}", a.title);
+                                } else {
+                                    backed_up = true;
+                                    tracing::warn!(
+                                        "the notification daemon is not keeping up; dropping notifications (first: {})",
+                                        a.title
+                                    );
                                 }
                             }
                         }
+                    }
+                };
+                loop {
+                    match rx.recv_timeout(DIGEST_CHECK) {
+                        Ok(batch) => {
+                            s.stats.batches.fetch_add(1, Ordering::Relaxed);
+                            let decision = policy.decide_with_flaky(
+                                &batch.transitions,
+                                &batch.flaky,
+                                &moment(),
+                                &batch.config.alerts,
+                            );
+                            for sup in &decision.suppressed {
+                                s.stats.flapping_suppressed.fetch_add(1, Ordering::Relaxed);
+                                if sup.first {
+                                    tracing::info!(
+                                        "{} is flapping: its alerts are held back for now",
+                                        sup.subject
+                                    );
+                                } else {
+                                    tracing::debug!("{}: alert held back (flapping)", sup.subject);
+                                }
+                            }
+                            for alert in decision.alerts {
+                                deliver(alert, &batch.config);
+                            }
+                            config = Some(batch.config);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if let Some(config) = &config
+                        && let Some(digest) = policy.digest(&moment(), &config.alerts)
+                    {
+                        deliver(digest, config);
                     }
                 }
             })?;
@@ -254,7 +277,12 @@ impl AlertHandle {
     /// already queued.
     /// What became of it shows in [`AlertHandle::status`]'s `listen`.
     pub fn play_now(&self, kind: SoundKind, settings: &Alerts) {
-        let custom = custom_sound(settings, kind);
+        self.play_file_now(kind, global_sound(settings, kind));
+    }
+
+    /// Plays `custom` (the built-in sound of `kind` when `None`) now, like [`play_now`](Self::play_now):
+    /// a slot's own sound, from its context menu.
+    pub fn play_file_now(&self, kind: SoundKind, custom: Option<PathBuf>) {
         self.shared.lock().status.listen = Some(Listen::Playing);
         let request = SoundRequest {
             kind,
@@ -355,11 +383,27 @@ struct SoundRequest {
 }
 
 /// The user's file for a sound of `kind`, if one is configured.
-fn custom_sound(settings: &Alerts, kind: SoundKind) -> Option<PathBuf> {
+/// The `[alerts]` sound file of `kind` (`None`: the built-in sound).
+fn global_sound(settings: &Alerts, kind: SoundKind) -> Option<PathBuf> {
     match kind {
         SoundKind::Broke => settings.sound_broke.clone(),
         SoundKind::Fixed => settings.sound_fixed.clone(),
     }
+}
+
+/// The sound file an alert about `jobs` plays for `kind`: the slot sound of the first job that has one
+/// ([`Config::slot_sound`]: a job behind several slots takes its most specific slot's), else the
+/// `[alerts]` one.
+fn custom_sound(config: &Config, kind: SoundKind, jobs: &[JobId]) -> Option<PathBuf> {
+    jobs.iter()
+        .find_map(|job| {
+            config.slot_sound(job, |slot| match kind {
+                SoundKind::Broke => slot.sound_broke.as_ref(),
+                SoundKind::Fixed => slot.sound_fixed.as_ref(),
+            })
+        })
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| global_sound(&config.alerts, kind))
 }
 
 #[derive(Debug)]
@@ -499,6 +543,7 @@ mod tests {
                 .send(Batch {
                     transitions,
                     config: self.config.clone(),
+                    flaky: Default::default(),
                 })
                 .unwrap();
         }
@@ -807,6 +852,87 @@ mod tests {
         );
         let s = wait_for(&handle, |s| s.batches == 3 && s.sounds_played == 2);
         assert_eq!(s.sounds_dropped, 0);
+    }
+
+    #[test]
+    fn a_slot_sound_plays_for_the_job_behind_the_slot_and_the_global_one_for_the_rest() {
+        let Rig {
+            tx, played, shown, ..
+        } = rig(Alerts::default());
+        let config = Arc::new(
+            Config::parse(
+                "[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n\
+                 [alerts]\nsound_broke = \"/s/global.ogg\"\n\
+                 [[slots]]\nled = 0\njob = \"deploy\"\nsound_broke = \"/s/deploy.ogg\"\n\
+                 [[slots]]\nled = 1\njob = \"lint\"\n",
+                None,
+            )
+            .unwrap(),
+        );
+        let send = |transitions| {
+            tx.tx
+                .send(Batch {
+                    transitions,
+                    config: config.clone(),
+                    flaky: Default::default(),
+                })
+                .unwrap();
+        };
+        send(broke("deploy", 3));
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Broke, Some(PathBuf::from("/s/deploy.ogg")))
+        );
+        send(broke("lint", 3));
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Broke, Some(PathBuf::from("/s/global.ogg")))
+        );
+        let mut both = broke("lint", 4);
+        both.extend(broke("deploy", 4));
+        send(both);
+        assert_eq!(
+            played.recv_timeout(Duration::from_secs(5)).unwrap(),
+            (SoundKind::Broke, Some(PathBuf::from("/s/deploy.ogg"))),
+            "of several jobs, the first one with a slot sound"
+        );
+        assert_eq!(
+            shown.recv_timeout(Duration::from_secs(5)).unwrap(),
+            "deploy broke"
+        );
+    }
+
+    #[test]
+    fn a_flaky_jobs_break_becomes_a_silent_digest_notification() {
+        let Rig {
+            tx,
+            shown,
+            played,
+            handle,
+        } = rig(Alerts::default());
+        let flaky = [(
+            JobId::new("ci", "api"),
+            crate::flaky::FlakyJob {
+                flips: 4,
+                last: Vec::new(),
+            },
+        )]
+        .into_iter()
+        .collect();
+        tx.tx
+            .send(Batch {
+                transitions: broke("api", 9),
+                config: tx.config.clone(),
+                flaky,
+            })
+            .unwrap();
+        assert_eq!(
+            shown.recv_timeout(Duration::from_secs(5)).unwrap(),
+            "1 flaky job"
+        );
+        let s = wait_for(&handle, |s| s.notifications_shown == 1);
+        assert_eq!(s.sounds_played, 0);
+        assert!(played.try_recv().is_err(), "no sound for a flaky job");
     }
 
     #[test]

@@ -101,6 +101,33 @@ impl ConfigDocument {
         slots.len() != before
     }
 
+    /// Sets `key` in the `[[slots]]` entry of `led` (removes it for `None`), keeping the entry's other keys
+    /// and comments. Returns false when no entry maps `led`.
+    pub fn set_slot_value(
+        &mut self,
+        led: usize,
+        key: &str,
+        value: Option<toml_edit::Value>,
+    ) -> bool {
+        let wanted = i64::try_from(led).ok();
+        let slots = self.slots_mut();
+        let Some(slot) = slots
+            .iter_mut()
+            .find(|t| t.get("led").and_then(toml_edit::Item::as_integer) == wanted)
+        else {
+            return false;
+        };
+        match value {
+            Some(v) => {
+                slot.insert(key, toml_edit::Item::Value(v));
+            }
+            None => {
+                slot.remove(key);
+            }
+        }
+        true
+    }
+
     fn slots_mut(&mut self) -> &mut toml_edit::ArrayOfTables {
         self.array_mut("slots")
     }
@@ -506,6 +533,26 @@ mod tests {
         doc.save_server(Some("office"), &entry);
         let config = Config::parse(&doc.text(), None).unwrap();
         assert_eq!(config.servers[0].kind, crate::config::ServerKind::Cctray);
+    }
+
+    #[test]
+    fn a_slot_key_is_set_and_removed_in_its_own_entry_only() {
+        let mut doc = ConfigDocument::parse(
+            "[[slots]]\nled = 0\njob = \"a\"  # the API\n\n[[slots]]\nled = 1\njob = \"b\"\n",
+        )
+        .unwrap();
+        assert!(doc.set_slot_value(1, "sound_broke", Some("b.ogg".into())));
+        assert!(!doc.set_slot_value(5, "sound_broke", Some("x.ogg".into())));
+        assert_eq!(
+            doc.text(),
+            "[[slots]]\nled = 0\njob = \"a\"  # the API\n\n[[slots]]\nled = 1\njob = \"b\"\n\
+             sound_broke = \"b.ogg\"\n"
+        );
+        assert!(doc.set_slot_value(1, "sound_broke", None));
+        assert_eq!(
+            doc.text(),
+            "[[slots]]\nled = 0\njob = \"a\"  # the API\n\n[[slots]]\nled = 1\njob = \"b\"\n"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! are re-exported here.
 
 mod document;
+pub mod duration;
 mod files;
 mod keys;
 pub mod kinds;
@@ -11,6 +12,7 @@ mod port;
 mod quiet_hours;
 
 pub use document::{ConfigDocument, ServerEntry, TokenSetting};
+pub use duration::{FlakyFlips, FlakyWindow, format_duration, parse_duration};
 pub use files::{default_path, world_readable, write_atomic, write_private, write_secret};
 pub use keys::{KnownTable, known_keys};
 pub use kinds::ServerKind;
@@ -98,6 +100,8 @@ struct RawSlot {
     server: Option<Spanned<String>>,
     job: Option<Spanned<String>>,
     folder: Option<Spanned<String>>,
+    sound_broke: Option<Spanned<String>>,
+    sound_fixed: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +162,10 @@ pub struct Alerts {
     pub sound_broke: Option<PathBuf>,
     /// A sound file played instead of the built-in "fixed" sound.
     pub sound_fixed: Option<PathBuf>,
+    /// How many changes between failure and success within `flaky_window` make a job flaky.
+    pub flaky_flips: FlakyFlips,
+    /// The time within which flips count; a flaky job green for this long loses the flag.
+    pub flaky_window: FlakyWindow,
 }
 
 impl Default for Alerts {
@@ -172,6 +180,8 @@ impl Default for Alerts {
             quiet_hours: None,
             sound_broke: None,
             sound_fixed: None,
+            flaky_flips: FlakyFlips::default(),
+            flaky_window: FlakyWindow::default(),
         }
     }
 }
@@ -233,8 +243,54 @@ mod alerts_tests {
                 }),
                 sound_broke: Some(PathBuf::from("/etc/ledtogo/sounds/broke.ogg")),
                 sound_fixed: Some(PathBuf::from("/usr/share/fixed.wav")),
+                flaky_flips: FlakyFlips(3),
+                flaky_window: FlakyWindow(Duration::from_secs(86_400)),
             }
         );
+    }
+
+    #[test]
+    fn the_flaky_rule_is_read_from_flips_and_a_window_in_hours_minutes_or_days() {
+        let a = alerts("[alerts]\nflaky_flips = 4\nflaky_window = \"2d\"\n");
+        assert_eq!(a.flaky_flips, FlakyFlips(4));
+        assert_eq!(a.flaky_window, FlakyWindow(Duration::from_secs(2 * 86_400)));
+        assert_eq!(
+            alerts("[alerts]\nflaky_window = \"90m\"\n")
+                .flaky_window
+                .to_string(),
+            "1h30m"
+        );
+    }
+
+    #[test]
+    fn a_bad_flaky_rule_is_reported_at_its_value_with_what_to_write() {
+        for (line, expected) in [
+            (
+                "flaky_flips = 1",
+                "flaky_flips = 1 is out of range: between 2 and 100",
+            ),
+            ("flaky_flips = 100000", "between 2 and 100"),
+            (
+                "flaky_window = \"24\"",
+                "flaky_window: \"24\" is not a duration like \"24h\"",
+            ),
+            ("flaky_window = \"1m\"", "between \"10m\" and \"30d\""),
+            ("flaky_window = \"31d\"", "between \"10m\" and \"30d\""),
+        ] {
+            let text = format!("[alerts]\nsounds = true\n{line}\n");
+            match Config::parse(&text, Some(Path::new("/etc/ledtogo.toml"))) {
+                Err(ConfigError::Invalid {
+                    line: 3,
+                    column,
+                    message,
+                    ..
+                }) => {
+                    assert_eq!(column, line.find('=').unwrap() + 3, "{line}: {message}");
+                    assert!(message.contains(expected), "{line}: {message}");
+                }
+                other => panic!("{line}: expected an error at line 3, got {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -354,6 +410,11 @@ pub struct ServerConfig {
 pub struct Slot {
     pub led: usize,
     pub target: Target,
+    /// This slot's "broke" sound file, instead of `[alerts] sound_broke` for the jobs behind it
+    /// (resolved like every path; see [`Config::slot_sound`] for which slot wins).
+    pub sound_broke: Option<PathBuf>,
+    /// This slot's "fixed" sound file, instead of `[alerts] sound_fixed`.
+    pub sound_fixed: Option<PathBuf>,
 }
 
 /// Which jobs the aggregate LEDs ("the tube") summarise.
@@ -859,7 +920,23 @@ impl Config {
                 },
                 (None, None) => Target::Server(server),
             };
-            slots.push(Slot { led, target });
+            let sound = |key: &str, v: &Option<Spanned<String>>| match v {
+                Some(p) if p.get_ref().trim().is_empty() => Err(err(
+                    Some(p.span()),
+                    format!(
+                        "slot for LED {led}: `{key}` is empty: name a sound file (wav, ogg, flac or \
+                         mp3), or leave the key out for the one in [alerts]"
+                    ),
+                )),
+                Some(p) => Ok(Some(resolve(p.get_ref().trim()))),
+                None => Ok(None),
+            };
+            slots.push(Slot {
+                led,
+                target,
+                sound_broke: sound("sound_broke", &s.sound_broke)?,
+                sound_fixed: sound("sound_fixed", &s.sound_fixed)?,
+            });
         }
 
         let mut aggregate = AggregateConfig::default();
@@ -937,6 +1014,34 @@ impl Config {
     /// The slot on `led`, if any.
     pub fn slot(&self, led: usize) -> Option<&Slot> {
         self.slots.iter().find(|s| s.led == led)
+    }
+
+    /// The sound file a slot sets for `job` (`pick` chooses the slot's `sound_broke` or `sound_fixed`),
+    /// or `None` when no slot behind which the job is sets one (then `[alerts]` decides). A job behind
+    /// several slots that set one takes the most specific slot's: its own job slot, then the deepest
+    /// folder, then its whole server; among equals the lowest LED.
+    pub fn slot_sound(
+        &self,
+        job: &JobId,
+        pick: impl Fn(&Slot) -> Option<&PathBuf>,
+    ) -> Option<&Path> {
+        self.slots
+            .iter()
+            .filter_map(|slot| {
+                let rank = match &slot.target {
+                    Target::Job(id) if id == job => 0,
+                    Target::Folder { server, path }
+                        if *server == job.server && job.path.starts_with(path) =>
+                    {
+                        usize::MAX / 2 - path.len()
+                    }
+                    Target::Server(server) if *server == job.server => usize::MAX,
+                    _ => return None,
+                };
+                Some(((rank, slot.led), pick(slot)?))
+            })
+            .min_by_key(|(key, _)| *key)
+            .map(|(_, path)| path.as_path())
     }
 }
 
@@ -1140,6 +1245,53 @@ mod tests {
         assert!(
             msg.contains("\"home\"") && msg.contains("\"office\""),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_slot_sound_overrides_the_global_one_and_the_most_specific_slot_wins() {
+        let c = Config::parse(
+            "[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n\
+             [alerts]\nsound_broke = \"/s/global.ogg\"\n\
+             [[slots]]\nled = 0\nsound_broke = \"/s/server.ogg\"\n\
+             [[slots]]\nled = 1\nfolder = \"team\"\nsound_broke = \"sounds/team.ogg\"\n\
+             [[slots]]\nled = 2\njob = \"team/deploy\"\nsound_broke = \"/s/deploy.ogg\"\n\
+             sound_fixed = \"/s/deployed.ogg\"\n\
+             [[slots]]\nled = 3\njob = \"team/lint\"\n",
+            Some(Path::new("/etc/ledtogo/config.toml")),
+        )
+        .unwrap();
+        let broke = |job: &str| c.slot_sound(&JobId::new("ci", job), |s| s.sound_broke.as_ref());
+        let fixed = |job: &str| c.slot_sound(&JobId::new("ci", job), |s| s.sound_fixed.as_ref());
+        assert_eq!(broke("team/deploy"), Some(Path::new("/s/deploy.ogg")));
+        assert_eq!(fixed("team/deploy"), Some(Path::new("/s/deployed.ogg")));
+        assert_eq!(
+            broke("team/lint"),
+            Some(Path::new("/etc/ledtogo/sounds/team.ogg")),
+            "its own slot sets none: the folder's, resolved next to the config"
+        );
+        assert_eq!(
+            fixed("team/lint"),
+            None,
+            "no slot sets one: [alerts] decides"
+        );
+        assert_eq!(broke("web"), Some(Path::new("/s/server.ogg")));
+        assert_eq!(
+            c.slot_sound(&JobId::new("other", "web"), |s| s.sound_broke.as_ref()),
+            None
+        );
+    }
+
+    #[test]
+    fn an_empty_slot_sound_is_reported_at_its_value() {
+        let (line, column, message) = invalid(
+            "[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n\
+             [[slots]]\nled = 0\njob = \"a\"\nsound_fixed = \" \"\n",
+        );
+        assert_eq!((line, column), (7, 15), "{message}");
+        assert!(
+            message.contains("slot for LED 0: `sound_fixed` is empty"),
+            "{message}"
         );
     }
 

@@ -1,5 +1,8 @@
 //! The Alerts tab: desktop notifications and sounds, per kind, custom sound files and quiet hours — all
-//! written to the `[alerts]` table of the config file — plus the runtime "pause notifications".
+//! written to the `[alerts]` table of the config file — plus the runtime "pause notifications", and each
+//! LED slot's own sounds (`sound_broke` / `sound_fixed` in its `[[slots]]` entry).
+
+use std::collections::BTreeMap;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,18 +22,48 @@ use super::desk::Desk;
 pub struct AlertsTab {
     sound_broke: Option<String>,
     sound_fixed: Option<String>,
+    /// The slots' sound fields being typed in, by LED and key.
+    slot_sounds: BTreeMap<(usize, &'static str), Option<String>>,
+    /// Opens "Sounds per LED" once (the strip's context menu asked for an LED's sounds).
+    show_led: Option<usize>,
     quiet: Option<String>,
+    flaky_flips: Option<String>,
+    flaky_window: Option<String>,
     /// Why the last typed value was refused.
     problem: Option<String>,
-    /// Sound files being checked on a worker thread (key, text as typed), and the finished checks.
-    checking: Vec<(&'static str, String)>,
+    /// Sound files being checked on a worker thread (setting, text as typed), and the finished checks.
+    checking: Vec<(SoundKey, String)>,
     checked: Arc<Mutex<Vec<Checked>>>,
+}
+
+/// Which sound setting a typed path is for: `key` in `[alerts]` (`led` is `None`) or in the slot of `led`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SoundKey {
+    led: Option<usize>,
+    key: &'static str,
+}
+
+impl SoundKey {
+    fn global(key: &'static str) -> Self {
+        Self { led: None, key }
+    }
+
+    fn set(self, desk: &Desk, value: Option<EditValue>) {
+        match self.led {
+            None => set(desk, self.key, value),
+            Some(led) => desk.edit(Edit::SetSlotValue {
+                led,
+                key: self.key.into(),
+                value,
+            }),
+        }
+    }
 }
 
 /// A finished check of a sound file typed for `key`.
 #[derive(Debug)]
 struct Checked {
-    key: &'static str,
+    key: SoundKey,
     text: String,
     result: Result<(), String>,
 }
@@ -111,13 +144,7 @@ fn check_sound(text: &str, config_file: Option<&Path>) -> Result<(), String> {
 
 impl AlertsTab {
     /// Checks the sound file typed for `key` on a worker thread; the result is applied in [`show`](Self::show).
-    fn check_later(
-        &mut self,
-        desk: &Desk,
-        key: &'static str,
-        text: &str,
-        config_file: Option<&Path>,
-    ) {
+    fn check_later(&mut self, desk: &Desk, key: SoundKey, text: &str, config_file: Option<&Path>) {
         let (text, config_file) = (text.to_owned(), config_file.map(Path::to_path_buf));
         let (done, waker) = (self.checked.clone(), desk.waker.clone());
         self.checking.push((key, text.clone()));
@@ -142,10 +169,83 @@ impl AlertsTab {
                 .retain(|(k, t)| !(*k == c.key && *t == c.text));
             match c.result {
                 // Saved as typed: the config resolves it on every load, like the file's other paths.
-                Ok(()) => set(desk, c.key, Some(EditValue::Text(c.text))),
+                Ok(()) => c.key.set(desk, Some(EditValue::Text(c.text))),
                 Err(e) => self.problem = Some(e),
             }
         }
+    }
+
+    /// Opens the sounds of `led` (the strip's context menu: *Sounds of this LED…*).
+    pub fn show_sounds_of(&mut self, led: usize) {
+        self.show_led = Some(led);
+    }
+
+    /// "Sounds per LED": each mapped slot's broke and fixed sound files, typed, checked off the UI
+    /// thread and saved in its `[[slots]]` entry; an empty field removes the slot's own sound.
+    fn slot_sounds(
+        &mut self,
+        ui: &mut Ui,
+        desk: &Desk,
+        config: &Config,
+    ) -> Vec<(SoundKey, String)> {
+        let set_here = config
+            .slots
+            .iter()
+            .filter(|s| s.sound_broke.is_some() || s.sound_fixed.is_some())
+            .count();
+        let mut typed = Vec::new();
+        let mut header = egui::CollapsingHeader::new(format!("Sounds per LED ({set_here} set)"))
+            .id_salt("slot-sounds");
+        if self.show_led.take().is_some() {
+            header = header.open(Some(true));
+            ui.scroll_to_cursor(Some(egui::Align::Center));
+        }
+        header.show(ui, |ui| {
+            ui.label(
+                "An LED's own sounds play for the jobs behind it instead of the ones above (a job \
+                 behind several: its own job slot's, then the deepest folder's). Empty: the ones above.",
+            );
+            if config.slots.is_empty() {
+                ui.label(RichText::new("No LED shows a job yet.").italics());
+            }
+            for slot in &config.slots {
+                let name = crate::text::visible(&crate::labels::led_name(config, slot.led)).into_owned();
+                ui.label(RichText::new(format!("LED {} — {name}", slot.led)).strong());
+                for (key, current, what) in [
+                    ("sound_broke", &slot.sound_broke, "broke"),
+                    ("sound_fixed", &slot.sound_fixed, "fixed"),
+                ] {
+                    let saved = current
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    let draft = self.slot_sounds.entry((slot.led, key)).or_default();
+                    let sound = SoundKey {
+                        led: Some(slot.led),
+                        key,
+                    };
+                    let outcome = field(
+                        ui,
+                        &format!("LED {} {what} sound", slot.led),
+                        &format!("the {what} sound above"),
+                        draft,
+                        &saved,
+                        |text| {
+                            if text.is_empty() {
+                                sound.set(desk, None);
+                            } else {
+                                typed.push((sound, text.to_owned()));
+                            }
+                            Ok(())
+                        },
+                    );
+                    if let Some(Err(e)) = outcome {
+                        self.problem = Some(e);
+                    }
+                }
+            }
+        });
+        typed
     }
 }
 
@@ -241,14 +341,16 @@ impl AlertsTab {
         };
         let config_file = config.path.as_deref();
         let hint = "built-in sound (or a .wav/.ogg/.flac/.mp3 path)";
-        let typed: std::cell::RefCell<Vec<(&'static str, String)>> = Default::default();
+        let typed: std::cell::RefCell<Vec<(SoundKey, String)>> = Default::default();
         let apply_path = |key: &'static str| {
             let typed = &typed;
             move |text: &str| {
                 if text.is_empty() {
                     set(desk, key, None);
                 } else {
-                    typed.borrow_mut().push((key, text.to_owned()));
+                    typed
+                        .borrow_mut()
+                        .push((SoundKey::global(key), text.to_owned()));
                 }
                 Ok(())
             }
@@ -269,7 +371,9 @@ impl AlertsTab {
             &path_of(&a.sound_fixed),
             apply_path("sound_fixed"),
         );
-        for (key, text) in typed.into_inner() {
+        let mut typed = typed.into_inner();
+        typed.extend(self.slot_sounds(ui, desk, config));
+        for (key, text) in typed {
             self.check_later(desk, key, &text, config_file);
         }
         for (_, text) in &self.checking {
@@ -319,7 +423,49 @@ impl AlertsTab {
                 Ok(())
             },
         );
-        for outcome in [p1, p2, p3].into_iter().flatten() {
+
+        ui.add_space(8.0);
+        ui.heading("Flaky jobs");
+        ui.label(
+            "A job whose builds flip between failure and success this often is flaky: its LED \
+             blinks, and its breaks and fixes come as one digest a day.",
+        );
+        let p4 = field(
+            ui,
+            "Flips",
+            "3",
+            &mut self.flaky_flips,
+            &a.flaky_flips.0.to_string(),
+            |text| {
+                let n: i64 = text
+                    .parse()
+                    .map_err(|_| format!("flaky_flips {text:?} is not a whole number"))?;
+                let flips = crate::config::FlakyFlips::try_from(n)?;
+                set(
+                    desk,
+                    "flaky_flips",
+                    Some(EditValue::Int(i64::from(flips.0))),
+                );
+                Ok(())
+            },
+        );
+        let p5 = field(
+            ui,
+            "Within",
+            "24h",
+            &mut self.flaky_window,
+            &a.flaky_window.to_string(),
+            |text| {
+                let window = crate::config::FlakyWindow::try_from(text.to_owned())?;
+                set(
+                    desk,
+                    "flaky_window",
+                    Some(EditValue::Text(window.to_string())),
+                );
+                Ok(())
+            },
+        );
+        for outcome in [p1, p2, p3, p4, p5].into_iter().flatten() {
             self.problem = outcome.err();
         }
         if let Some(p) = &self.problem {

@@ -302,6 +302,21 @@ impl App {
                 self.desk.unacknowledge(&job);
                 return;
             }
+            StripAction::Sounds(led) => {
+                self.tab = Tab::Alerts;
+                self.alerts.show_sounds_of(led);
+                return;
+            }
+            StripAction::ClearSounds(led) => {
+                for key in ["sound_broke", "sound_fixed"] {
+                    self.desk.edit(Edit::SetSlotValue {
+                        led,
+                        key: key.into(),
+                        value: None,
+                    });
+                }
+                return;
+            }
         };
         self.desk.edit(edit);
         self.undo = Some(undo);
@@ -448,9 +463,10 @@ impl App {
             .labelled_by(l.id);
         });
         ui.checkbox(&mut self.filter.failing_only, "Failing only");
-        ui.separator();
         let snapshot = self.published.snapshot.clone();
         let config = self.published.config.clone();
+        super::jobs::flaky_list(ui, &snapshot, &config);
+        ui.separator();
         // Job names are cut to the panel's width; what cannot be cut (a folder or server heading) scrolls
         // sideways: the panel keeps the width the user gave it.
         egui::ScrollArea::both()

@@ -47,8 +47,9 @@ pub struct Handover {
     /// Where the engine sends transitions (the alert worker's inbox).
     pub transitions: Option<Sender<Batch>>,
     pub current: CurrentDesk,
-    /// Where a desk on the user's config keeps its acknowledgements (see [`crate::ack`]).
-    pub acks_file: Option<std::path::PathBuf>,
+    /// Where a desk on the user's file keeps its acknowledgements and flaky-job history; the demo's desk
+    /// keeps them in memory.
+    pub files: crate::state::Files,
 }
 
 impl std::fmt::Debug for Handover {
@@ -403,8 +404,8 @@ pub struct Desk {
     opener: Arc<dyn Fn(&str) + Send + Sync>,
     transitions: Option<Sender<Batch>>,
     current: CurrentDesk,
-    /// Handed over to a successor desk ([`Handover::acks_file`]).
-    acks_file: Option<std::path::PathBuf>,
+    /// Handed over to a successor desk ([`Handover::files`]).
+    files: crate::state::Files,
     /// The demo's simulator and scratch folder, kept while this desk runs the demo.
     demo: Mutex<Option<Box<dyn Send>>>,
     quitting: AtomicBool,
@@ -438,7 +439,7 @@ impl Desk {
                     alerts,
                     transitions,
                     current,
-                    acks_file,
+                    files,
                 },
             feed,
         } = parts;
@@ -452,7 +453,7 @@ impl Desk {
             opener,
             transitions,
             current,
-            acks_file,
+            files,
             demo: Mutex::new(None),
             quitting: AtomicBool::new(false),
             tray: OnceLock::new(),
@@ -474,7 +475,7 @@ impl Desk {
             alerts: self.alerts.clone(),
             transitions: self.transitions.clone(),
             current: self.current.clone(),
-            acks_file: self.acks_file.clone(),
+            files: self.files.clone(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The job tree: every job of every server, grouped by folder, with its state colour, a text filter and a
 //! "failing only" switch. Jobs, folders and whole servers are drag sources for the strip's LED slots.
+//! Above it, the flaky jobs ([`flaky_list`]) with their flips and last builds.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -223,6 +224,9 @@ fn show_node(
     for job in node.jobs.iter().filter(|j| keep(j)) {
         let color = led_color(at.snapshot, &Target::Job(job.id.clone()), at.config);
         let mut text = crate::text::visible(&job.display_name).into_owned();
+        if at.snapshot.flaky.contains_key(&job.id) {
+            text.push_str("  (flaky)");
+        }
         if job.building {
             text.push_str("  (building)");
         }
@@ -276,4 +280,45 @@ fn drag_row(
         ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
     }
     strip::lazy_hover(response, hover)
+}
+
+/// The "Flaky jobs (N)" section: each flaky job ([`crate::flaky`]) with its flips within the window and
+/// its last builds (number and result, newest first), or what makes a job flaky when none is.
+pub fn flaky_list(ui: &mut Ui, snapshot: &Snapshot, config: &Config) {
+    let flaky = &snapshot.flaky;
+    egui::CollapsingHeader::new(format!("Flaky jobs ({})", flaky.len()))
+        .id_salt("flaky-jobs")
+        .show(ui, |ui| {
+            if flaky.is_empty() {
+                let alerts = &config.alerts;
+                ui.label(
+                    RichText::new(format!(
+                        "No flaky jobs. A job is flaky when its builds flip between failure and \
+                         success {} times within {}.",
+                        alerts.flaky_flips.0, alerts.flaky_window
+                    ))
+                    .italics(),
+                );
+                return;
+            }
+            for (id, job) in flaky {
+                let name = snapshot
+                    .job(id)
+                    .map_or_else(|| id.readable_name(), |j| j.display_name.clone());
+                let s = if job.flips == 1 { "" } else { "s" };
+                let line = format!(
+                    "{} on {} — {} flip{s}",
+                    crate::text::short(&name),
+                    crate::text::short(&id.server),
+                    job.flips
+                );
+                ui.add(egui::Label::new(RichText::new(line).strong()).truncate());
+                let builds: Vec<String> = job
+                    .last
+                    .iter()
+                    .map(|b| format!("#{} {}", b.number, b.outcome.label()))
+                    .collect();
+                ui.add(egui::Label::new(RichText::new(builds.join(", ")).small()).truncate());
+            }
+        });
 }

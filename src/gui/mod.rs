@@ -23,6 +23,7 @@ use crate::engine::{ConfigSource, Engine, Observers, PublishedHandle};
 use crate::export::Export;
 use crate::outputs::Output;
 use crate::settings::{Editor, TokenStore};
+use crate::state::Files;
 use crate::tray::{self, Tray, TrayAction, TrayModel};
 
 pub use app::App;
@@ -34,33 +35,16 @@ use desk::{DeskParts, Handover};
 pub type AlertOutputs = Option<(Box<dyn Notifier>, Box<dyn SoundSink>)>;
 
 /// Starts the engine, the config editor, the alert worker and the desktop feeder for a file, wired to
-/// wake the window.
+/// wake the window. `files` is where a desk on the user's file keeps its acknowledgements and flaky-job
+/// history (the app: [`Files::user`]; UI tests: temporary files or none); the demo's desk keeps them in
+/// memory.
 pub fn start_desk(
     place: ConfigPlace,
     initial: Config,
     strips: Vec<Box<dyn Output>>,
     opener: Opener,
     outputs: AlertOutputs,
-) -> Result<SharedDesk> {
-    start_desk_with_acks(
-        place,
-        initial,
-        strips,
-        opener,
-        outputs,
-        crate::ack::store_path(),
-    )
-}
-
-/// [`start_desk`] keeping the acknowledgements of the user's config in `acks_file` (the state folder's
-/// `acks.json` normally; tests give a temporary one; `None`: in memory). The demo's are always in memory.
-pub fn start_desk_with_acks(
-    place: ConfigPlace,
-    initial: Config,
-    strips: Vec<Box<dyn Output>>,
-    opener: Opener,
-    outputs: AlertOutputs,
-    acks_file: Option<std::path::PathBuf>,
+    files: Files,
 ) -> Result<SharedDesk> {
     let (alerts, transitions) = match outputs {
         Some((notifier, sound)) => {
@@ -77,7 +61,7 @@ pub fn start_desk_with_acks(
         alerts,
         transitions,
         current: CurrentDesk::default(),
-        acks_file,
+        files,
     };
     build_desk(place, initial, strips, handover)
 }
@@ -113,18 +97,18 @@ fn build_desk(
         transitions: handover.transitions.clone(),
     };
     let path = place.path().clone();
-    let acks_file = match &place {
-        ConfigPlace::Demo { .. } => None,
-        ConfigPlace::User(_) => handover.acks_file.clone(),
+    let files = match &place {
+        ConfigPlace::User(_) => handover.files.clone(),
+        ConfigPlace::Demo { .. } => Files::default(),
     };
-    let engine = Engine::start_with_acks(
+    let engine = Engine::start_remembering(
         ConfigSource::File {
             path: path.clone(),
             initial,
         },
         strips,
         observers,
-        acks_file,
+        files,
     )
     .context("cannot start the engine threads")?;
     handle.set(engine.published_handle()).ok();

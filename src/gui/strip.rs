@@ -35,6 +35,10 @@ pub enum StripAction {
     },
     Identify(usize),
     Open(String),
+    /// Show the LED's own sounds (in the Alerts tab).
+    Sounds(usize),
+    /// Remove the LED's own sounds: the `[alerts]` ones play for it again.
+    ClearSounds(usize),
     /// *I'm on it…*: open the acknowledgement form for this failing job.
     AckForm(JobId),
     /// *Not on it any more*.
@@ -285,6 +289,18 @@ fn slot(
         let mut in_tube = tube;
         if ui.checkbox(&mut in_tube, "Part of the tube").changed() {
             actions.push(StripAction::Tube { led, on: in_tube });
+            ui.close();
+        }
+        if mapped && ui.button("Sounds of this LED…").clicked() {
+            actions.push(StripAction::Sounds(led));
+            ui.close();
+        }
+        if config
+            .slot(led)
+            .is_some_and(|s| s.sound_broke.is_some() || s.sound_fixed.is_some())
+            && ui.button("Use the usual sounds").clicked()
+        {
+            actions.push(StripAction::ClearSounds(led));
             ui.close();
         }
         if mapped && ui.button("Clear").clicked() {

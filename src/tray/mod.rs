@@ -87,9 +87,9 @@ pub enum MenuEntry {
 /// "Refresh now", "Mute sounds" ✓, "Pause notifications for 1 hour" ✓, "Quit".
 ///
 /// A problem job's line is "api (failing)", "api (failing, building — Mona)" when the server said who is
-/// behind the build, "api (failing) — on it: alice (looking at the flaky test)" when someone is on it;
-/// the line under it offers "I'm on it" (or "Not on it any more"). Texts are escaped for muda, where `&`
-/// marks a mnemonic.
+/// behind the build, "api (failing, flaky)" for a flaky job ([`crate::flaky`]), "api (failing) — on it:
+/// alice (looking at the flaky test)" when someone is on it; the line under it offers "I'm on it" (or
+/// "Not on it any more"). Texts are escaped for muda, where `&` marks a mnemonic.
 pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
     let item = |key: &str, text: &str, action: Option<TrayAction>| MenuEntry::Item {
         key: key.to_owned(),
@@ -110,6 +110,7 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
             other => other.label(),
         };
         let building = if p.building { ", building" } else { "" };
+        let flaky = if p.flaky { ", flaky" } else { "" };
         let blame = p
             .blame
             .as_deref()
@@ -129,7 +130,10 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
         let ack_key = format!("ack:{}", &key["job:".len()..]);
         out.push(MenuEntry::Item {
             key,
-            text: escape(&format!("{} ({what}{building}{blame}){on_it}", p.label)),
+            text: escape(&format!(
+                "{} ({what}{flaky}{building}{blame}){on_it}",
+                p.label
+            )),
             action: (!p.url.is_empty()).then(|| TrayAction::OpenUrl(p.url.clone())),
             job_state: Some(p.state),
         });
@@ -279,6 +283,7 @@ mod tests {
             blame: None,
             job: JobId::new("ci", label),
             on_it: None,
+            flaky: false,
         }
     }
 
@@ -372,6 +377,42 @@ mod tests {
                 "web (unstable, building — Hubot)"
             ]
         );
+    }
+
+    #[test]
+    fn a_flaky_jobs_line_says_it_is_flaky() {
+        let config = crate::config::Config::parse(
+            "[[servers]]\nname = \"ci\"\nurl = \"http://ci/\"\n",
+            None,
+        )
+        .unwrap();
+        let mut snapshot = crate::test_fixtures::ci_ok(vec![
+            crate::test_fixtures::job("ci", "api", JobState::Failure).building(),
+            crate::test_fixtures::job("ci", "web", JobState::Failure),
+        ]);
+        let flaky = crate::flaky::FlakyJob {
+            flips: 3,
+            last: Vec::new(),
+        };
+        snapshot
+            .flaky
+            .insert(crate::model::JobId::new("ci", "api"), flaky);
+        let model = TrayModel {
+            view: view::tray_view(&snapshot, &config),
+            ..TrayModel::default()
+        };
+        let texts: Vec<String> = menu_entries(&model)
+            .into_iter()
+            .filter_map(|e| match e {
+                MenuEntry::Item {
+                    text,
+                    job_state: Some(_),
+                    ..
+                } => Some(text),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, ["api (failing, flaky, building)", "web (failing)"]);
     }
 
     #[test]

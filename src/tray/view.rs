@@ -89,6 +89,8 @@ pub struct ProblemJob {
     pub job: JobId,
     /// Who is on it ([`crate::ack::Ack::on_it`]: "on it: alice (looking at the flaky test)").
     pub on_it: Option<String>,
+    /// Flagged flaky ([`crate::flaky`]): the menu says so.
+    pub flaky: bool,
 }
 
 /// What the tray shows, derived from one snapshot: see [`tray_view`].
@@ -124,6 +126,7 @@ struct Counted<'a> {
     building: bool,
     severity: Severity,
     blame: Option<&'a Blame>,
+    flaky: bool,
 }
 
 /// The tray's view of a snapshot: state, tooltip and problem jobs, over the jobs described in the module
@@ -152,6 +155,7 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
                 blame: c.blame.map(|b| text::short(&b.who)),
                 job: c.id.clone(),
                 on_it: snapshot.acks.get(c.id).map(crate::ack::Ack::on_it),
+                flaky: c.flaky,
             });
         }
     }
@@ -249,6 +253,7 @@ fn counted_jobs<'a>(
                 building: job.building,
                 stale,
                 acknowledged: snapshot.acks.get(&job.id).is_some(),
+                flaky: snapshot.flaky.contains_key(&job.id),
             };
             counted.insert(
                 &job.id,
@@ -260,6 +265,7 @@ fn counted_jobs<'a>(
                     building: job.building && !stale,
                     severity: Severity::of(status),
                     blame: job.last_build.as_ref().and_then(|b| b.blame.as_ref()),
+                    flaky: status.flaky,
                 },
             );
         }
@@ -426,6 +432,7 @@ mod tests {
                     blame: None,
                     job: JobId::new("ci", "api"),
                     on_it: None,
+                    flaky: false,
                 },
                 ProblemJob {
                     label: "web".into(),
@@ -435,6 +442,7 @@ mod tests {
                     blame: None,
                     job: JobId::new("ci", "web"),
                     on_it: None,
+                    flaky: false,
                 },
             ]
         );
