@@ -748,6 +748,7 @@ mod tests {
             state,
             building: false,
             stale: false,
+            acknowledged: false,
             flaky,
         };
         let flaky = |v: Vec<JobStatus>| Aggregate::of(v).flaky;
