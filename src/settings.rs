@@ -191,14 +191,8 @@ pub fn apply(
                 return Ok(None);
             }
             let config = current()?;
-            let Some(moving) = config.slot(*from).map(|s| s.target.clone()) else {
+            if config.slot(*from).is_none() {
                 return Err(format!("LED {from} shows nothing to move"));
-            };
-            match config.slot(*to).map(|s| s.target.clone()) {
-                Some(other) => doc.set_slot(*from, &other, &config.kind_of(other.server())),
-                None => {
-                    doc.clear_slot(*from);
-                }
             }
             if config.aggregate.leds.contains(to) {
                 let rest: Vec<usize> = config
@@ -209,7 +203,8 @@ pub fn apply(
                     .collect();
                 doc.set_aggregate_leds(&rest);
             }
-            doc.set_slot(*to, &moving, &config.kind_of(moving.server()));
+            // The entries move whole: comments and a slot's own sounds go with their job.
+            doc.move_slot(*from, *to);
         }
         Edit::SetTube { led, on } => {
             let config = current()?;
@@ -236,15 +231,17 @@ pub fn apply(
             if tube != before {
                 doc.set_aggregate_leds(&tube);
             }
-            for state in leds {
-                match &state.target {
-                    Some(target) => {
-                        doc.set_slot(state.led, target, &config.kind_of(target.server()));
-                    }
-                    None => {
-                        doc.clear_slot(state.led);
-                    }
-                }
+            let mapped: Vec<_> = leds
+                .iter()
+                .filter_map(|s| {
+                    let target = s.target.clone()?;
+                    let kind = config.kind_of(target.server());
+                    Some((s.led, target, kind))
+                })
+                .collect();
+            doc.set_slots(&mapped);
+            for state in leds.iter().filter(|s| s.target.is_none()) {
+                doc.clear_slot(state.led);
             }
         }
         Edit::SetSlotValue { led, key, value } => {
@@ -692,6 +689,100 @@ mod tests {
         let c = edited(&Edit::MoveSlot { from: 0, to: 1 }).unwrap();
         assert_eq!(target_of(&c, 0), Some(job("web")));
         assert_eq!(target_of(&c, 1), Some(job("api")));
+    }
+
+    /// `edit` applied to `text`, as the document's text and the config it makes.
+    fn edited_text(text: &str, edit: &Edit) -> (String, Config) {
+        let mut doc = ConfigDocument::parse(text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (path, tokens) = place(dir.path());
+        apply(
+            &mut doc,
+            edit,
+            Place {
+                path: &path,
+                tokens,
+            },
+        )
+        .unwrap();
+        let config = Config::parse(&doc.text(), None).unwrap();
+        (doc.text(), config)
+    }
+
+    const WITH_SOUNDS: &str = "[[servers]]\nname = \"ci\"\nurl = \"http://127.0.0.1:1/\"\n\n\
+                               [strip]\nleds = 8\n\n[[slots]]\nled = 0 # the API\njob = \"api\"\n\
+                               sound_broke = \"/s/api-broke.wav\"\n\n[[slots]]\nled = 1\njob = \"web\"\n\
+                               sound_fixed = \"/s/web-fixed.wav\"\n";
+
+    fn sound_broke(c: &Config, led: usize) -> Option<&Path> {
+        c.slot(led).and_then(|s| s.sound_broke.as_deref())
+    }
+
+    fn sound_fixed(c: &Config, led: usize) -> Option<&Path> {
+        c.slot(led).and_then(|s| s.sound_fixed.as_deref())
+    }
+
+    #[test]
+    fn a_moved_slot_takes_its_sounds_and_comment_along_and_a_swap_keeps_both() {
+        let (text, c) = edited_text(WITH_SOUNDS, &Edit::MoveSlot { from: 0, to: 3 });
+        assert_eq!(target_of(&c, 3), Some(job("api")));
+        assert_eq!(sound_broke(&c, 3), Some(Path::new("/s/api-broke.wav")));
+        assert!(text.contains("led = 3 # the API"), "{text}");
+        assert_eq!(c.slot(0), None);
+
+        let (_, c) = edited_text(WITH_SOUNDS, &Edit::MoveSlot { from: 0, to: 1 });
+        assert_eq!(target_of(&c, 1), Some(job("api")));
+        assert_eq!(sound_broke(&c, 1), Some(Path::new("/s/api-broke.wav")));
+        assert_eq!(target_of(&c, 0), Some(job("web")));
+        assert_eq!(sound_fixed(&c, 0), Some(Path::new("/s/web-fixed.wav")));
+        assert_eq!(sound_broke(&c, 0), None, "web never had api's sound");
+    }
+
+    #[test]
+    fn undoing_a_swap_puts_both_jobs_back_with_their_sounds() {
+        let (swapped, _) = edited_text(WITH_SOUNDS, &Edit::MoveSlot { from: 0, to: 1 });
+        let undo = Edit::RestoreLeds(vec![
+            LedState {
+                led: 0,
+                target: Some(job("api")),
+                tube: false,
+            },
+            LedState {
+                led: 1,
+                target: Some(job("web")),
+                tube: false,
+            },
+        ]);
+        let (_, c) = edited_text(&swapped, &undo);
+        assert_eq!(target_of(&c, 0), Some(job("api")));
+        assert_eq!(sound_broke(&c, 0), Some(Path::new("/s/api-broke.wav")));
+        assert_eq!(target_of(&c, 1), Some(job("web")));
+        assert_eq!(sound_fixed(&c, 1), Some(Path::new("/s/web-fixed.wav")));
+    }
+
+    #[test]
+    fn a_job_dropped_onto_a_slot_does_not_inherit_the_replaced_jobs_sounds() {
+        let (_, c) = edited_text(
+            WITH_SOUNDS,
+            &Edit::SetSlot {
+                led: 0,
+                target: job("deploy"),
+            },
+        );
+        assert_eq!(target_of(&c, 0), Some(job("deploy")));
+        assert_eq!(sound_broke(&c, 0), None);
+        let (_, c) = edited_text(
+            WITH_SOUNDS,
+            &Edit::SetSlot {
+                led: 0,
+                target: job("api"),
+            },
+        );
+        assert_eq!(
+            sound_broke(&c, 0),
+            Some(Path::new("/s/api-broke.wav")),
+            "the same job set again keeps its sound"
+        );
     }
 
     #[test]

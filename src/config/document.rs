@@ -64,21 +64,107 @@ impl ConfigDocument {
     }
 
     /// Maps `led` to `target` (of a server of `kind`, which says how its names are written),
-    /// replacing whatever was on it.
+    /// replacing whatever was on it. The slot's own settings (`sound_broke`, `sound_fixed`) follow their
+    /// job: they come from an entry that already maps `target` (this LED's first, else another LED's),
+    /// and the replaced job's go with it.
     pub fn set_slot(&mut self, led: usize, target: &Target, kind: &super::ServerKind) {
+        let extras = self.slot_extras(led, target, kind);
+        self.put_slot(led, target, kind, extras);
+    }
+
+    /// [`ConfigDocument::set_slot`] for several LEDs at once, each entry's settings taken from the
+    /// document as it was before any of them changed (putting back two swapped LEDs keeps both jobs'
+    /// settings).
+    pub fn set_slots(&mut self, slots: &[(usize, Target, super::ServerKind)]) {
+        let extras: Vec<_> = slots
+            .iter()
+            .map(|(led, target, kind)| self.slot_extras(*led, target, kind))
+            .collect();
+        for ((led, target, kind), extras) in slots.iter().zip(extras) {
+            self.put_slot(*led, target, kind, extras);
+        }
+    }
+
+    /// Moves the `[[slots]]` entry of `from` to `to` whole (its comments and settings too); an entry on
+    /// `to` moves to `from` (a swap). Returns false when `from` has no entry.
+    pub fn move_slot(&mut self, from: usize, to: usize) -> bool {
+        let (from_led, to_led) = (
+            i64::try_from(from).unwrap_or(i64::MAX),
+            i64::try_from(to).unwrap_or(i64::MAX),
+        );
+        let slots = self.slots_mut();
+        let led_of = |t: &toml_edit::Table| t.get("led").and_then(toml_edit::Item::as_integer);
+        let Some(moving) = slots.iter().position(|t| led_of(t) == Some(from_led)) else {
+            return false;
+        };
+        let other = slots.iter().position(|t| led_of(t) == Some(to_led));
+        if let Some(t) = slots.get_mut(moving) {
+            set_led(t, to_led);
+        }
+        if let Some(t) = other.and_then(|i| slots.get_mut(i)) {
+            set_led(t, from_led);
+        }
+        true
+    }
+
+    /// The keys of the entry mapping `target` other than what says where and what (`led`, `server`,
+    /// `job`, `folder`): the entry on `led` when it maps `target`, else the first other one that does.
+    fn slot_extras(
+        &mut self,
+        led: usize,
+        target: &Target,
+        kind: &super::ServerKind,
+    ) -> Vec<(String, toml_edit::Item)> {
+        let wanted = slot_keys(target, kind);
+        let led = i64::try_from(led).ok();
+        let slots = self.slots_mut();
+        let maps = |t: &toml_edit::Table| {
+            let text = |k: &str| {
+                t.get(k)
+                    .and_then(toml_edit::Item::as_str)
+                    .map(str::to_owned)
+            };
+            // An entry without `server` names the config's only server.
+            text("server").is_none_or(|s| s == wanted.0)
+                && match &wanted.1 {
+                    Some((key, path)) => text(key).as_deref() == Some(path.as_str()),
+                    None => t.get("job").is_none() && t.get("folder").is_none(),
+                }
+        };
+        let on_led = slots
+            .iter()
+            .find(|t| t.get("led").and_then(toml_edit::Item::as_integer) == led)
+            .filter(|t| maps(t));
+        let Some(entry) = on_led.or_else(|| slots.iter().find(|t| maps(t))) else {
+            return Vec::new();
+        };
+        entry
+            .iter()
+            .filter(|(k, _)| !matches!(*k, "led" | "server" | "job" | "folder"))
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect()
+    }
+
+    /// Writes the entry of `led` for `target` with `extras`, replacing the one on `led`.
+    fn put_slot(
+        &mut self,
+        led: usize,
+        target: &Target,
+        kind: &super::ServerKind,
+        extras: Vec<(String, toml_edit::Item)>,
+    ) {
         let mut table = toml_edit::Table::new();
         table.insert(
             "led",
             toml_edit::value(i64::try_from(led).unwrap_or(i64::MAX)),
         );
-        let (server, key, path) = match target {
-            Target::Job(id) => (&id.server, Some("job"), kind.name_text(&id.path)),
-            Target::Folder { server, path } => (server, Some("folder"), kind.name_text(path)),
-            Target::Server(server) => (server, None, String::new()),
-        };
-        table.insert("server", toml_edit::value(server.as_str()));
-        if let Some(key) = key {
+        let (server, what) = slot_keys(target, kind);
+        table.insert("server", toml_edit::value(server));
+        if let Some((key, path)) = what {
             table.insert(key, toml_edit::value(path));
+        }
+        for (key, value) in extras {
+            table.insert(&key, value);
         }
         let slots = self.slots_mut();
         let wanted = i64::try_from(led).ok();
@@ -352,6 +438,33 @@ fn with_path(e: ConfigError, path: &Path) -> ConfigError {
             message,
         },
         other => other,
+    }
+}
+
+/// How a `[[slots]]` entry names `target`: its `server`, and `job` or `folder` with the path as the
+/// server's kind writes names (none for a whole server).
+fn slot_keys(
+    target: &Target,
+    kind: &super::ServerKind,
+) -> (String, Option<(&'static str, String)>) {
+    match target {
+        Target::Job(id) => (id.server.clone(), Some(("job", kind.name_text(&id.path)))),
+        Target::Folder { server, path } => (server.clone(), Some(("folder", kind.name_text(path)))),
+        Target::Server(server) => (server.clone(), None),
+    }
+}
+
+/// Sets a `[[slots]]` entry's `led`, keeping the value's comment.
+fn set_led(table: &mut toml_edit::Table, led: i64) {
+    match table.get_mut("led").and_then(toml_edit::Item::as_value_mut) {
+        Some(value) => {
+            let decor = value.decor().clone();
+            *value = led.into();
+            *value.decor_mut() = decor;
+        }
+        None => {
+            table.insert("led", toml_edit::value(led));
+        }
     }
 }
 
