@@ -568,25 +568,54 @@ fn job_json(job: &Job) -> JobOut<'_> {
 /// One line per job: state, building, full name, URL. The names and URLs come from the server: hidden
 /// controls are shown as "�" ([`text::visible`]), never sent to the terminal (`--json` keeps them exact).
 fn job_table(jobs: &[Job]) -> String {
-    let names: Vec<String> = jobs
-        .iter()
-        .map(|j| text::visible(&j.id.full_name()).into_owned())
-        .collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let mut out = String::new();
-    for (j, name) in jobs.iter().zip(&names) {
-        let pad = width - name.chars().count();
-        writeln!(
-            out,
-            "{:<9} {:<8} {name}{} {}",
-            j.state.label(),
-            if j.building { "building" } else { "" },
-            " ".repeat(pad),
-            text::visible(&j.url)
-        )
-        .ok();
+    // Two passes over the jobs with one scratch name, so a listing of thousands of jobs costs no string
+    // per row: the first measures the name column and the table, the second writes into a table
+    // reserved at its size.
+    let mut name = String::new();
+    let (mut width, mut size) = (0, 0);
+    for j in jobs {
+        full_name_into(&mut name, j);
+        let shown = text::visible(&name);
+        width = width.max(char_count(&shown));
+        // state, building flag, name, link (padding comes on top, counted below)
+        size += 9 + 1 + 8 + 1 + shown.len() + 1 + text::visible(&j.url).len() + 1;
+    }
+    let mut out = String::with_capacity(size + width * jobs.len());
+    let pad = |out: &mut String, n: usize| out.extend(std::iter::repeat_n(' ', n));
+    for j in jobs {
+        full_name_into(&mut name, j);
+        let shown = text::visible(&name);
+        let (state, building) = (j.state.label(), if j.building { "building" } else { "" });
+        out.push_str(state);
+        pad(&mut out, 9usize.saturating_sub(state.len()) + 1);
+        out.push_str(building);
+        pad(&mut out, 8 - building.len() + 1);
+        out.push_str(&shown);
+        pad(&mut out, width - char_count(&shown) + 1);
+        out.push_str(&text::visible(&j.url));
+        out.push('\n');
     }
     out
+}
+
+/// Characters in `s` (its length when it is ASCII).
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// `j`'s full name (its path joined with `/`) into `buf`, replacing what it held.
+fn full_name_into(buf: &mut String, j: &Job) {
+    buf.clear();
+    for (i, seg) in j.id.path.iter().enumerate() {
+        if i > 0 {
+            buf.push('/');
+        }
+        buf.push_str(seg);
+    }
 }
 
 /// `ledtogo check`: the validated config as a readable summary and LED map. Names in the config can come
@@ -830,4 +859,31 @@ fn github_budget(s: &ServerConfig, repos: usize, global: std::time::Duration) ->
 fn line(out: &mut String, text: &str) {
     out.push_str(&text::visible(text));
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::model::JobState;
+    use crate::test_fixtures::job;
+
+    #[test]
+    fn the_job_table_pads_names_by_characters_and_shows_controls_as_replacements() {
+        let jobs = [
+            job("ci", "team/api", JobState::NotBuilt).at("https://ci/job/team/job/api/"),
+            job("ci", "Dokumentation Ü", JobState::Success)
+                .building()
+                .at("https://ci/job/Dokumentation%20%C3%9C/"),
+            job("ci", "evil\u{1b}[2J", JobState::Failure).at("https://ci/job/evil/\u{202e}"),
+        ];
+        let table = job_table(&jobs);
+        assert_eq!(
+            table,
+            "not built          team/api        https://ci/job/team/job/api/\n\
+             success   building Dokumentation Ü https://ci/job/Dokumentation%20%C3%9C/\n\
+             failure            evil\u{fffd}[2J        https://ci/job/evil/\u{fffd}\n"
+        );
+        assert_eq!(job_table(&[]), "");
+    }
 }

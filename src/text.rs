@@ -62,7 +62,8 @@ pub fn is_hidden_control(c: char) -> bool {
 /// `text` with every hidden control ([`is_hidden_control`]) replaced by [`REPLACEMENT`]; borrowed when
 /// there is none. For the terminal, log lines and the window.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_hidden_control) {
+    // Printable ASCII (most names and links) is checked a byte at a time, without decoding.
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) || !text.chars().any(is_hidden_control) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(

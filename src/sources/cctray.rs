@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use crate::config::kinds::{CCTRAY_LEVELS, encode_level};
 use crate::model::{Build, Job, JobId, JobState};
 use crate::sources::http::{self, Accept, Fetched, Get, HttpClient, HttpSettings};
-use crate::sources::{Listing, Source, SourceError};
+use crate::sources::{self, Fetch, Listing, Source, SourceError};
 
 /// One feed as the client needs it.
 #[derive(Debug, Clone)]
@@ -68,6 +68,20 @@ impl Client {
 
 impl Source for Client {
     fn fetch(&self) -> Result<Listing, SourceError> {
+        match self.fetch_since(None)? {
+            Fetch::Fresh { listing, .. } => Ok(listing),
+            // Only a digest given can be matched.
+            Fetch::Same { .. } => Err(SourceError::BadAnswer {
+                url: http::without_query(&self.settings.url),
+                what: "cctray XML",
+                reason: "an unchanged answer to a first poll".to_owned(),
+            }),
+        }
+    }
+
+    /// [`Source::fetch`], with a digest of the feed's bytes: a feed that is the same as at the poll whose
+    /// digest is `since` is [`Fetch::Same`], not parsed (and its label counters stay as they are).
+    fn fetch_since(&self, since: Option<u64>) -> Result<Fetch, SourceError> {
         let url = &self.settings.url;
         let shown = http::without_query(url);
         let get = Get {
@@ -84,6 +98,10 @@ impl Source for Client {
                 });
             }
         };
+        let digest = sources::digest(0, text.as_bytes());
+        if since == Some(digest) {
+            return Ok(Fetch::Same { requests: 1 });
+        }
         let projects = parse(&text).map_err(|reason| SourceError::BadAnswer {
             url: shown.clone(),
             what: "cctray XML",
@@ -94,13 +112,16 @@ impl Source for Client {
             .into_iter()
             .map(|p| p.into_job(&self.settings.name, &mut counters))
             .collect();
-        Ok(Listing {
-            jobs,
-            version: None,
-            requests: 1,
-            rate_left: None,
-            upstream: None,
-            relayed: Vec::new(),
+        Ok(Fetch::Fresh {
+            listing: Listing {
+                jobs,
+                version: None,
+                requests: 1,
+                rate_left: None,
+                upstream: None,
+                relayed: Vec::new(),
+            },
+            digest: Some(digest),
         })
     }
 }
@@ -265,6 +286,57 @@ mod tests {
             .into_iter()
             .map(|p| p.into_job("gocd", counters))
             .collect()
+    }
+
+    #[test]
+    fn a_feed_with_the_same_bytes_is_the_same_answer_and_a_changed_one_is_listed() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/go/cctray.xml",
+            server.server_addr().to_ip().unwrap()
+        );
+        let changed = FEED.replacen(
+            "lastBuildStatus=\"Success\"",
+            "lastBuildStatus=\"Failure\"",
+            1,
+        );
+        let served = [FEED.to_owned(), FEED.to_owned(), changed];
+        let feed = std::thread::spawn(move || {
+            for body in served {
+                let ct = tiny_http::Header::from_bytes("Content-Type", "application/xml").unwrap();
+                let req = server.recv().unwrap();
+                req.respond(tiny_http::Response::from_string(body).with_header(ct))
+                    .unwrap();
+            }
+        });
+        let client = Client::new(Settings {
+            name: "gocd".to_owned(),
+            url,
+            http: HttpSettings::new(std::time::Duration::from_secs(10)),
+        })
+        .unwrap();
+        let Fetch::Fresh {
+            listing,
+            digest: Some(first),
+        } = client.fetch_since(None).unwrap()
+        else {
+            panic!("a first poll lists the feed, with a digest");
+        };
+        assert_eq!(listing.jobs.len(), 4);
+        assert_eq!(
+            client.fetch_since(Some(first)).unwrap(),
+            Fetch::Same { requests: 1 }
+        );
+        let Fetch::Fresh {
+            listing,
+            digest: Some(third),
+        } = client.fetch_since(Some(first)).unwrap()
+        else {
+            panic!("a changed feed is listed");
+        };
+        assert_ne!(third, first);
+        assert_eq!(listing.jobs[0].state, JobState::Failure);
+        feed.join().unwrap();
     }
 
     #[test]

@@ -325,15 +325,20 @@ impl HttpClient {
             });
         }
         // A declared size beyond the cap is refused before reading a byte of it.
-        if let Some(length) = header("content-length").and_then(|l| l.trim().parse::<u64>().ok())
-            && length > MAX_BODY_BYTES
-        {
+        let length = header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+        if length.is_some_and(|l| l > MAX_BODY_BYTES) {
             return Err(too_large(&shown));
         }
+        // An uncompressed body's declared size is what a reader of the whole body reserves.
+        let hint = match header("content-encoding") {
+            None => length.and_then(|l| usize::try_from(l).ok()).unwrap_or(0),
+            Some(_) => 0,
+        };
         // ureq's limit counts the bytes on the wire; `Capped` counts them decompressed.
         let mut body = Capped {
             inner: resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader(),
             read: 0,
+            hint,
         };
         let value = read(&mut body)?;
         Ok(Fetched::Fresh(Answer { value, headers }))
@@ -399,9 +404,17 @@ impl HttpClient {
 struct Capped<R> {
     inner: R,
     read: u64,
+    /// The body's declared size when it is sent uncompressed (at most [`MAX_BODY_BYTES`]), else 0.
+    hint: usize,
 }
 
 impl<R: Read> Read for Capped<R> {
+    /// Reserves the declared size first, so a body read whole is not copied as its buffer grows.
+    fn read_to_end(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        buf.reserve(std::mem::take(&mut self.hint));
+        Read::by_ref(self).take(u64::MAX).read_to_end(buf)
+    }
+
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read = self.read.saturating_add(n as u64);
@@ -646,6 +659,7 @@ mod tests {
         let mut capped = Capped {
             inner: endless,
             read: 0,
+            hint: 0,
         };
         let e = std::io::copy(&mut capped, &mut std::io::sink()).unwrap_err();
         assert!(
@@ -658,10 +672,36 @@ mod tests {
         let mut small = Capped {
             inner: &b"{\"jobs\": []}"[..],
             read: 0,
+            hint: 0,
         };
         let mut text = String::new();
         small.read_to_string(&mut text).unwrap();
         assert_eq!(text, "{\"jobs\": []}");
+    }
+
+    #[test]
+    fn a_whole_body_of_declared_size_is_read_into_one_reservation_and_still_capped() {
+        let body = vec![b'x'; 100_000];
+        let mut declared = Capped {
+            inner: &body[..],
+            read: 0,
+            hint: body.len(),
+        };
+        let mut bytes = Vec::new();
+        declared.read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, body);
+        assert_eq!(bytes.capacity(), body.len(), "reserved once, never grown");
+        let mut lying = Capped {
+            inner: std::io::repeat(b' '),
+            read: 0,
+            hint: 10,
+        };
+        let e = lying.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(
+            body_error("http://ci/", &e)
+                .to_string()
+                .contains("larger than 64 MB")
+        );
     }
 
     #[test]

@@ -127,7 +127,12 @@ impl Source for Client {
                     reason,
                 },
             })?;
-            jobs.extend(listing.jobs);
+            if jobs.is_empty() {
+                // The first (usually the only) answer's list is taken as it is, not copied.
+                jobs = listing.jobs;
+            } else {
+                jobs.extend(listing.jobs);
+            }
             for path in listing.truncated {
                 queue.push_back((tree::job_url(&self.settings.base, &path), path));
             }

@@ -1,12 +1,15 @@
 //! Turns a Jenkins `api/json` answer (a nested `tree=` listing) into jobs, leniently: unknown colours,
 //! `null` builds, missing fields, fields of the wrong type and foreign item types never fail the whole
-//! poll. The answer, read into memory, is deserialised straight into typed items whose strings borrow
-//! from the body (no JSON tree of the whole body is built, and a name is copied once: into its job), so
-//! a 10,000-job answer costs little more memory than the body and the jobs it lists.
+//! poll. The answer, read into memory, is walked as it is deserialised: each job is built as soon as its
+//! item ends, from typed fields whose strings borrow from the body (no JSON tree of the whole body and no
+//! tree of items is built, and a name is copied once: into its job), so a 10,000-job answer costs little
+//! more memory than the body and the jobs it lists.
 
+use std::fmt;
 use std::io::Read;
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::lenient::{Field, List, Object};
 use crate::model::{Build, Job, JobId, JobState, split_full_name};
@@ -19,6 +22,9 @@ pub struct Listing {
     pub jobs: Vec<Job>,
     pub truncated: Vec<Vec<String>>,
 }
+
+/// The most jobs [`listing`] reserves room for before reading them (a 64 MB answer's worth).
+const MAX_RESERVED_JOBS: usize = 256 * 1024;
 
 /// Where a listing came from, to name and link its jobs.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +46,10 @@ pub enum ParseError {
     Invalid(String),
 }
 
-/// An item of a `jobs` (or `activeConfigurations`) list, with the fields the query asks for.
+/// An item of a `jobs` (or `activeConfigurations`) list, with the fields the query asks for. While an
+/// answer is walked, [`ItemSeed`] fills one per item and leaves `jobs` empty when it streamed them; the
+/// derived `Deserialize` reads matrix configurations, and the children of a folder whose `jobs` came
+/// before its name.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Item<'a> {
@@ -94,72 +103,101 @@ pub(crate) fn object<T: serde::de::DeserializeOwned>(body: impl Read) -> Result<
 
 /// Reads the `jobs` of the answer `body` (a Jenkins root, folder or view object). `parent` is the full
 /// name path of the container that was requested (empty for the root or a view).
+///
+/// The jobs are built while the answer is read: a folder whose path is known when its `jobs` come (its
+/// `fullName` came before them, or its `name` with a `fullName` that is no name; Jenkins sends both
+/// before `jobs`) hands its children straight to the listing, so no tree of items is kept. A folder
+/// whose fields come in another order has its children read into [`Item`]s first and walked when the
+/// folder ends: the same jobs, more memory.
 pub fn listing(ctx: Context<'_>, body: &[u8], parent: &[String]) -> Result<Listing, ParseError> {
-    let root: Object<Item<'_>> =
-        serde_json::from_slice(body).map_err(|e| ParseError::Invalid(e.to_string()))?;
-    let root = root
-        .0
-        .ok_or_else(|| ParseError::Invalid("the answer is not a JSON object".to_owned()))?;
-    let jobs = match root.jobs {
-        List::Items(items) => items,
-        List::Missing => {
-            return Err(ParseError::Invalid(
-                "the answer has no `jobs` list (is this a Jenkins URL?)".to_owned(),
-            ));
-        }
-        List::Other => return Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
+    let mut walker = Walker {
+        ctx,
+        links: Links::new(ctx.base),
+        out: Listing {
+            // A job takes a few hundred bytes of the answer: reserving for one per 256 saves growing
+            // (and copying) the list a dozen times; what is not filled is never touched.
+            jobs: Vec::with_capacity((body.len() / 256).min(MAX_RESERVED_JOBS)),
+            truncated: Vec::new(),
+        },
     };
-    let mut out = Listing::default();
-    let links = Links::new(ctx.base);
-    walk(ctx, &links, jobs, parent, &mut out);
-    Ok(out)
+    let invalid = |e: serde_json::Error| ParseError::Invalid(e.to_string());
+    let seed = RootSeed {
+        walker: &mut walker,
+        parent,
+    };
+    // A body that is UTF-8 as a whole (every Jenkins answer) is checked once, not string by string;
+    // any other is read as bytes, where only the strings that are used must be UTF-8.
+    let root = match std::str::from_utf8(body) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let root = seed.deserialize(&mut de).map_err(invalid)?;
+            de.end().map_err(invalid)?;
+            root
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let root = seed.deserialize(&mut de).map_err(invalid)?;
+            de.end().map_err(invalid)?;
+            root
+        }
+    };
+    match root {
+        Some(ListKind::Listed) => Ok(walker.out),
+        Some(ListKind::Missing) => Err(ParseError::Invalid(
+            "the answer has no `jobs` list (is this a Jenkins URL?)".to_owned(),
+        )),
+        Some(ListKind::Other) => Err(ParseError::Invalid("`jobs` is not a list".to_owned())),
+        None => Err(ParseError::Invalid(
+            "the answer is not a JSON object".to_owned(),
+        )),
+    }
 }
 
-fn walk(
-    ctx: Context<'_>,
-    links: &Links<'_>,
-    items: Vec<Object<Item<'_>>>,
-    parent: &[String],
-    out: &mut Listing,
-) {
-    for Object(item) in items {
-        let Some(item) = item else {
-            continue;
-        };
+/// What the listing is built with while the answer is read.
+struct Walker<'c> {
+    ctx: Context<'c>,
+    links: Links<'c>,
+    out: Listing,
+}
+
+impl Walker<'_> {
+    /// One item of a `jobs` list under `parent`. `streamed`: its own `jobs` list was a list whose items
+    /// went into the listing as they were read (so it is a container, already walked).
+    fn item(&mut self, item: Item<'_>, streamed: bool, parent: &[String]) {
         let Some(name) = item.name.as_str() else {
             // A `{"_class": …}` stub: the query stopped above this level. Fetch the parent again.
-            if item.class.is_present() && !out.truncated.iter().any(|p| p == parent) {
-                out.truncated.push(parent.to_vec());
+            if item.class.is_present() && !self.out.truncated.iter().any(|p| p == parent) {
+                self.out.truncated.push(parent.to_vec());
             }
-            continue;
+            return;
         };
-        let path = match item.full_name.as_str() {
-            Some(full) if !full.is_empty() => split_full_name(full),
-            _ => {
-                let mut p = parent.to_vec();
-                p.push(name.to_owned());
-                p
-            }
-        };
-        if path.iter().any(|seg| is_dot_segment(seg)) {
-            // Not a name Jenkins gives; in a link it would climb above the job.
-            continue;
+        if streamed {
+            return;
         }
+        let Some(path) = item_path(&item, name, parent) else {
+            // Not a name Jenkins gives; in a link it would climb above the job.
+            return;
+        };
         if let List::Items(children) = item.jobs {
             // Anything with `jobs` is a container (folder, multibranch, organization folder…).
-            walk(ctx, links, children, &path, out);
-            continue;
+            for child in children.into_iter().filter_map(|c| c.0) {
+                self.item(child, false, &path);
+            }
+            return;
         }
         if item.color.as_str().is_none() {
             // Not a job (a template, an agent definition…): nothing to show.
-            continue;
+            return;
         }
-        let url = links.url(&item.url, || job_url(ctx.base, &path));
+        let ctx = self.ctx;
+        let url = self.links.url(&item.url, || job_url(ctx.base, &path));
         let List::Items(configs) = &item.active_configurations else {
-            out.jobs.push(job(ctx, &item, path, url));
-            continue;
+            self.out.jobs.push(job(ctx, &item, path, url));
+            return;
         };
-        out.jobs.push(job(ctx, &item, path.clone(), url.clone()));
+        self.out
+            .jobs
+            .push(job(ctx, &item, path.clone(), url.clone()));
         for config in configs.iter().filter_map(|c| c.0.as_ref()) {
             let (Some(cname), Some(_)) = (config.name.as_str(), config.color.as_str()) else {
                 continue;
@@ -170,11 +208,375 @@ fn walk(
             let mut cpath = path.clone();
             cpath.push(cname.to_owned());
             // Matrix configurations hang off the project URL without a `job/` prefix.
-            let curl = links.url(&config.url, || {
+            let curl = self.links.url(&config.url, || {
                 format!("{url}{}/", super::tree::encode_segment(cname))
             });
-            out.jobs.push(job(ctx, config, cpath, curl));
+            self.out.jobs.push(job(ctx, config, cpath, curl));
         }
+    }
+}
+
+/// The full name path of an item named `name` under `parent` (its `fullName` when it has one), or
+/// `None` when a segment is `.` or `..`.
+fn item_path(item: &Item<'_>, name: &str, parent: &[String]) -> Option<Vec<String>> {
+    let path = match item.full_name.as_str() {
+        Some(full) if !full.is_empty() => split_full_name(full),
+        _ => {
+            let mut p = Vec::with_capacity(parent.len() + 1);
+            p.extend_from_slice(parent);
+            p.push(name.to_owned());
+            p
+        }
+    };
+    (!path.iter().any(|seg| is_dot_segment(seg))).then_some(path)
+}
+
+/// Whether an item's path is known from the fields read so far (`seen`), when its `jobs` come.
+enum Known {
+    /// From its `fullName`, or from its name when it has no `fullName`.
+    Path(Vec<String>),
+    /// The item is dropped whatever else it holds: a `.` or `..` segment, or a `fullName` that is no
+    /// name and no name to make one from.
+    Dropped,
+    /// A field it depends on may still come.
+    NotYet,
+}
+
+fn known_path(item: &Item<'_>, seen: u16, parent: &[String]) -> Known {
+    let has = |key: Key| seen & (1 << key as u16) != 0;
+    let full = item.full_name.as_str().filter(|f| !f.is_empty());
+    if !has(Key::FullName) || (full.is_none() && !has(Key::Name)) {
+        return Known::NotYet;
+    }
+    let Some(name) = full.or(item.name.as_str()) else {
+        return Known::Dropped;
+    };
+    match item_path(item, name, parent) {
+        Some(path) => Known::Path(path),
+        None => Known::Dropped,
+    }
+}
+
+/// What a `jobs` field held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    /// A list (its items are in the listing).
+    Listed,
+    /// Absent or `null`.
+    Missing,
+    /// Some other value (skipped).
+    Other,
+}
+
+/// The answer's object: its `jobs` go into the listing under `parent`, everything else is skipped.
+/// `None` when the answer is not an object.
+struct RootSeed<'w, 'c, 'p> {
+    walker: &'w mut Walker<'c>,
+    parent: &'p [String],
+}
+
+impl<'de> DeserializeSeed<'de> for RootSeed<'_, '_, '_> {
+    type Value = Option<ListKind>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed<'_, '_, '_> {
+    type Value = Option<ListKind>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Jenkins JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut jobs = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            if key != Key::Jobs {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            if jobs.is_some() {
+                return Err(de::Error::duplicate_field("jobs"));
+            }
+            jobs = Some(map.next_value_seed(ListSeed {
+                walker: &mut *self.walker,
+                parent: self.parent,
+            })?);
+        }
+        Ok(Some(jobs.unwrap_or(ListKind::Missing)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A `jobs` value whose items go into the listing under `parent` as they are read.
+struct ListSeed<'w, 'c, 'p> {
+    walker: &'w mut Walker<'c>,
+    parent: &'p [String],
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_, '_, '_> {
+    type Value = ListKind;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ListKind, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_, '_, '_> {
+    type Value = ListKind;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of jobs")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListKind, A::Error> {
+        while seq
+            .next_element_seed(ItemSeed {
+                walker: &mut *self.walker,
+                parent: self.parent,
+            })?
+            .is_some()
+        {}
+        Ok(ListKind::Listed)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListKind, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(ListKind::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ListKind, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<ListKind, E> {
+        Ok(ListKind::Missing)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<ListKind, E> {
+        Ok(ListKind::Missing)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<ListKind, E> {
+        Ok(ListKind::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<ListKind, E> {
+        Ok(ListKind::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<ListKind, E> {
+        Ok(ListKind::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<ListKind, E> {
+        Ok(ListKind::Other)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<ListKind, E> {
+        Ok(ListKind::Other)
+    }
+}
+
+/// One element of a `jobs` list: an object is an [`Item`], put into the listing when it ends (its
+/// children, when its path is known by then, as they are read); anything else is skipped.
+struct ItemSeed<'w, 'c, 'p> {
+    walker: &'w mut Walker<'c>,
+    parent: &'p [String],
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Reads one field of an item into `slot`, refusing a second one of the same name (as the derived
+/// [`Item`] does).
+fn field<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    seen: &mut u16,
+    key: Key,
+    slot: &mut T,
+) -> Result<(), A::Error> {
+    let bit = 1 << key as u16;
+    if *seen & bit != 0 {
+        return Err(de::Error::duplicate_field(key.name()));
+    }
+    *seen |= bit;
+    *slot = map.next_value()?;
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for ItemSeed<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Jenkins item")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut item = Item::default();
+        let mut seen = 0u16;
+        // Where the listing stood when this item's children started to go into it.
+        let mut streamed = None;
+        let mut dropped = false;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Class => field(&mut map, &mut seen, key, &mut item.class)?,
+                Key::Name => field(&mut map, &mut seen, key, &mut item.name)?,
+                Key::FullName => field(&mut map, &mut seen, key, &mut item.full_name)?,
+                Key::DisplayName => field(&mut map, &mut seen, key, &mut item.display_name)?,
+                Key::Url => field(&mut map, &mut seen, key, &mut item.url)?,
+                Key::Color => field(&mut map, &mut seen, key, &mut item.color)?,
+                Key::LastBuild => field(&mut map, &mut seen, key, &mut item.last_build)?,
+                Key::ActiveConfigurations => {
+                    field(&mut map, &mut seen, key, &mut item.active_configurations)?;
+                }
+                Key::Jobs => {
+                    let bit = 1 << key as u16;
+                    if seen & bit != 0 {
+                        return Err(de::Error::duplicate_field(key.name()));
+                    }
+                    match known_path(&item, seen, self.parent) {
+                        Known::Path(path) => {
+                            seen |= bit;
+                            let start =
+                                (self.walker.out.jobs.len(), self.walker.out.truncated.len());
+                            let kind = map.next_value_seed(ListSeed {
+                                walker: &mut *self.walker,
+                                parent: &path,
+                            })?;
+                            if kind == ListKind::Listed {
+                                streamed = Some(start);
+                            }
+                        }
+                        Known::Dropped => {
+                            // Dropped with its item, whatever it holds.
+                            seen |= bit;
+                            map.next_value::<IgnoredAny>()?;
+                            dropped = true;
+                        }
+                        Known::NotYet => field(&mut map, &mut seen, key, &mut item.jobs)?,
+                    }
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some((jobs, truncated)) = streamed
+            && item.name.as_str().is_none()
+        {
+            // The path came from `fullName`, but without a name this is no container: its children
+            // go, as when they are read after the name.
+            self.walker.out.jobs.truncate(jobs);
+            self.walker.out.truncated.truncate(truncated);
+            streamed = None;
+        }
+        self.walker
+            .item(item, streamed.is_some() || dropped, self.parent);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The fields of an item, as the query names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Class,
+    Name,
+    FullName,
+    DisplayName,
+    Url,
+    Color,
+    LastBuild,
+    ActiveConfigurations,
+    Jobs,
+    Other,
+}
+
+impl Key {
+    fn name(self) -> &'static str {
+        match self {
+            Key::Class => "_class",
+            Key::Name => "name",
+            Key::FullName => "fullName",
+            Key::DisplayName => "displayName",
+            Key::Url => "url",
+            Key::Color => "color",
+            Key::LastBuild => "lastBuild",
+            Key::ActiveConfigurations => "activeConfigurations",
+            Key::Jobs => "jobs",
+            Key::Other => "",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "_class" => Key::Class,
+                    "name" => Key::Name,
+                    "fullName" => Key::FullName,
+                    "displayName" => Key::DisplayName,
+                    "url" => Key::Url,
+                    "color" => Key::Color,
+                    "lastBuild" => Key::LastBuild,
+                    "activeConfigurations" => Key::ActiveConfigurations,
+                    "jobs" => Key::Jobs,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
 
@@ -412,6 +814,87 @@ mod tests {
         let odd = Links::new("https://ci.example.com/my%20jenkins/");
         assert!(!odd.plain_base, "an escaped base is checked by parsing");
         assert!(odd.within("https://ci.example.com/my%20jenkins/job/a/"));
+    }
+
+    #[test]
+    fn folders_give_the_same_jobs_whatever_the_order_of_their_fields() {
+        // Jenkins sends `name` and `fullName` before `jobs` (the query's order): the children are
+        // walked as they are read. Any other order reads them first, then walks them.
+        let streamed = br#"{"jobs": [
+            {"_class": "x.Folder", "name": "team", "fullName": "team", "jobs": [
+                {"name": "api", "color": "red"},
+                {"name": "sub", "fullName": "team/sub", "jobs": [{"_class": "x.Job"}]},
+                {"name": "web", "fullName": "team/web", "color": "blue_anime"}
+            ]},
+            {"name": "top", "color": "blue"}
+        ]}"#;
+        let buffered = br#"{"jobs": [
+            {"jobs": [
+                {"color": "red", "name": "api"},
+                {"jobs": [{"_class": "x.Job"}], "fullName": "team/sub", "name": "sub"},
+                {"color": "blue_anime", "fullName": "team/web", "name": "web"}
+            ], "_class": "x.Folder", "name": "team", "fullName": "team"},
+            {"color": "blue", "name": "top"}
+        ]}"#;
+        // As the simulator sends them: keys in alphabetical order, `jobs` between `fullName` and `name`.
+        let sorted = br#"{"jobs": [
+            {"_class": "x.Folder", "fullName": "team", "jobs": [
+                {"color": "red", "name": "api"},
+                {"fullName": "team/sub", "jobs": [{"_class": "x.Job"}], "name": "sub"},
+                {"color": "blue_anime", "fullName": "team/web", "name": "web"}
+            ], "name": "team"},
+            {"color": "blue", "name": "top"}
+        ]}"#;
+        let a = super::listing(CTX, streamed, &[]).unwrap();
+        assert_eq!(paths(&a), vec!["team/api", "team/web", "top"]);
+        assert_eq!(a, super::listing(CTX, buffered, &[]).unwrap());
+        assert_eq!(a, super::listing(CTX, sorted, &[]).unwrap());
+        assert_eq!(a.truncated, vec![vec!["team".to_owned(), "sub".to_owned()]]);
+        assert!(a.jobs[1].building);
+    }
+
+    #[test]
+    fn a_folder_without_a_name_is_a_stub_even_when_its_jobs_came_first() {
+        // Its children were read under its `fullName` before the missing name showed: they go.
+        let v = br#"{"jobs": [
+            {"_class": "x.Folder", "fullName": "f", "jobs": [{"name": "x", "color": "blue"}, {"_class": "x.Job"}]},
+            {"name": "kept", "color": "blue"}
+        ]}"#;
+        let l = super::listing(CTX, v, &["up".to_owned()]).unwrap();
+        assert_eq!(paths(&l), vec!["up/kept"]);
+        assert_eq!(l.truncated, vec![vec!["up".to_owned()]]);
+    }
+
+    #[test]
+    fn a_folder_with_a_dot_name_is_dropped_with_all_it_holds() {
+        let v = json!({"jobs": [
+            {"name": "..", "fullName": "..", "jobs": [{"name": "x", "color": "blue"}]},
+            {"name": "ok", "fullName": "a/./ok", "jobs": [{"name": "y", "color": "blue"}]},
+            {"name": "kept", "color": "blue"}
+        ]});
+        assert_eq!(paths(&listing(CTX, &v, &[]).unwrap()), vec!["kept"]);
+    }
+
+    #[test]
+    fn a_field_sent_twice_fails_the_answer() {
+        for body in [
+            &br#"{"jobs": [], "jobs": []}"#[..],
+            br#"{"jobs": [{"name": "a", "name": "b", "color": "blue"}]}"#,
+            br#"{"jobs": [{"name": "f", "fullName": "f", "jobs": [], "jobs": []}]}"#,
+        ] {
+            let err = super::listing(CTX, body, &[]).unwrap_err();
+            assert!(err.to_string().contains("duplicate field"), "{err}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_folder_or_a_job_is_skipped_and_trailing_bytes_fail() {
+        let v = json!({"jobs": [1, "x", null, [{"name": "no"}], {"name": "f", "fullName": "f", "jobs": {"a": 1}, "color": "red"}]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        assert_eq!(paths(&l), vec!["f"], "a `jobs` that is not a list: a job");
+        assert!(super::listing(CTX, br#"{"jobs": []} x"#, &[]).is_err());
+        assert!(super::listing(CTX, br#"{"jobs": {}}"#, &[]).is_err());
+        assert!(super::listing(CTX, br#"{"jobs": null}"#, &[]).is_err());
     }
 
     #[test]
