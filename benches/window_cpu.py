@@ -264,9 +264,13 @@ def main():
                                    env=env, capture_output=True, text=True).stdout.split()
             if shown:
                 print("hidden: the window opened (no tray found?), so this phase measures it open")
-            measure("hidden", hidden, args.seconds, tmp, "hidden", results)
-            hidden.terminate()
-            hidden.wait(timeout=10)
+            if hidden.poll() is None:
+                measure("hidden", hidden, args.seconds, tmp, "hidden", results)
+                hidden.terminate()
+                hidden.wait(timeout=10)
+            else:
+                print(f"hidden: ledtogo --in-tray exited ({hidden.returncode}), phase skipped: "
+                      f"{(tmp / 'hidden.log').read_text().strip().splitlines()[:1]}", flush=True)
             demo, _ = start_app(binary, ["--demo", "--no-tray"], env, tmp, "demo")
             children.append(demo)
             time.sleep(SETTLE)
