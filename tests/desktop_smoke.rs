@@ -239,7 +239,8 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
     // Without a tray host, a note under the header says closing quits; it appears after the first
     // host check (within 2 s) and moves the rest down: wait for it before aiming.
     std::thread::sleep(Duration::from_secs(3));
-    // A real drag: the job "api" (backend/api, in the tree on the left) onto LED 7, moving like a hand.
+    // A real drag: the job "api" (backend/api, in the tree on the left, under the "Flaky jobs (0)"
+    // header) onto LED 7, moving like a hand.
     let config = demo_config_in(tmp.path());
     let before = std::fs::read_to_string(&config).unwrap();
     assert!(!before.contains("led = 7\nserver = \"demo\"\njob = \"backend/api\""));
@@ -249,7 +250,7 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         &[
             "mousemove",
             "70",
-            "319",
+            "340",
             "sleep",
             "0.3",
             "mousedown",
@@ -259,7 +260,7 @@ fn the_demo_window_draws_takes_a_real_drag_and_quits_on_sigterm() {
         ],
     );
     for i in 1..=10 {
-        let (px, py) = (70 + (321 - 70) * i / 10, 319 + (348 - 319) * i / 10);
+        let (px, py) = (70 + (321 - 70) * i / 10, 340 + (348 - 340) * i / 10);
         x(
             &display,
             "xdotool",
