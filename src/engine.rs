@@ -144,6 +144,19 @@ impl AckHandle {
         rx.recv_timeout(ACK_ANSWER_WITHIN)
             .map_err(|_| "ledtogo did not answer within 5 s: see its log".to_owned())?
     }
+
+    /// How an instance answers `request` from its socket: acknowledgements go to the engine, "show" is
+    /// refused (a desktop app answers that one itself, before asking this). Blocks: never on the UI thread.
+    pub fn answer(&self, request: ack::Request) -> AckAnswer {
+        match request {
+            ack::Request::Show => {
+                Err("this ledtogo runs headless: it has no window to show".to_owned())
+            }
+            ack::Request::Ack(request) => self.ask(AckCommand::Make(request)),
+            ack::Request::Clear { job, server } => self.ask(AckCommand::Clear { job, server }),
+            ack::Request::List => self.ask(AckCommand::List),
+        }
+    }
 }
 
 enum Msg {
@@ -586,8 +599,7 @@ impl Worker {
         let recorded = self.flaky.record_transitions(&changes, epoch_ms());
         self.refresh_flaky(recorded);
         // Someone is on it: no notification, no sound, until it is fixed or the acknowledgement ends.
-        let changes =
-            crate::alerts::policy::without_acknowledged(changes, &self.snapshot.acks, ack::now());
+        let changes = ack::without_acknowledged(changes, &self.snapshot.acks, ack::now());
         self.settle_acks();
         if !changes.is_empty()
             && let Some(tx) = &self.transitions
@@ -634,7 +646,7 @@ impl Worker {
 
     /// An acknowledgement made here of a relayed job goes to the relay too (`POST /ack`, on the
     /// relay's poller), so the whole office sees it.
-    fn forward(&self, job: &crate::model::JobId, request: crate::instance::Request) {
+    fn forward(&self, job: &crate::model::JobId, request: ack::Request) {
         if self.is_relay(&job.server)
             && let Some((_, poller, _)) = self.pollers.get(&job.server)
         {
@@ -665,7 +677,7 @@ impl Worker {
                 );
                 self.forward(
                     &made.job,
-                    crate::instance::Request::Ack(AckRequest {
+                    ack::Request::Ack(AckRequest {
                         job: made.job.full_name(),
                         server: None,
                         ..request
@@ -682,7 +694,7 @@ impl Worker {
                 let removed = self.snapshot.acks.remove(&id);
                 self.forward(
                     &id,
-                    crate::instance::Request::Clear {
+                    ack::Request::Clear {
                         job: id.full_name(),
                         server: None,
                     },

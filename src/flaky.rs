@@ -24,50 +24,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Alerts;
+pub use crate::model::flaky::{FlakyJob, FlakySet, LAST_SHOWN, Outcome, Seen};
 use crate::model::{JobId, JobState, Transition};
 
 /// The most builds remembered per job.
 pub const MAX_BUILDS: usize = 32;
 /// The most jobs remembered.
 pub const MAX_JOBS: usize = 2000;
-/// The most builds a flaky job lists as its last ones ([`FlakyJob::last`]).
-pub const LAST_SHOWN: usize = 6;
 /// The biggest `flaky.json` read (about what [`MAX_JOBS`] × [`MAX_BUILDS`] takes, twice over).
 pub const MAX_FILE: u64 = 16 << 20;
-
-/// A finished build's result as the flaky rule sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Failed,
-    Passed,
-}
-
-impl Outcome {
-    /// Failure and unstable fail, success passes; other states do not count.
-    pub fn of(state: JobState) -> Option<Outcome> {
-        match state {
-            JobState::Failure | JobState::Unstable => Some(Outcome::Failed),
-            JobState::Success => Some(Outcome::Passed),
-            JobState::Aborted | JobState::NotBuilt | JobState::Disabled | JobState::Unknown => None,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Failed => "failed",
-            Outcome::Passed => "passed",
-        }
-    }
-}
-
-/// One finished build: its number, when the engine saw it (epoch ms) and how it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Seen {
-    pub number: u64,
-    pub at_ms: i64,
-    pub outcome: Outcome,
-}
 
 /// The flaky rule: `flips` flips within `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,18 +60,6 @@ impl Default for Rule {
         Rule::of(&Alerts::default())
     }
 }
-
-/// A job flagged flaky, as the window, the tray, the alerts and the frame see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlakyJob {
-    /// Flips within the window now.
-    pub flips: u32,
-    /// The last builds seen, newest first (at most [`LAST_SHOWN`]).
-    pub last: Vec<Seen>,
-}
-
-/// Every flaky job now.
-pub type FlakySet = BTreeMap<JobId, FlakyJob>;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct JobHistory {

@@ -14,10 +14,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use crate::ack::AckRequest;
 
 /// The first word of every request line: the protocol and its version.
 pub const PROTOCOL: &str = "ledtogo/1";
@@ -28,23 +25,7 @@ const MAX_ANSWER: u64 = 1024 * 1024;
 /// How long either side waits for the other.
 const PATIENCE: Duration = Duration::from_secs(10);
 
-/// What a client asks of the running instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Request {
-    /// Bring the window up (the desktop app; a headless one refuses).
-    Show,
-    /// "I'm on it": acknowledge a failing job.
-    Ack(AckRequest),
-    /// Nobody is on the job any more.
-    Clear {
-        job: String,
-        #[serde(default)]
-        server: Option<String>,
-    },
-    /// Who is on what.
-    List,
-}
+pub use crate::ack::Request;
 
 /// The instance's answer: the text to print, or why it refused.
 pub type Answer = Result<String, String>;
@@ -268,18 +249,6 @@ impl InstanceLock {
 impl Drop for InstanceLock {
     fn drop(&mut self) {
         std::fs::remove_file(&self.socket).ok();
-    }
-}
-
-/// How an instance without a window answers `request`: acknowledgements go to its engine, "show" is
-/// refused (the desktop app answers that one itself).
-pub fn answer_headless(acks: &crate::engine::AckHandle, request: Request) -> Answer {
-    use crate::engine::AckCommand;
-    match request {
-        Request::Show => Err("this ledtogo runs headless: it has no window to show".to_owned()),
-        Request::Ack(request) => acks.ask(AckCommand::Make(request)),
-        Request::Clear { job, server } => acks.ask(AckCommand::Clear { job, server }),
-        Request::List => acks.ask(AckCommand::List),
     }
 }
 

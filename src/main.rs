@@ -235,7 +235,7 @@ fn run_headless(args: &Cli) -> Result<()> {
     .context("cannot start the engine threads")?;
     // `ledtogo ack` reaches this engine through the instance socket; there is no window to show.
     let acks = engine.acks();
-    lock.listen(move |request| ledtogo::instance::answer_headless(&acks, request));
+    lock.listen(move |request| acks.answer(request));
     // The relay serves what the engine publishes while the config has `[export] listen`.
     let export = Export::start(engine.published_handle(), engine.acks())
         .context("cannot start the relay thread")?;
@@ -345,7 +345,7 @@ mod desktop {
                     desk.show_window();
                     Ok("shown".to_owned())
                 }
-                other => ledtogo::instance::answer_headless(&desk.engine.acks(), other),
+                other => desk.engine.acks().answer(other),
             }
         });
         if args.no_tray {

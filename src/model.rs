@@ -3,6 +3,9 @@
 //! Nothing here does I/O. The poller turns Jenkins answers into [`ServerSnapshot`]s, the engine keeps the
 //! latest [`Snapshot`], and [`transitions`] compares two snapshots to find what alerts care about.
 
+pub mod acks;
+pub mod flaky;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -258,10 +261,10 @@ impl Default for ServerSnapshot {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub servers: BTreeMap<String, ServerSnapshot>,
-    /// Who is on which failing job ("I'm on it"): kept by the engine, live ones only (see [`crate::ack`]).
-    pub acks: crate::ack::Acks,
-    /// The jobs flagged flaky now ([`crate::flaky`]), kept by the engine from the builds it saw.
-    pub flaky: crate::flaky::FlakySet,
+    /// Who is on which failing job ("I'm on it"): kept by the engine, live ones only (see `ack`).
+    pub acks: acks::Acks,
+    /// The jobs flagged flaky now (`flaky`), kept by the engine from the builds it saw.
+    pub flaky: flaky::FlakySet,
 }
 
 /// A job's state as shown: the last result plus the two overlays.
@@ -270,7 +273,7 @@ pub struct JobStatus {
     pub state: JobState,
     pub building: bool,
     pub stale: bool,
-    /// Someone is on it ([`crate::ack`]): its LED calms down; it still counts as broken.
+    /// Someone is on it (`ack`): its LED calms down; it still counts as broken.
     pub acknowledged: bool,
     /// Flagged flaky ([`Snapshot::flaky`]).
     pub flaky: bool,

@@ -107,7 +107,7 @@ pub enum Command {
     /// Poll now instead of waiting.
     Refresh,
     /// Hand this acknowledgement to the source ([`Source::send_ack`]: a relay's `POST /ack`), then poll.
-    SendAck(crate::instance::Request),
+    SendAck(crate::ack::Request),
 }
 
 /// A running poller. Dropping it stops the thread after its current request (which has a timeout).
@@ -149,7 +149,7 @@ impl Poller {
 
     /// Sends an acknowledgement made here to where the jobs come from (on the poller's thread, which
     /// owns the source and its credentials), then polls; a failure is logged there.
-    pub fn send_ack(&self, request: crate::instance::Request) {
+    pub fn send_ack(&self, request: crate::ack::Request) {
         self.commands.send(Command::SendAck(request)).ok();
     }
 }
@@ -225,7 +225,7 @@ impl CurrentSource {
 
 impl CurrentSource {
     /// [`Source::send_ack`] on the source in use; before the first poll there is none to send with.
-    fn send_ack(&self, request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
+    fn send_ack(&self, request: &crate::ack::Request) -> Result<Option<String>, SourceError> {
         match &self.open {
             Some((_, source)) => source.send_ack(request),
             None => Err(SourceError::Setup(

@@ -1,7 +1,7 @@
 //! The state folder: what ledtogo remembers between runs that is not configuration (the remembered LED
 //! device, acknowledgements, flaky-job history: [`Files`]). `~/.local/state/ledtogo/` on Linux
 //! (`$XDG_STATE_HOME/ledtogo`), the local data folder where the platform has no state folder. One rule
-//! for every file in it: [`state_file`]. Files are written with [`crate::config::files::write_atomic`],
+//! for every file in it: [`state_file`]. Files are written with `config::files::write_atomic`,
 //! so a crash never leaves half a file.
 
 use std::path::PathBuf;
@@ -25,9 +25,9 @@ pub fn state_file(name: &str) -> Option<PathBuf> {
 /// demo, tests). [`Files::default`] keeps everything in memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Files {
-    /// The acknowledgements ([`crate::ack`]): `acks.json`.
+    /// The acknowledgements (`ack`): `acks.json`.
     pub acks: Option<PathBuf>,
-    /// The builds seen and the flaky flags ([`crate::flaky`]): `flaky.json`.
+    /// The builds seen and the flaky flags (`flaky`): `flaky.json`.
     pub flaky: Option<PathBuf>,
 }
 

@@ -18,7 +18,7 @@
 //!   them are plain, bounded text. Markup is escaped where it matters, at the daemon
 //!   (`super::notify`).
 //! - **Someone is on it**: a job acknowledged at that moment ([`crate::ack`]) alerts nothing when it breaks
-//!   or fails again ([`without_acknowledged`]); its fix still alerts (and ends the acknowledgement).
+//!   or fails again ([`crate::ack::without_acknowledged`], applied by the engine); its fix still alerts (and ends the acknowledgement).
 //! - **Who broke it**: a job's line names who is behind the build when the server said
 //!   ([`crate::model::Blame`]): "Build #12 of api on ci: failure — Mona: Fix the login test (#412)" alone,
 //!   "api #12 (Mona)" in a list. That text comes from the server too: made visible and cut to
@@ -608,29 +608,11 @@ fn text(kind: AlertKind, entries: &[Entry]) -> (String, String) {
     (title, body)
 }
 
-/// `batch` without the breaks and failures of jobs someone is on at `now` (Unix seconds): their
-/// notifications and sounds stop until the job is fixed or the acknowledgement ends. Fixes, outages and
-/// every other job's changes stay.
-pub fn without_acknowledged(
-    batch: Vec<Transition>,
-    acks: &crate::ack::Acks,
-    now: i64,
-) -> Vec<Transition> {
-    batch
-        .into_iter()
-        .filter(|t| match t {
-            Transition::Broke { job, .. } | Transition::StillFailing { job, .. } => {
-                acks.active(job, now).is_none()
-            }
-            _ => true,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::ack::without_acknowledged;
     use crate::config::QuietHours;
 
     #[test]

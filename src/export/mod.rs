@@ -428,7 +428,7 @@ impl Shared {
     /// The answer to a `POST /ack` whose `body` was read: hostile JSON, checked here for its shape and
     /// by the engine for its sense.
     fn acknowledge(&self, body: &[u8]) -> Answer {
-        use crate::instance::Request;
+        use crate::ack::Request;
         let request: Request = match serde_json::from_slice(body) {
             Ok(r) => r,
             Err(e) => {

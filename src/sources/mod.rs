@@ -41,7 +41,7 @@ pub trait Source: Send + std::fmt::Debug {
     /// full name here) to where the jobs come from, and returns what that said: a ledtogo relay's
     /// `POST /ack`, so the whole office sees it. Other kinds have nowhere to send it (`Ok(None)`): it
     /// stays on this desk.
-    fn send_ack(&self, _request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
+    fn send_ack(&self, _request: &crate::ack::Request) -> Result<Option<String>, SourceError> {
         Ok(None)
     }
 

@@ -87,8 +87,8 @@ impl Source for Client {
     /// `POST {url}ack` with the request on the relay's names ([`relay_job`]), with the desk's Basic
     /// auth: the relay acknowledges the job for everybody (its answer says so), or refuses it (an
     /// error with the relay's reason).
-    fn send_ack(&self, request: &crate::instance::Request) -> Result<Option<String>, SourceError> {
-        use crate::instance::Request;
+    fn send_ack(&self, request: &crate::ack::Request) -> Result<Option<String>, SourceError> {
+        use crate::ack::Request;
         let relayed: Vec<String> = self
             .last
             .lock()

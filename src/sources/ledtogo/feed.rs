@@ -8,7 +8,7 @@
 //! is versioned ([`FORMAT`]); values a newer relay adds are read as `unknown`, never as an error.
 //!
 //! Each server carries its acknowledgements ("I'm on it", [`crate::ack`]) by job path, so every desk
-//! shows who is on what; a desk's own go to the relay as `POST /ack` ([`crate::export`]).
+//! shows who is on what; a desk's own go to the relay as `POST /ack` (the `export` module).
 //!
 //! Everything read here came over the network: [`Feed::parse`] caps the counts and lengths, and a URL
 //! is kept only when it is a web page address without credentials in it ([`crate::weburl::is_web_url`]),
