@@ -531,7 +531,7 @@ impl Worker {
             && server.state.is_ok()
         {
             // The same answer as the last good poll, which this snapshot shows: nothing changed.
-            tracing::trace!(server = %polled.server, requests, "polled: unchanged");
+            tracing::debug!(server = %polled.server, requests, "polled: unchanged");
             return false;
         }
         let old = self.snapshot.clone();
@@ -542,11 +542,12 @@ impl Worker {
         // A relay's acknowledgements of the jobs it relays: what the whole office sees.
         let mut relayed_acks = None;
         match polled.result {
-            Ok(Found::Same { .. }) => {
+            Ok(Found::Same { requests }) => {
                 // Back after a state that is not `Ok` with the answer of the last good poll: its jobs,
                 // which the snapshot kept, are current again.
                 server.seen_ok = true;
                 server.state = ServerState::Ok;
+                tracing::debug!(server = %polled.server, requests, "polled: unchanged, back");
             }
             Ok(Found::Jobs(fetched)) => {
                 if relay {

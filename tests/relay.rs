@@ -439,6 +439,8 @@ fn one_relay_serves_a_ledtogo_desk_exactly_a_cctray_desk_and_a_cctray_client_and
     cctray.shows(&[ok, bad, bad, bad], "and as a failure through cctray");
 
     // The Jenkins goes down: the relay shows its jobs stale, and so does the ledtogo desk, never green.
+    // (The relay's failed polls are not in its "polled" log lines: counted here, by the Jenkins.)
+    let before_outage = sim.requests();
     sim.set_mode(Mode::Status(503));
     let stale = relay
         .wait_for(|f| f[0] == shown(c.stale))
@@ -454,6 +456,7 @@ fn one_relay_serves_a_ledtogo_desk_exactly_a_cctray_desk_and_a_cctray_client_and
     assert!(unknown, "cctray readers see Unknown, not the last green");
 
     sim.set_mode(Mode::Normal);
+    let outage = sim.requests() - before_outage;
     exact.shows(
         &[ok, bad, unstable, unstable],
         "and recovers with the relay",
@@ -463,9 +466,14 @@ fn one_relay_serves_a_ledtogo_desk_exactly_a_cctray_desk_and_a_cctray_client_and
     let polled = relay.polled_requests();
     drop(relay);
     let seen = sim.requests();
+    // Beside the outage's failed polls, the Jenkins saw the relay's logged polls, give or take a poll
+    // at each switch of the mode and one in flight when the relay stopped; two desks polling every
+    // second for the whole test would have made many more.
+    let answered = seen - outage;
     assert!(
-        seen == polled || seen == polled + 1,
-        "the Jenkins saw {seen} requests, the relay made {polled}: the desks made none"
+        (polled.saturating_sub(1)..=polled + 2).contains(&answered),
+        "the Jenkins saw {seen} requests ({outage} during the outage), the relay logged {polled} polls: \
+         the desks made none"
     );
 }
 
