@@ -13,7 +13,7 @@
 //! `acks.json.bad`), never silently dropped. Who and the note come from people (or a relay): they are
 //! capped here ([`MAX_BY`], [`MAX_NOTE`]) and shown through [`crate::text`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,7 @@ use thiserror::Error;
 use crate::model::acks::cap;
 pub use crate::model::acks::{Ack, Acks, MAX_BY, MAX_FOR, MAX_NOTE};
 use crate::model::{JobId, JobState, Snapshot, Transition};
+use crate::state::Unusable;
 use crate::text;
 
 /// The most bytes of `acks.json` read back (a few hundred acknowledgements fit many times over).
@@ -316,67 +317,39 @@ pub enum StoreError {
 /// `<name>.bad` and reported ([`StoreError::Corrupt`]), the caller starting with none.
 pub fn load(path: &Path) -> Result<Acks, StoreError> {
     let shown = || path.display().to_string();
-    let bytes = match std::fs::File::open(path) {
-        Ok(f) => {
-            use std::io::Read as _;
-            let mut bytes = Vec::new();
-            f.take(MAX_FILE + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|source| StoreError::Read {
-                    path: shown(),
-                    source,
-                })?;
-            bytes
+    let read = crate::state::read_json::<File>(path, MAX_FILE, |f| {
+        if f.version == FILE_VERSION {
+            Ok(())
+        } else {
+            Err(format!(
+                "version {} is not {FILE_VERSION}: written by another ledtogo",
+                f.version
+            ))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Acks::default()),
-        Err(source) => {
-            return Err(StoreError::Read {
-                path: shown(),
-                source,
-            });
-        }
-    };
-    let parsed = if bytes.len() as u64 > MAX_FILE {
-        Err(format!("larger than {MAX_FILE} bytes"))
-    } else {
-        serde_json::from_slice::<File>(&bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|f| {
-                if f.version == FILE_VERSION {
-                    Ok(f)
-                } else {
-                    Err(format!(
-                        "version {} is not {FILE_VERSION}: written by another ledtogo",
-                        f.version
-                    ))
-                }
-            })
-    };
-    match parsed {
-        Ok(file) => {
+    });
+    match read {
+        Ok(None) => Ok(Acks::default()),
+        Ok(Some(file)) => {
             let mut acks = Acks::default();
             for stored in &file.acks {
                 acks.insert(stored.to_ack());
             }
             Ok(acks)
         }
-        Err(reason) => {
-            let mut aside = path.as_os_str().to_owned();
-            aside.push(".bad");
-            let aside = PathBuf::from(aside);
-            match std::fs::rename(path, &aside) {
-                Ok(()) => Err(StoreError::Corrupt {
-                    path: shown(),
-                    reason,
-                    aside: aside.display().to_string(),
-                }),
-                Err(e) => Err(StoreError::CorruptStuck {
-                    path: shown(),
-                    reason,
-                    error: e.to_string(),
-                }),
-            }
-        }
+        Err(Unusable::Read(source)) => Err(StoreError::Read {
+            path: shown(),
+            source,
+        }),
+        Err(Unusable::Corrupt { reason, aside }) => Err(StoreError::Corrupt {
+            path: shown(),
+            reason,
+            aside: aside.display().to_string(),
+        }),
+        Err(Unusable::Stuck { reason, error }) => Err(StoreError::CorruptStuck {
+            path: shown(),
+            reason,
+            error: error.to_string(),
+        }),
     }
 }
 

@@ -17,7 +17,6 @@
 //!   forgotten. Build numbers come from a server: any `u64`, compared, never summed.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Alerts;
 pub use crate::model::flaky::{FlakyJob, FlakySet, LAST_SHOWN, Outcome, Seen};
 use crate::model::{JobId, JobState, Transition};
+use crate::state::Unusable;
 
 /// The most builds remembered per job.
 pub const MAX_BUILDS: usize = 32;
@@ -267,53 +267,30 @@ impl History {
     /// that is not a valid history is moved aside (`flaky.json.bad`) and reported, and the history
     /// starts empty.
     pub fn load(path: &Path) -> Result<History, FlakyError> {
-        let read = |path: &Path| -> std::io::Result<Option<Vec<u8>>> {
-            let file = match std::fs::File::open(path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let mut bytes = Vec::new();
-            file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
-            Ok(Some(bytes))
-        };
-        let Some(bytes) = read(path).map_err(|source| FlakyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?
-        else {
-            return Ok(History::default());
-        };
-        let parsed = if bytes.len() as u64 > MAX_FILE {
-            Err(format!("bigger than {MAX_FILE} bytes"))
-        } else {
-            serde_json::from_slice::<File>(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    if f.version == FILE_VERSION {
-                        Ok(f)
-                    } else {
-                        Err(format!("version {}, not {FILE_VERSION}", f.version))
-                    }
-                })
-        };
-        match parsed {
-            Ok(file) => Ok(History::from_file(file)),
-            Err(why) => {
-                let aside = path.with_extension("json.bad");
-                match std::fs::rename(path, &aside) {
-                    Ok(()) => Err(FlakyError::Corrupt {
-                        path: path.to_path_buf(),
-                        aside,
-                        why,
-                    }),
-                    Err(source) => Err(FlakyError::CorruptStuck {
-                        path: path.to_path_buf(),
-                        why,
-                        source,
-                    }),
-                }
+        let read = crate::state::read_json::<File>(path, MAX_FILE, |f| {
+            if f.version == FILE_VERSION {
+                Ok(())
+            } else {
+                Err(format!("version {}, not {FILE_VERSION}", f.version))
             }
+        });
+        match read {
+            Ok(None) => Ok(History::default()),
+            Ok(Some(file)) => Ok(History::from_file(file)),
+            Err(Unusable::Read(source)) => Err(FlakyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+            Err(Unusable::Corrupt { reason, aside }) => Err(FlakyError::Corrupt {
+                path: path.to_path_buf(),
+                aside,
+                why: reason,
+            }),
+            Err(Unusable::Stuck { reason, error }) => Err(FlakyError::CorruptStuck {
+                path: path.to_path_buf(),
+                why: reason,
+                source: error,
+            }),
         }
     }
 

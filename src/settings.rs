@@ -632,7 +632,12 @@ mod tests {
     }
 
     fn edited(edit: &Edit) -> Result<Config, String> {
-        let mut doc = ConfigDocument::parse(BASE).unwrap();
+        applied(BASE, edit).map(|(_, config)| config)
+    }
+
+    /// `edit` applied to `text`: the document's text and the config it makes, or the edit's refusal.
+    fn applied(text: &str, edit: &Edit) -> Result<(String, Config), String> {
+        let mut doc = ConfigDocument::parse(text).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (path, tokens) = place(dir.path());
         apply(
@@ -643,7 +648,8 @@ mod tests {
                 tokens,
             },
         )?;
-        Config::parse(&doc.text(), None).map_err(|e| e.to_string())
+        let config = Config::parse(&doc.text(), None).map_err(|e| e.to_string())?;
+        Ok((doc.text(), config))
     }
 
     fn job(path: &str) -> Target {
@@ -693,20 +699,7 @@ mod tests {
 
     /// `edit` applied to `text`, as the document's text and the config it makes.
     fn edited_text(text: &str, edit: &Edit) -> (String, Config) {
-        let mut doc = ConfigDocument::parse(text).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let (path, tokens) = place(dir.path());
-        apply(
-            &mut doc,
-            edit,
-            Place {
-                path: &path,
-                tokens,
-            },
-        )
-        .unwrap();
-        let config = Config::parse(&doc.text(), None).unwrap();
-        (doc.text(), config)
+        applied(text, edit).unwrap()
     }
 
     const WITH_SOUNDS: &str = "[[servers]]\nname = \"ci\"\nurl = \"http://127.0.0.1:1/\"\n\n\

@@ -4,7 +4,10 @@
 //! for every file in it: [`state_file`]. Files are written with `config::files::write_atomic`,
 //! so a crash never leaves half a file.
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
 
 /// The state folder, or `None` when the platform gives no home folder to put it in.
 pub fn state_dir() -> Option<PathBuf> {
@@ -37,6 +40,59 @@ impl Files {
         Files {
             acks: state_file("acks.json"),
             flaky: state_file("flaky.json"),
+        }
+    }
+}
+
+/// Why a state file could not be used ([`read_json`]); each caller words it for its own file.
+#[derive(Debug)]
+pub enum Unusable {
+    /// The file is there but cannot be read.
+    Read(std::io::Error),
+    /// It is not what the caller writes (`reason`) and was moved to `aside`.
+    Corrupt { reason: String, aside: PathBuf },
+    /// It is not what the caller writes, and moving it aside failed too.
+    Stuck {
+        reason: String,
+        error: std::io::Error,
+    },
+}
+
+/// Reads the JSON state file `path` into `T`: `None` when there is none. A file over `max` bytes, not
+/// JSON of `T`, or refused by `check` (its version) is moved aside to `<name>.bad`, so the next save
+/// does not overwrite what someone may want to look at, and reported.
+pub fn read_json<T: DeserializeOwned>(
+    path: &Path,
+    max: u64,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<Option<T>, Unusable> {
+    let mut bytes = Vec::new();
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            f.take(max.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(Unusable::Read)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Unusable::Read(e)),
+    }
+    let parsed = if bytes.len() as u64 > max {
+        Err(format!("larger than {max} bytes"))
+    } else {
+        serde_json::from_slice::<T>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|t| check(&t).map(|()| t))
+    };
+    match parsed {
+        Ok(t) => Ok(Some(t)),
+        Err(reason) => {
+            let mut aside = path.as_os_str().to_owned();
+            aside.push(".bad");
+            let aside = PathBuf::from(aside);
+            match std::fs::rename(path, &aside) {
+                Ok(()) => Err(Unusable::Corrupt { reason, aside }),
+                Err(error) => Err(Unusable::Stuck { reason, error }),
+            }
         }
     }
 }
