@@ -86,7 +86,11 @@ fn benches(c: &mut Criterion) {
         let mut t = Duration::ZERO;
         b.iter(|| {
             t += Duration::from_millis(40);
-            ledtogo::frame::render(black_box(&old), &config, t)
+            let clock = ledtogo::frame::Clock {
+                t,
+                now_ms: 1_764_000_000_000,
+            };
+            ledtogo::frame::render(black_box(&old), &config, clock)
         });
     });
 }

@@ -220,7 +220,7 @@ pub fn settle(acks: &mut Acks, snapshot: &Snapshot, now: i64) -> Vec<(Ack, Ended
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    crate::clock::epoch_ms() / 1000
 }
 
 /// Who runs this: the OS user name (`USER`, `LOGNAME`, `USERNAME`), else "someone".

@@ -547,6 +547,8 @@ struct BuildOut {
     result: Option<&'static str>,
     building: bool,
     timestamp_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimated_ms: Option<u64>,
 }
 
 fn job_json(job: &Job) -> JobOut<'_> {
@@ -561,6 +563,7 @@ fn job_json(job: &Job) -> JobOut<'_> {
             result: b.result.map(|r| r.label()),
             building: b.building,
             timestamp_ms: b.timestamp_ms,
+            estimated_ms: b.estimated_ms,
         }),
     }
 }

@@ -597,7 +597,9 @@ impl Worker {
         for t in &changes {
             log_transition(t);
         }
-        let recorded = self.flaky.record_transitions(&changes, epoch_ms());
+        let recorded = self
+            .flaky
+            .record_transitions(&changes, crate::clock::epoch_ms());
         self.refresh_flaky(recorded);
         // Someone is on it: no notification, no sound, until it is fixed or the acknowledgement ends.
         let changes = ack::without_acknowledged(changes, &self.snapshot.acks, ack::now());
@@ -736,7 +738,7 @@ impl Worker {
     /// snapshot; saves the history when builds were `recorded` or a flag changed. Returns whether the
     /// snapshot's flaky set changed (the caller publishes it).
     fn refresh_flaky(&mut self, recorded: bool) -> bool {
-        let now = epoch_ms();
+        let now = crate::clock::epoch_ms();
         let rule = flaky::Rule::of(&self.config.alerts);
         let flagged = self.flaky.update(now, rule);
         if (recorded || flagged)
@@ -777,7 +779,11 @@ impl Worker {
     }
 
     fn render(&mut self) {
-        let mut frame = frame::render(&self.snapshot, &self.config, self.started.elapsed());
+        let clock = frame::Clock {
+            t: self.started.elapsed(),
+            now_ms: crate::clock::epoch_ms(),
+        };
+        let mut frame = frame::render(&self.snapshot, &self.config, clock);
         if let Some((overlay, since)) = self.overlay
             && !overlay.draw(&mut frame, since.elapsed(), self.config.strip.correction())
         {
@@ -845,13 +851,6 @@ impl Worker {
 }
 
 type OnChange = Arc<dyn Fn() + Send + Sync>;
-
-/// The wall clock in epoch milliseconds (the flaky history's time; 0 before 1970).
-fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Applies `f` to the published state and tells the observer.
 fn publish(

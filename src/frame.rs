@@ -4,10 +4,28 @@
 use std::time::Duration;
 
 use crate::color::{Correction, Rgb, wheel};
-use crate::config::{AggregateScope, Config};
+use crate::config::{AggregateScope, BuildingLook, Config};
+use crate::model::progress::Eta;
 use crate::model::{
     Aggregate, JobState, JobStatus, Scope, ServerSnapshot, Severity, Snapshot, Target,
 };
+
+/// The two times a frame is drawn at: `t`, the animation clock (time since the engine started: pulses,
+/// breaths and blinks run on it, in step), and `now_ms`, the wall clock in epoch milliseconds, on which
+/// a build's progress is measured (servers give start times on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub t: Duration,
+    pub now_ms: i64,
+}
+
+impl Clock {
+    /// The start of the animation at the epoch: for a still picture of states with no build running.
+    pub const STILL: Clock = Clock {
+        t: Duration::ZERO,
+        now_ms: 0,
+    };
+}
 
 /// How long one pulse of a building job takes (dim → full → dim).
 pub const PULSE_PERIOD: Duration = Duration::from_millis(2000);
@@ -35,6 +53,14 @@ pub fn pulse(t: Duration) -> f64 {
     let phase = (t.as_secs_f64() / PULSE_PERIOD.as_secs_f64()).fract();
     let wave = 0.5 - 0.5 * (phase * std::f64::consts::TAU).cos(); // 0 → 1 → 0
     PULSE_FLOOR + (1.0 - PULSE_FLOOR) * wave
+}
+
+/// How bright a building LED is with `[strip] building = "progress"`: from [`PULSE_FLOOR`] at the
+/// build's start up to full at its estimate, in proportion. `None` when the build has no estimate or
+/// is past it: the LED pulses then ([`pulse`]), so an overdue build never looks finished.
+pub fn progress_level(eta: Option<Eta>, now_ms: i64) -> Option<f64> {
+    let eta = eta.filter(|e| now_ms <= e.due_ms())?;
+    Some(PULSE_FLOOR + (1.0 - PULSE_FLOOR) * eta.fraction(now_ms))
 }
 
 /// How often a flaky LED blinks ([`flaky_blink`]).
@@ -120,6 +146,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             stale,
             acknowledged: snapshot.acks.get(&job.id).is_some(),
             flaky: snapshot.flaky.contains_key(&job.id),
+            eta: crate::model::progress::Eta::of(job),
         })
         .collect();
     if !statuses.is_empty() {
@@ -133,6 +160,7 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
             stale: true,
             acknowledged: false,
             flaky: false,
+            eta: None,
         }]);
     }
     match target {
@@ -141,10 +169,13 @@ pub fn target_statuses(snapshot: &Snapshot, target: &Target) -> Option<Vec<JobSt
     }
 }
 
-/// The colour of one LED, before brightness and gamma. A building LED pulses ([`pulse`]); a flaky one
-/// (every job at its worst state flaky, [`Aggregate::flaky`]) blinks briefly in the unstable colour (dark
-/// when its colour is the unstable one) at the end of every [`FLAKY_PERIOD`] ([`flaky_blink`]).
-pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
+/// The colour of one LED, before brightness and gamma. A building LED pulses ([`pulse`]), or with
+/// `[strip] building = "progress"` brightens as its build nears the estimate ([`progress_level`]); a
+/// flaky one (every job at its worst state flaky, [`Aggregate::flaky`]) blinks briefly in the unstable
+/// colour (dark when its colour is the unstable one) at the end of every [`FLAKY_PERIOD`]
+/// ([`flaky_blink`]).
+pub fn base_color(state: LedState, config: &Config, clock: Clock) -> Rgb {
+    let t = clock.t;
     let colors = &config.colors;
     match state {
         LedState::Off => Rgb::OFF,
@@ -169,7 +200,11 @@ pub fn base_color(state: LedState, config: &Config, t: Duration) -> Rgb {
                 };
             }
             if agg.building {
-                color.scaled(pulse(t))
+                let progress = match config.strip.building {
+                    BuildingLook::Progress => progress_level(agg.eta, clock.now_ms),
+                    BuildingLook::Pulse => None,
+                };
+                color.scaled(progress.unwrap_or_else(|| pulse(t)))
             } else if calmed(agg) {
                 color.scaled(ack_breath(t))
             } else {
@@ -185,13 +220,12 @@ fn calmed(agg: Aggregate) -> bool {
     agg.acknowledged && matches!(agg.severity, Severity::Failure | Severity::Unstable)
 }
 
-/// The frame: one colour per LED of the strip, ready for the device and the mirror.
-/// `t` is the animation clock (time since the engine started).
-pub fn render(snapshot: &Snapshot, config: &Config, t: Duration) -> Vec<Rgb> {
+/// The frame: one colour per LED of the strip, ready for the device and the mirror, at `clock`.
+pub fn render(snapshot: &Snapshot, config: &Config, clock: Clock) -> Vec<Rgb> {
     let correction = config.strip.correction();
     led_states(snapshot, config)
         .into_iter()
-        .map(|s| correction.apply(base_color(s, config, t)))
+        .map(|s| correction.apply(base_color(s, config, clock)))
         .collect()
 }
 
@@ -285,6 +319,11 @@ mod tests {
         Config::parse(text, None).unwrap()
     }
 
+    /// The animation clock at `t`, the wall clock at the epoch (no build has progress then).
+    fn clock_at(t: Duration) -> Clock {
+        Clock { t, now_ms: 0 }
+    }
+
     const CFG: &str = "[[servers]]\nname = \"ci\"\nurl = \"http://ci.example/\"\n\
         [strip]\nleds = 6\nbrightness = 1.0\ngamma = 1.0\n\
         [[slots]]\nled = 0\njob = \"a\"\n[[slots]]\nled = 1\njob = \"b\"\n\
@@ -303,7 +342,7 @@ mod tests {
                 job("ci", "f/y", JobState::Unstable),
             ],
         );
-        let frame = render(&s, &c, Duration::ZERO);
+        let frame = render(&s, &c, clock_at(Duration::ZERO));
         let colors = &c.colors;
         assert_eq!(
             frame,
@@ -318,6 +357,99 @@ mod tests {
         );
     }
 
+    /// [`CFG`] with `[strip] building = "progress"`.
+    fn progress_config() -> Config {
+        config(&CFG.replace("gamma = 1.0\n", "gamma = 1.0\nbuilding = \"progress\"\n"))
+    }
+
+    const START: i64 = 1_764_000_000_000;
+
+    #[test]
+    fn with_progress_a_building_led_brightens_steadily_to_full_at_its_estimate_then_pulses_overdue()
+    {
+        let c = progress_config();
+        let s = ci(
+            ServerState::Ok,
+            vec![job("ci", "a", JobState::Success).running_since(START, 600_000)],
+        );
+        // `into` ms into the build, `t` ms on the animation clock.
+        let at = |into: i64, t: u64| {
+            render(
+                &s,
+                &c,
+                Clock {
+                    t: Duration::from_millis(t),
+                    now_ms: START + into,
+                },
+            )[0]
+        };
+        let full = c.colors.success;
+        assert_eq!(at(0, 0), full.scaled(PULSE_FLOOR), "dim at the start");
+        assert_eq!(at(300_000, 0), full.scaled(0.65), "halfway: halfway up");
+        assert_eq!(at(600_000, 0), full, "full at the estimate");
+        for t in [250, 1000, 1500] {
+            assert_eq!(
+                at(300_000, t),
+                at(300_000, 0),
+                "steady: no pulse while on time"
+            );
+        }
+        for minute in 0..10 {
+            assert!(
+                at(minute * 60_000, 0).g < at((minute + 1) * 60_000, 0).g,
+                "rises every minute: {minute}"
+            );
+        }
+        assert_ne!(
+            at(700_000, 0),
+            at(700_000, 1000),
+            "overdue: it pulses again, never looking finished"
+        );
+        assert!(animated(&s, &c));
+        let pulse_config = config(CFG);
+        let pulsing = |t: u64| {
+            render(
+                &s,
+                &pulse_config,
+                Clock {
+                    t: Duration::from_millis(t),
+                    now_ms: START + 300_000,
+                },
+            )[0]
+        };
+        assert_ne!(pulsing(0), pulsing(1000), "the default still pulses");
+    }
+
+    #[test]
+    fn with_progress_a_build_with_no_estimate_pulses_and_a_folder_follows_its_build_due_last() {
+        let c = progress_config();
+        let s = ci(
+            ServerState::Ok,
+            vec![
+                job("ci", "a", JobState::Success).building(),
+                job("ci", "f/x", JobState::Success).running_since(START, 600_000),
+                job("ci", "f/y", JobState::Success).running_since(START, 1_200_000),
+            ],
+        );
+        let at = |t: u64| {
+            render(
+                &s,
+                &c,
+                Clock {
+                    t: Duration::from_millis(t),
+                    now_ms: START + 600_000,
+                },
+            )
+        };
+        assert_ne!(at(0)[0], at(1000)[0], "no estimate: it pulses");
+        assert_eq!(
+            at(0)[2],
+            c.colors.success.scaled(0.65),
+            "the folder is halfway: its second build is due in 10 min"
+        );
+        assert_eq!(at(0)[2], at(1000)[2], "and steady");
+    }
+
     #[test]
     fn building_pulses_smoothly_between_dim_and_full_of_the_last_result() {
         let c = config(CFG);
@@ -325,7 +457,7 @@ mod tests {
             ServerState::Ok,
             vec![job("ci", "a", JobState::Failure).building()],
         );
-        let at = |ms| render(&s, &c, Duration::from_millis(ms))[0];
+        let at = |ms| render(&s, &c, clock_at(Duration::from_millis(ms)))[0];
         let full = c.colors.failure;
         assert_eq!(at(1000), full, "peak of the pulse is the full colour");
         let dim = at(0);
@@ -362,34 +494,38 @@ mod tests {
                 job("ci", "f/x", JobState::Success),
             ],
         );
-        let steady = render(&s, &c, FLAKY_PERIOD - FLAKY_BLINK);
+        let steady = render(&s, &c, clock_at(FLAKY_PERIOD - FLAKY_BLINK));
         assert!(!animated(&s, &c), "nothing flaky, nothing building");
         flaky(&mut s, "a");
         flaky(&mut s, "b");
-        let at = |ms: u64| render(&s, &c, Duration::from_millis(ms));
+        let at = |ms: u64| render(&s, &c, clock_at(Duration::from_millis(ms)));
         let colors = &c.colors;
         assert_eq!(at(0)[0], colors.failure, "plain colour most of the time");
         assert_eq!(at(2000)[0], colors.failure);
         let blink = FLAKY_PERIOD - FLAKY_BLINK;
-        assert_eq!(render(&s, &c, blink)[0], colors.unstable, "the blink");
         assert_eq!(
-            render(&s, &c, blink)[1],
+            render(&s, &c, clock_at(blink))[0],
+            colors.unstable,
+            "the blink"
+        );
+        assert_eq!(
+            render(&s, &c, clock_at(blink))[1],
             Rgb::OFF,
             "an unstable flaky job blinks dark"
         );
         assert_eq!(at(3000)[0], colors.failure, "one blink per period");
         assert_eq!(
-            render(&s, &c, FLAKY_PERIOD + blink)[0],
+            render(&s, &c, clock_at(FLAKY_PERIOD + blink))[0],
             colors.unstable,
             "and again"
         );
         assert_eq!(
-            render(&s, &c, blink)[2],
+            render(&s, &c, clock_at(blink))[2],
             steady[2],
             "the folder is not flaky"
         );
         assert_eq!(
-            render(&s, &c, blink)[5],
+            render(&s, &c, clock_at(blink))[5],
             colors.unstable,
             "the tube's worst job (a) is the flaky one: it blinks too"
         );
@@ -420,7 +556,7 @@ mod tests {
         s.acks
             .insert(crate::ack::acknowledge(&s, &request, 0).unwrap());
         let full = c.colors.failure;
-        let at = |ms| render(&s, &c, Duration::from_millis(ms));
+        let at = |ms| render(&s, &c, clock_at(Duration::from_millis(ms)));
         assert_eq!(at(3000)[1], full.scaled(ACK_PEAK), "peak: half the colour");
         assert_eq!(at(0)[1], full.scaled(ACK_FLOOR), "trough: dim, not off");
         assert!(at(0)[1].r > 0);
@@ -449,7 +585,7 @@ mod tests {
             ServerState::Unreachable("timeout".into()),
             vec![job("ci", "a", JobState::Success)],
         );
-        let frame = render(&s, &c, Duration::ZERO);
+        let frame = render(&s, &c, clock_at(Duration::ZERO));
         assert_eq!(frame[0], c.colors.stale);
         assert_ne!(frame[0], c.colors.success);
         assert_eq!(frame[5], c.colors.stale, "the tube is stale too");
@@ -461,13 +597,16 @@ mod tests {
         text = text.replace("gamma = 1.0", "gamma = 2.0");
         let c = config(&text);
         let s = ci(ServerState::Ok, vec![job("ci", "a", JobState::Failure)]);
-        assert_eq!(render(&s, &c, Duration::ZERO)[0], Rgb::new(64, 0, 0));
+        assert_eq!(
+            render(&s, &c, clock_at(Duration::ZERO))[0],
+            Rgb::new(64, 0, 0)
+        );
     }
 
     #[test]
     fn frames_have_the_strip_length() {
         let c = config(CFG);
-        let frame = render(&Snapshot::default(), &c, Duration::ZERO);
+        let frame = render(&Snapshot::default(), &c, clock_at(Duration::ZERO));
         assert_eq!(frame.len(), 6);
     }
 
@@ -511,7 +650,7 @@ mod tests {
     fn a_mapped_job_or_folder_is_stale_before_its_server_first_answers_and_missing_once_it_has() {
         let c = config(CFG);
         let waiting = snapshot([("ci", ServerSnapshot::new())]);
-        let frame = render(&waiting, &c, Duration::ZERO);
+        let frame = render(&waiting, &c, clock_at(Duration::ZERO));
         assert_eq!(frame[3], c.colors.stale, "job gone: not listed yet");
         assert_eq!(frame[2], c.colors.stale, "folder f: not listed yet");
         let refused = snapshot([(
@@ -522,12 +661,12 @@ mod tests {
             },
         )]);
         assert_eq!(
-            render(&refused, &c, Duration::ZERO)[2],
+            render(&refused, &c, clock_at(Duration::ZERO))[2],
             c.colors.stale,
             "a server that never answered: unknown, not an empty folder"
         );
         let answered = ci(ServerState::Ok, vec![]);
-        let frame = render(&answered, &c, Duration::ZERO);
+        let frame = render(&answered, &c, clock_at(Duration::ZERO));
         assert_eq!(frame[3], c.colors.missing);
         assert_eq!(frame[2], c.colors.missing, "an empty folder shows no jobs");
     }

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod autostart;
 pub mod backoff;
 pub mod cli;
+pub mod clock;
 pub mod color;
 pub mod config;
 pub mod demo;

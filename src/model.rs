@@ -5,6 +5,7 @@
 
 pub mod acks;
 pub mod flaky;
+pub mod progress;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -137,6 +138,10 @@ pub struct Build {
     pub building: bool,
     /// Start time, epoch milliseconds.
     pub timestamp_ms: Option<i64>,
+    /// How long this build is expected to take, milliseconds (Jenkins' `estimatedDuration`; GitHub and
+    /// GitLab: how long the run before it took): with `timestamp_ms`, a running build's progress
+    /// ([`progress::Eta`]). `None` when the server gives none.
+    pub estimated_ms: Option<u64>,
     /// The page of the finished build whose result the job shows, when the server gives it (GitHub's
     /// run, GitLab's pipeline, a cctray `webUrl`); Jenkins' is `{job url}{number}/`.
     pub url: Option<String>,
@@ -277,6 +282,8 @@ pub struct JobStatus {
     pub acknowledged: bool,
     /// Flagged flaky ([`Snapshot::flaky`]).
     pub flaky: bool,
+    /// The running build's schedule, when it has one ([`progress::Eta::of`]).
+    pub eta: Option<progress::Eta>,
 }
 
 impl Snapshot {
@@ -293,6 +300,7 @@ impl Snapshot {
             stale: server.stale(),
             acknowledged: self.acks.get(id).is_some(),
             flaky: self.flaky.contains_key(id),
+            eta: progress::Eta::of(job),
         })
     }
 
@@ -388,37 +396,55 @@ pub struct Aggregate {
     pub acknowledged: bool,
     /// Every job at the worst severity is flaky: "it is only the flaky ones" (false with no jobs).
     pub flaky: bool,
+    /// The schedule of the building jobs' build due last, when every building job has one (a group
+    /// is "almost done" only when all its builds are); `None` when nothing builds or one builds with
+    /// no estimate.
+    pub eta: Option<progress::Eta>,
 }
 
 impl Aggregate {
     pub fn of(statuses: impl IntoIterator<Item = JobStatus>) -> Aggregate {
-        statuses.into_iter().fold(
-            Aggregate {
-                severity: Severity::NoJobs,
-                building: false,
-                count: 0,
-                acknowledged: false,
-                flaky: false,
-            },
-            |acc, s| {
-                let severity = Severity::of(s);
-                Aggregate {
-                    severity: acc.severity.max(severity),
-                    building: acc.building || s.building,
-                    count: acc.count + 1,
-                    acknowledged: match severity.cmp(&acc.severity) {
-                        std::cmp::Ordering::Greater => s.acknowledged,
-                        std::cmp::Ordering::Equal => acc.acknowledged && s.acknowledged,
-                        std::cmp::Ordering::Less => acc.acknowledged,
-                    },
-                    flaky: match severity.cmp(&acc.severity) {
-                        std::cmp::Ordering::Greater => s.flaky,
-                        std::cmp::Ordering::Equal => acc.flaky && s.flaky,
-                        std::cmp::Ordering::Less => acc.flaky,
-                    },
-                }
-            },
-        )
+        let start = Aggregate {
+            severity: Severity::NoJobs,
+            building: false,
+            count: 0,
+            acknowledged: false,
+            flaky: false,
+            eta: None,
+        };
+        // The second value: a building job without a schedule was seen (no group schedule then).
+        let (agg, unscheduled) =
+            statuses
+                .into_iter()
+                .fold((start, false), |(acc, unscheduled), s| {
+                    let severity = Severity::of(s);
+                    let unscheduled = unscheduled || (s.building && s.eta.is_none());
+                    let eta = match (acc.eta, s.eta.filter(|_| s.building)) {
+                        (Some(a), Some(b)) => Some(a.later(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let agg = Aggregate {
+                        severity: acc.severity.max(severity),
+                        building: acc.building || s.building,
+                        count: acc.count + 1,
+                        acknowledged: match severity.cmp(&acc.severity) {
+                            std::cmp::Ordering::Greater => s.acknowledged,
+                            std::cmp::Ordering::Equal => acc.acknowledged && s.acknowledged,
+                            std::cmp::Ordering::Less => acc.acknowledged,
+                        },
+                        flaky: match severity.cmp(&acc.severity) {
+                            std::cmp::Ordering::Greater => s.flaky,
+                            std::cmp::Ordering::Equal => acc.flaky && s.flaky,
+                            std::cmp::Ordering::Less => acc.flaky,
+                        },
+                        eta,
+                    };
+                    (agg, unscheduled)
+                });
+        Aggregate {
+            eta: agg.eta.filter(|_| !unscheduled),
+            ..agg
+        }
     }
 }
 
@@ -703,6 +729,7 @@ mod tests {
             stale,
             acknowledged: false,
             flaky: false,
+            eta: None,
         };
         let agg = |v: Vec<JobStatus>| Aggregate::of(v).severity;
         assert_eq!(agg(vec![]), Severity::NoJobs);
@@ -753,6 +780,7 @@ mod tests {
             stale: false,
             acknowledged: false,
             flaky,
+            eta: None,
         };
         let flaky = |v: Vec<JobStatus>| Aggregate::of(v).flaky;
         assert!(!flaky(vec![]));
@@ -786,6 +814,7 @@ mod tests {
                 stale: false,
                 acknowledged: false,
                 flaky: false,
+                eta: None,
             },
             JobStatus {
                 state: JobState::Failure,
@@ -793,6 +822,7 @@ mod tests {
                 stale: false,
                 acknowledged: false,
                 flaky: false,
+                eta: None,
             },
         ]);
         assert_eq!(a.severity, Severity::Failure);

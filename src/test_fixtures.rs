@@ -1,7 +1,7 @@
 //! Builders for the jobs and snapshots of unit tests, shared by the model, the frame and the tray.
 //!
 //! [`job`] is a finished job with build #1 and a page under `http://{server}.example/`; `.building()`,
-//! `.numbered(n)` and `.at(url)` change that. [`server`] is a server that has answered before; [`ci`] and
+//! `.running_since(start, estimate)`, `.numbered(n)` and `.at(url)` change that. [`server`] is a server that has answered before; [`ci`] and
 //! [`ci_ok`] are snapshots of the one server `ci`, [`snapshot`] of several.
 
 use crate::model::{Build, Job, JobId, JobState, ServerSnapshot, ServerState, Snapshot};
@@ -21,6 +21,7 @@ pub(crate) fn job(server: &str, path: &str, state: JobState) -> Job {
             result: Some(state),
             building: false,
             timestamp_ms: None,
+            estimated_ms: None,
             url: None,
             blame: None,
         }),
@@ -36,6 +37,16 @@ impl Job {
             build.result = None;
         }
         self
+    }
+
+    /// The same job building since `started_ms` (epoch ms), expected to take `estimated_ms`.
+    pub(crate) fn running_since(self, started_ms: i64, estimated_ms: u64) -> Job {
+        let mut job = self.building();
+        if let Some(build) = &mut job.last_build {
+            build.timestamp_ms = Some(started_ms);
+            build.estimated_ms = Some(estimated_ms);
+        }
+        job
     }
 
     /// The same job with its last build numbered `number`.

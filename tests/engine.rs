@@ -375,3 +375,58 @@ fn unchanged_answers_publish_nothing_and_a_change_after_them_still_shows() {
         JobState::Failure
     );
 }
+
+#[test]
+fn a_simulated_build_brightens_its_led_with_progress_steadily_and_its_success_sets_the_next_estimate()
+ {
+    let started = ledtogo::clock::epoch_ms() - 4 * 60_000;
+    let mut api = SimJob::new("api", Some(JobState::Success));
+    api.estimated_ms = Some(8 * 60_000);
+    api.running = Some((2, started));
+    let sim = SimJenkins::start(vec![api.into()]).unwrap();
+    let mut config = config_for(&[("ci", sim.url())], "[[slots]]\nled = 0\njob = \"api\"\n");
+    config.strip.building = ledtogo::config::BuildingLook::Progress;
+    let green = config.colors.success;
+    let strip = VirtualStrip::new();
+    let engine = Engine::start(
+        ConfigSource::Fixed(config),
+        vec![Box::new(strip.clone())],
+        Observers::default(),
+    )
+    .unwrap();
+
+    // Halfway through its 8 minutes: 30 % + 70 % × ½ = 65 % of green (a little more as time passes).
+    let led = || strip.latest().first().copied().unwrap_or(Rgb::OFF);
+    assert!(
+        wait_until(LIMIT, || (green.scaled(0.64).g..=green.scaled(0.70).g)
+            .contains(&led().g)),
+        "LED 0 is {:?}, not about 65 % of {green:?}",
+        led()
+    );
+    // Steady: a pulse would sweep from 30 % to full within a second.
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(led().g);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (low, high) = (seen.iter().min().unwrap(), seen.iter().max().unwrap());
+    assert!(high - low <= 2, "the LED moved: {seen:?}");
+
+    let id = JobId::new("ci", "api");
+    let job = engine.snapshot().job(&id).cloned().unwrap();
+    let eta = ledtogo::model::progress::Eta::of(&job).unwrap();
+    assert_eq!((eta.started_ms, eta.expected_ms), (started, 8 * 60_000));
+    assert_eq!(
+        eta.at(started + 4 * 60_000).to_string(),
+        "50 %, about 4 min left"
+    );
+
+    // The build passes: a steady full green, and the next build is expected to take as long as it did.
+    sim.finish_build("api", JobState::Success);
+    assert!(wait_until(LIMIT, || led() == green));
+    let estimate = sim.state().job_mut("api").unwrap().estimated_ms.unwrap();
+    assert!(
+        (4 * 60_000..5 * 60_000).contains(&estimate),
+        "the build took about 4 minutes: {estimate} ms"
+    );
+}

@@ -104,6 +104,7 @@ fn problem(label: &str) -> ProblemJob {
         job: ledtogo::model::JobId::new("ci", label),
         on_it: None,
         flaky: false,
+        progress: None,
     }
 }
 

@@ -91,7 +91,7 @@ mod tests {
         let keys = |name: &str| tables.iter().find(|t| t.table == name).unwrap().keys;
         assert_eq!(
             keys("strip"),
-            ["port", "baud", "leds", "brightness", "gamma"]
+            ["port", "baud", "leds", "brightness", "gamma", "building"]
         );
         assert!(keys("").contains(&"poll_seconds") && keys("").contains(&"export"));
         assert!(keys("alerts").contains(&"quiet_hours"));

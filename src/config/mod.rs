@@ -91,6 +91,7 @@ struct RawStrip {
     leds: Option<Spanned<i64>>,
     brightness: Option<Spanned<f64>>,
     gamma: Option<Spanned<f64>>,
+    building: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,6 +335,29 @@ pub struct StripConfig {
     /// 0.0–1.0, applied once, in the frame.
     pub brightness: f64,
     pub gamma: f64,
+    /// How a building LED shows that it builds.
+    pub building: BuildingLook,
+}
+
+/// `[strip] building`: how a building job's LED moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BuildingLook {
+    /// Its colour pulses between dim and full (`"pulse"`).
+    #[default]
+    Pulse,
+    /// Its colour rises from dim to full as the build nears its estimate (`"progress"`); a build with
+    /// no estimate, or past it, pulses.
+    Progress,
+}
+
+impl BuildingLook {
+    /// The value as the config writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuildingLook::Pulse => "pulse",
+            BuildingLook::Progress => "progress",
+        }
+    }
 }
 
 impl StripConfig {
@@ -377,6 +401,7 @@ impl Default for StripConfig {
             leds: 16,
             brightness: 0.5,
             gamma: 2.2,
+            building: BuildingLook::Pulse,
         }
     }
 }
@@ -838,6 +863,18 @@ impl Config {
                     ));
                 }
                 strip.gamma = *g.get_ref();
+            }
+            if let Some(b) = &rs.building {
+                strip.building = match b.get_ref().as_str() {
+                    "pulse" => BuildingLook::Pulse,
+                    "progress" => BuildingLook::Progress,
+                    other => {
+                        return Err(err(
+                            Some(b.span()),
+                            format!("building {other:?} is not one of \"pulse\", \"progress\""),
+                        ));
+                    }
+                };
             }
         }
 

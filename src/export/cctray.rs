@@ -122,6 +122,7 @@ mod tests {
                 result: (!building).then_some(state),
                 building,
                 timestamp_ms: Some(1_796_030_100_000),
+                estimated_ms: None,
                 url: None,
                 blame: None,
             }),

@@ -9,8 +9,8 @@ use egui::{Color32, RichText, Ui};
 use parking_lot::Mutex;
 
 use crate::config::{
-    Config, PortChoice, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting, TokenSource,
-    kinds,
+    BuildingLook, Config, PortChoice, Root, ServerConfig, ServerEntry, ServerKind, TokenSetting,
+    TokenSource, kinds,
 };
 use crate::model::{ServerState, Snapshot};
 use crate::outputs::mdns::{self, Discovery, Found};
@@ -848,6 +848,33 @@ impl DeviceTab {
                     self.brightness = None;
                 }
                 ui.end_row();
+                let l = ui.label("Building LEDs");
+                let mut look = config.strip.building;
+                egui::ComboBox::from_id_salt("strip-building")
+                    .selected_text(building_look_text(look))
+                    .show_ui(ui, |ui| {
+                        for choice in [BuildingLook::Pulse, BuildingLook::Progress] {
+                            ui.selectable_value(&mut look, choice, building_look_text(choice));
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id)
+                    .on_hover_text(
+                        "Pulse: a building LED pulses. Progress: it brightens from dim to full as \
+                         the build nears its expected duration (Jenkins' estimate, or how long the \
+                         run before took), and pulses when there is none or it is overdue",
+                    );
+                if look != config.strip.building {
+                    desk.edit(Edit::SetValue {
+                        table: Some("strip".into()),
+                        key: "building".into(),
+                        value: match look {
+                            BuildingLook::Pulse => None,
+                            BuildingLook::Progress => Some(EditValue::Text(look.name().into())),
+                        },
+                    });
+                }
+                ui.end_row();
             });
         match self.ports.get() {
             Some(Task::Done((ports, at))) => {
@@ -899,6 +926,14 @@ impl DeviceTab {
             let at = chrono::Local::now().format("%H:%M:%S").to_string();
             (ports, at)
         });
+    }
+}
+
+/// The Device tab's words for `[strip] building`.
+fn building_look_text(look: BuildingLook) -> &'static str {
+    match look {
+        BuildingLook::Pulse => "Pulse",
+        BuildingLook::Progress => "Brighten with progress",
     }
 }
 

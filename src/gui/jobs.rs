@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use egui::{Color32, RichText, Sense, Ui};
 
@@ -168,7 +167,7 @@ fn led_color(snapshot: &Snapshot, target: &Target, config: &Config) -> Color32 {
         }),
         other => other,
     };
-    look::color(frame::base_color(state, config, Duration::ZERO))
+    look::color(frame::base_color(state, config, frame::Clock::STILL))
 }
 
 /// The server a subtree belongs to, and what its rows are drawn from.
@@ -228,7 +227,13 @@ fn show_node(
             text.push_str("  (flaky)");
         }
         if job.building {
-            text.push_str("  (building)");
+            match crate::model::progress::Eta::of(job) {
+                Some(eta) => text.push_str(&format!(
+                    "  (building: {})",
+                    eta.at(crate::clock::epoch_ms())
+                )),
+                None => text.push_str("  (building)"),
+            }
         }
         if let Some(ack) = at.snapshot.acks.get(&job.id) {
             text.push_str(&format!("  ({})", ack.on_it()));

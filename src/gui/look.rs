@@ -1,8 +1,6 @@
 //! Small drawing helpers shared by the window's views: state colours, how the strip looks to the eye, LED
 //! dots, hover texts, times.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use egui::{Color32, Sense, Ui, Vec2};
 
 use crate::color::{Correction, Rgb};
@@ -53,10 +51,7 @@ const SKEW_MS: i64 = 60_000;
 /// "3 min ago", "2 h ago", "4 days ago"… for an epoch-milliseconds time from a server: "in the future"
 /// for a time ahead of the clock, "at an unknown time" for one before 1970 (never overflows).
 pub fn ago(epoch_ms: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    ago_at(now, epoch_ms)
+    ago_at(crate::clock::epoch_ms(), epoch_ms)
 }
 
 /// [`ago`] with the clock's time given.
@@ -82,12 +77,21 @@ fn ago_at(now_ms: i64, epoch_ms: i64) -> String {
 pub const MAX_BLAME: usize = 120;
 
 /// The hover text of a job: name, state, last build, who is behind it and when it started. While a build
-/// runs, who is behind the finished build the state comes from gets its own line.
+/// runs, how far it is when the server gave an estimate ("62 %, about 3 min left"), and who is behind
+/// the finished build the state comes from gets its own line.
 pub fn job_details(job: &Job) -> String {
+    job_details_at(job, crate::clock::epoch_ms())
+}
+
+/// [`job_details`] at `now_ms` (epoch ms).
+fn job_details_at(job: &Job, now_ms: i64) -> String {
     let name = crate::text::visible(&job.id.readable_name()).into_owned();
     let mut text = format!("{name}\n{}", job.state.label());
     if job.building {
         text.push_str(", building now");
+        if let Some(eta) = crate::model::progress::Eta::of(job) {
+            text.push_str(&format!(": {}", eta.at(now_ms)));
+        }
     }
     if let Some(build) = &job.last_build {
         let blame = build.blame.as_ref().map(|b| {
@@ -98,7 +102,7 @@ pub fn job_details(job: &Job) -> String {
             text.push_str(&format!(" by {blame}"));
         }
         if let Some(ts) = build.timestamp_ms {
-            text.push_str(&format!(", started {}", ago(ts)));
+            text.push_str(&format!(", started {}", ago_at(now_ms, ts)));
         }
         if let (Some(blame), Some(finished), true) =
             (&blame, crate::model::finished_build(job), job.building)
@@ -157,6 +161,7 @@ mod tests {
                 result: Some(JobState::Success),
                 building: false,
                 timestamp_ms: Some(timestamp_ms),
+                estimated_ms: None,
                 url: None,
                 blame: None,
             }),
@@ -299,6 +304,23 @@ mod tests {
             "api\nsuccess, building now\nlast build #43\n#42 by Mona: Fix the login test\n\
              Double-click to open the job page",
             "the blame is the finished build's, not the running one's"
+        );
+    }
+
+    #[test]
+    fn a_running_build_with_an_estimate_says_how_far_it_is_in_the_hover_text() {
+        let start = 1_764_000_000_000;
+        let running = crate::test_fixtures::job("ci", "api", JobState::Success)
+            .numbered(43)
+            .running_since(start, 8 * 60_000);
+        assert_eq!(
+            job_details_at(&running, start + 5 * 60_000),
+            "api\nsuccess, building now: 62 %, about 3 min left\nlast build #43, started 5 min ago\n\
+             Double-click to open the job page"
+        );
+        assert!(
+            job_details_at(&running, start + 11 * 60_000)
+                .contains("building now: overdue by 3 min\n")
         );
     }
 

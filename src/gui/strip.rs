@@ -83,7 +83,8 @@ pub fn slot_label(config: &Config, snapshot: &Snapshot, led: usize) -> String {
 }
 
 /// An LED in words, for its hover text and the mirror's accessibility label: what it shows and its state
-/// ("api — failure, building", "api — failure, someone is on it", "tube — success", "free").
+/// ("api — failure, building", "api — success, building: 62 %, about 3 min left", "api — failure,
+/// someone is on it", "tube — success", "free").
 pub fn led_words(config: &Config, snapshot: &Snapshot, led: usize) -> String {
     let state = frame::led_states(snapshot, config)
         .get(led)
@@ -105,7 +106,11 @@ pub fn led_words(config: &Config, snapshot: &Snapshot, led: usize) -> String {
                 Severity::Unstable => "unstable",
                 Severity::Failure => "failure",
             };
-            let building = if agg.building { ", building" } else { "" };
+            let building = match (agg.building, agg.eta) {
+                (true, Some(eta)) => format!(", building: {}", eta.at(crate::clock::epoch_ms())),
+                (true, None) => ", building".to_owned(),
+                (false, _) => String::new(),
+            };
             let on_it = if agg.acknowledged
                 && matches!(agg.severity, Severity::Failure | Severity::Unstable)
             {

@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use parking_lot::{Mutex, MutexGuard};
@@ -59,6 +59,9 @@ pub struct SimJob {
     /// When the last finished build finished (epoch ms): a minute before the simulator's first use
     /// until a build finishes.
     pub finished_ms: i64,
+    /// Jenkins' `estimatedDuration` for its next build, milliseconds: how long its last successful
+    /// build took (Jenkins averages a few), `None` before one (sent as `-1`, as Jenkins does).
+    pub estimated_ms: Option<u64>,
     /// Matrix configurations (`activeConfigurations`), empty for other jobs.
     pub configs: Vec<SimJob>,
     /// Per build number: its culprits and changes (a build not listed has none).
@@ -94,6 +97,7 @@ impl SimJob {
             last: last.map(|s| (1, s)),
             running: None,
             finished_ms: sim_epoch_ms() - 60_000,
+            estimated_ms: None,
             configs: Vec::new(),
             changes: BTreeMap::new(),
         }
@@ -161,14 +165,18 @@ impl SimJob {
     }
 
     fn last_build(&self) -> Value {
+        let estimated = self
+            .estimated_ms
+            .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX));
         if let Some((number, started)) = self.running {
             return json!({"_class": "hudson.model.FreeStyleBuild", "number": number,
-                "result": null, "building": true, "timestamp": started});
+                "result": null, "building": true, "timestamp": started,
+                "estimatedDuration": estimated});
         }
         match self.last {
             Some((number, result)) => json!({"_class": "hudson.model.FreeStyleBuild",
                 "number": number, "result": result_name(result), "building": false,
-                "timestamp": self.finished_ms}),
+                "timestamp": self.finished_ms, "estimatedDuration": estimated}),
             None => Value::Null,
         }
     }
@@ -181,14 +189,20 @@ impl SimJob {
     }
 
     /// Finishes the running build with `result()` (a matrix job: each configuration gets its own, the
-    /// job the worst of them). Nothing happens when no build runs.
+    /// job the worst of them); a successful one sets the estimate of the next ([`SimJob::estimated_ms`]).
+    /// Nothing happens when no build runs.
     pub fn finish_running(&mut self, mut result: impl FnMut() -> JobState) {
-        let Some((number, _)) = self.running.take() else {
+        let Some((number, started)) = self.running.take() else {
             return;
         };
         self.finished_ms = now_ms();
+        let took = u64::try_from(self.finished_ms.saturating_sub(started)).unwrap_or(0);
         if self.configs.is_empty() {
-            self.last = Some((number, result()));
+            let result = result();
+            if result == JobState::Success {
+                self.estimated_ms = Some(took.max(1));
+            }
+            self.last = Some((number, result));
             return;
         }
         for c in &mut self.configs {
@@ -201,7 +215,21 @@ impl SimJob {
             .filter_map(|c| c.last.map(|l| l.1))
             .max_by_key(|s| result_rank(*s))
             .unwrap_or(JobState::Success);
+        if worst == JobState::Success {
+            self.estimated_ms = Some(took.max(1));
+        }
         self.last = Some((number, worst));
+    }
+
+    /// Ends the running build with `result` ([`SimJob::finish_running`]), or, when none runs, records
+    /// a build that started and finished between two polls.
+    fn finish(&mut self, result: JobState) {
+        if self.running.is_some() {
+            self.finish_running(|| result);
+        } else {
+            self.last = Some((self.next_number(), result));
+            self.finished_ms = now_ms();
+        }
     }
 
     /// The page of build `number` (finished, or running), as Jenkins exports it: `None` for a build
@@ -296,10 +324,7 @@ fn sim_epoch_ms() -> i64 {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    crate::clock::epoch_ms()
 }
 
 /// An item of the simulated server: a job, or a container of items.
@@ -579,10 +604,7 @@ impl SimJenkins {
         let Some(job) = state.job_mut(full_name) else {
             return false;
         };
-        let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
-        job.running = None;
-        job.last = Some((number, result));
-        job.finished_ms = now_ms();
+        job.finish(result);
         true
     }
 
@@ -600,9 +622,7 @@ impl SimJenkins {
         };
         let number = job.running.map(|r| r.0).unwrap_or(job.next_number());
         job.changes.insert(number, changes);
-        job.running = None;
-        job.last = Some((number, result));
-        job.finished_ms = now_ms();
+        job.finish(result);
         true
     }
 

@@ -244,6 +244,7 @@ impl Project {
             result: (state != JobState::Unknown).then_some(state),
             building,
             timestamp_ms: self.time.as_deref().and_then(time_of),
+            estimated_ms: None,
             url: (!url.is_empty()).then(|| url.clone()),
             blame: None,
         });

@@ -19,6 +19,8 @@
 //! |                                    | (the run before them shows); no completed run → not built     |
 //! | `run_number` of the latest run     | the build number (the running run's while one runs)           |
 //! | `run_started_at` (`created_at`)    | the build's start time                                        |
+//! | `updated_at` − `run_started_at` of | while a run runs, its expected duration (build progress)      |
+//! | the run whose result shows         |                                                               |
 //! | `html_url`                         | the job's page (the latest run), the build's page (the run    |
 //! |                                    | whose result shows)                                           |
 //! | `actor`, `head_commit.message`     | who broke it: the login (else `triggering_actor`, else the    |
@@ -188,6 +190,8 @@ pub struct Run {
     pub html_url: Option<String>,
     pub created_at: Option<String>,
     pub run_started_at: Option<String>,
+    /// For a completed run, about when it finished (the API has no end time of its own).
+    pub updated_at: Option<String>,
     pub actor: Option<Account>,
     pub triggering_actor: Option<Account>,
     pub head_commit: Option<Commit>,
@@ -256,6 +260,20 @@ fn cut(text: &str) -> String {
 }
 
 impl Run {
+    /// How long a completed run took, milliseconds: `run_started_at` (`created_at`) to `updated_at`;
+    /// `None` when a time is missing or unreadable or the span is not positive.
+    fn took_ms(&self) -> Option<u64> {
+        let start = self
+            .run_started_at
+            .as_deref()
+            .or(self.created_at.as_deref())
+            .and_then(time_of)?;
+        let end = self.updated_at.as_deref().and_then(time_of)?;
+        u64::try_from(end.checked_sub(start)?)
+            .ok()
+            .filter(|&ms| ms > 0)
+    }
+
     fn completed(&self) -> bool {
         self.status.as_deref() == Some("completed")
     }
@@ -407,6 +425,7 @@ fn job_of(
                 .as_deref()
                 .or(run.created_at.as_deref())
                 .and_then(time_of),
+            estimated_ms: shown.filter(|_| building).and_then(Run::took_ms),
             url: shown.and_then(Run::web_url),
             blame: shown.or(latest).and_then(Run::blame),
         })
@@ -455,6 +474,8 @@ mod tests {
             "html_url": format!("https://github.com/acme/api/actions/runs/{}", number * 1000),
             "created_at": "2026-11-30T09:15:00Z",
             "run_started_at": "2026-11-30T09:15:30Z",
+            // A completed run took 6 minutes (the API's last change of a run is about its end).
+            "updated_at": "2026-11-30T09:21:30Z",
             "actor": {"login": format!("dev{number}")},
             "head_commit": {"message": format!("Change {number}\n\nDetails"), "author": {"name": "A"}}
         })
@@ -537,10 +558,17 @@ mod tests {
         assert!(build.building);
         assert_eq!(build.timestamp_ms, Some(1_796_030_130_000));
         assert_eq!(
+            build.estimated_ms,
+            Some(6 * 60_000),
+            "run 12 is expected to take as long as run 10, whose result shows"
+        );
+        assert_eq!(
             build.url.as_deref(),
             Some("https://github.com/acme/api/actions/runs/10000"),
             "the page of the run whose result shows"
         );
+        let idle = jobs[1].last_build.as_ref().unwrap();
+        assert_eq!(idle.estimated_ms, None, "nothing runs: no estimate");
         assert_eq!(
             build.blame,
             Some(Blame {

@@ -22,6 +22,8 @@
 //! |                    | the pipelines of every ref)                                                |
 //! | `last_build.url`   | the finished pipeline's `web_url`                                          |
 //! | timestamp          | the latest pipeline's `created_at`                                         |
+//! | `estimated_ms`     | while one runs, how long the finished one took (`created_at` to           |
+//! |                    | `updated_at`): the running pipeline's progress                             |
 //! | `last_build.blame` | on a break, the commit's author and title (below)                          |
 //!
 //! **One page per poll.** Only the latest pipelines per ref matter, and they are among the newest, so
@@ -277,11 +279,24 @@ pub struct Pipeline {
     pub web_url: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// About when a finished pipeline ended (its last change): with `created_at`, how long it took.
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl Pipeline {
     fn number(&self) -> u64 {
         self.iid.unwrap_or(self.id)
+    }
+
+    /// How long a finished pipeline took, milliseconds (`created_at` to `updated_at`); `None` when a
+    /// time is missing or unreadable or the span is not positive.
+    fn took_ms(&self) -> Option<u64> {
+        let start = time_ms(self.created_at.as_deref()?)?;
+        let end = time_ms(self.updated_at.as_deref()?)?;
+        u64::try_from(end.checked_sub(start)?)
+            .ok()
+            .filter(|&ms| ms > 0)
     }
 }
 
@@ -415,6 +430,13 @@ fn latest_per_ref(mut pipelines: Vec<Pipeline>) -> BTreeMap<String, RefPipelines
     refs
 }
 
+/// A time from the API (RFC 3339) as epoch milliseconds.
+fn time_ms(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
 impl RefPipelines {
     fn into_job(
         self,
@@ -437,17 +459,18 @@ impl RefPipelines {
         let mut path = project.to_vec();
         path.push(encode_level(git_ref));
         let url = self.latest.web_url.clone().unwrap_or_default();
-        let timestamp_ms = self
-            .latest
-            .created_at
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
+        let timestamp_ms = self.latest.created_at.as_deref().and_then(time_ms);
+        let estimated_ms = self
+            .finished
+            .as_ref()
+            .filter(|_| building)
+            .and_then(Pipeline::took_ms);
         let last_build = Some(Build {
             number,
             result: (!building && state != JobState::Unknown).then_some(state),
             building,
             timestamp_ms,
+            estimated_ms,
             url: self.finished.and_then(|p| p.web_url),
             blame: blame.filter(|_| state == JobState::Failure),
         });
@@ -527,6 +550,11 @@ mod tests {
             "the finished pipeline's page"
         );
         assert_eq!(build.timestamp_ms, Some(1_796_030_400_000));
+        assert_eq!(
+            build.estimated_ms,
+            Some(5 * 60_000),
+            "the running pipeline is expected to take as long as the finished #54 (08:50 to 08:55)"
+        );
 
         let release = job(&jobs, "release/1.2");
         assert_eq!(
@@ -536,6 +564,11 @@ mod tests {
         assert_eq!(release.state, JobState::Success);
         assert!(!release.building);
         assert_eq!(release.last_build.as_ref().unwrap().number, 57);
+        assert_eq!(
+            release.last_build.as_ref().unwrap().estimated_ms,
+            None,
+            "nothing runs: no estimate"
+        );
 
         let fix = job(&jobs, "fix-ü");
         assert_eq!(

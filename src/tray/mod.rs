@@ -87,7 +87,7 @@ pub enum MenuEntry {
 /// "Refresh now", "Mute sounds" ✓, "Pause notifications for 1 hour" ✓, "Quit".
 ///
 /// A problem job's line is "api (failing)", "api (failing, building — Mona)" when the server said who is
-/// behind the build, "api (failing, flaky)" for a flaky job ([`crate::flaky`]), "api (failing) — on it:
+/// behind the build, "api (failing, building: 62 %, about 3 min left)" when the server gave an estimate, "api (failing, flaky)" for a flaky job ([`crate::flaky`]), "api (failing) — on it:
 /// alice (looking at the flaky test)" when someone is on it; the line under it offers "I'm on it" (or
 /// "Not on it any more"). Texts are escaped for muda, where `&` marks a mnemonic.
 pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
@@ -109,7 +109,11 @@ pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
             JobState::Unstable => "unstable",
             other => other.label(),
         };
-        let building = if p.building { ", building" } else { "" };
+        let building = match (&p.progress, p.building) {
+            (Some(progress), true) => format!(", building: {progress}"),
+            (None, true) => ", building".to_owned(),
+            (_, false) => String::new(),
+        };
         let flaky = if p.flaky { ", flaky" } else { "" };
         let blame = p
             .blame
@@ -284,6 +288,7 @@ mod tests {
             job: JobId::new("ci", label),
             on_it: None,
             flaky: false,
+            progress: None,
         }
     }
 
@@ -351,11 +356,14 @@ mod tests {
         let mut web = problem("web", JobState::Unstable);
         web.blame = Some("Hubot".into());
         web.building = true;
+        let mut lint = problem("lint", JobState::Failure);
+        lint.building = true;
+        lint.progress = Some("62 %, about 3 min left".into());
         let model = TrayModel {
             view: TrayView {
                 state: TrayState::Failure,
-                tooltip: "1 failing: api · 1 unstable: web".into(),
-                problems: vec![api, web],
+                tooltip: "2 failing: api, lint · 1 unstable: web".into(),
+                problems: vec![api, web, lint],
             },
             ..TrayModel::default()
         };
@@ -374,7 +382,8 @@ mod tests {
             texts,
             [
                 "api (failing — Mona && Co)",
-                "web (unstable, building — Hubot)"
+                "web (unstable, building — Hubot)",
+                "lint (failing, building: 62 %, about 3 min left)"
             ]
         );
     }

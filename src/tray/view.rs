@@ -91,6 +91,8 @@ pub struct ProblemJob {
     pub on_it: Option<String>,
     /// Flagged flaky ([`crate::flaky`]): the menu says so.
     pub flaky: bool,
+    /// A running build's progress when the server gave an estimate: "62 %, about 3 min left".
+    pub progress: Option<String>,
 }
 
 /// What the tray shows, derived from one snapshot: see [`tray_view`].
@@ -127,13 +129,20 @@ struct Counted<'a> {
     severity: Severity,
     blame: Option<&'a Blame>,
     flaky: bool,
+    /// "62 %, about 3 min left" for a running build with an estimate.
+    progress: Option<String>,
 }
 
-/// The tray's view of a snapshot: state, tooltip and problem jobs, over the jobs described in the module
-/// docs.
+/// The tray's view of a snapshot now: state, tooltip and problem jobs, over the jobs described in the
+/// module docs ([`tray_view_at`] on the wall clock).
 pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
+    tray_view_at(snapshot, config, crate::clock::epoch_ms())
+}
+
+/// [`tray_view`] at `now_ms` (epoch ms), the time running builds' progress is measured at.
+pub fn tray_view_at(snapshot: &Snapshot, config: &Config, now_ms: i64) -> TrayView {
     let scope = tray_scope(config);
-    let (counted, stale_servers) = counted_jobs(snapshot, &scope);
+    let (counted, stale_servers) = counted_jobs(snapshot, &scope, now_ms);
     let several_servers = snapshot.servers.len() > 1;
 
     let worst = counted
@@ -156,6 +165,7 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
                 job: c.id.clone(),
                 on_it: snapshot.acks.get(c.id).map(crate::ack::Ack::on_it),
                 flaky: c.flaky,
+                progress: c.progress.clone(),
             });
         }
     }
@@ -207,7 +217,14 @@ pub fn tray_view(snapshot: &Snapshot, config: &Config) -> TrayView {
         TrayState::Unreachable => clauses.push(stale_clause(snapshot, &stale_servers)),
         TrayState::Building => {
             let jobs: Vec<&Counted> = building.clone();
-            let names = short_names(&jobs, several_servers);
+            let names: Vec<String> = short_names(&jobs, several_servers)
+                .into_iter()
+                .zip(&jobs)
+                .map(|(name, job)| match &job.progress {
+                    Some(progress) => format!("{name} ({progress})"),
+                    None => name,
+                })
+                .collect();
             clauses.push(format!("Building: {}", capped(&names, TOOLTIP_NAMES)));
             clauses.push(passing_clause(&counted, false));
         }
@@ -236,6 +253,7 @@ fn tray_scope(config: &Config) -> Scope<'_> {
 fn counted_jobs<'a>(
     snapshot: &'a Snapshot,
     scope: &Scope<'_>,
+    now_ms: i64,
 ) -> (BTreeMap<&'a JobId, Counted<'a>>, BTreeSet<&'a str>) {
     let mut counted = BTreeMap::new();
     let mut stale_servers = BTreeSet::new();
@@ -254,6 +272,7 @@ fn counted_jobs<'a>(
                 stale,
                 acknowledged: snapshot.acks.get(&job.id).is_some(),
                 flaky: snapshot.flaky.contains_key(&job.id),
+                eta: crate::model::progress::Eta::of(job),
             };
             counted.insert(
                 &job.id,
@@ -266,6 +285,10 @@ fn counted_jobs<'a>(
                     severity: Severity::of(status),
                     blame: job.last_build.as_ref().and_then(|b| b.blame.as_ref()),
                     flaky: status.flaky,
+                    progress: status
+                        .eta
+                        .filter(|_| !stale)
+                        .map(|eta| eta.at(now_ms).to_string()),
                 },
             );
         }
@@ -433,6 +456,7 @@ mod tests {
                     job: JobId::new("ci", "api"),
                     on_it: None,
                     flaky: false,
+                    progress: None,
                 },
                 ProblemJob {
                     label: "web".into(),
@@ -443,6 +467,7 @@ mod tests {
                     job: JobId::new("ci", "web"),
                     on_it: None,
                     flaky: false,
+                    progress: None,
                 },
             ]
         );
@@ -535,6 +560,35 @@ mod tests {
         let v = tray_view(&s, &config(ALL_JOBS));
         assert_eq!(v.state, TrayState::Building);
         assert_eq!(v.tooltip, "Building: b · all 2 jobs passing");
+    }
+
+    #[test]
+    fn building_jobs_with_an_estimate_say_how_far_they_are_in_the_tooltip_and_the_problem_lines() {
+        const START: i64 = 1_764_000_000_000;
+        let s = ci_ok(vec![
+            ok("a"),
+            job("ci", "b", JobState::Success).running_since(START, 8 * 60_000),
+            job("ci", "c", JobState::Success).building(),
+        ]);
+        let v = tray_view_at(&s, &config(ALL_JOBS), START + 5 * 60_000);
+        assert_eq!(
+            v.tooltip,
+            "Building: b (62 %, about 3 min left), c · all 3 jobs passing"
+        );
+        let late = tray_view_at(&s, &config(ALL_JOBS), START + 10 * 60_000);
+        assert_eq!(
+            late.tooltip,
+            "Building: b (overdue by 2 min), c · all 3 jobs passing"
+        );
+
+        let broken = ci_ok(vec![
+            job("ci", "api", JobState::Failure).running_since(START, 8 * 60_000),
+        ]);
+        let v = tray_view_at(&broken, &config(ALL_JOBS), START + 5 * 60_000);
+        assert_eq!(
+            v.problems[0].progress.as_deref(),
+            Some("62 %, about 3 min left")
+        );
     }
 
     #[test]

@@ -84,6 +84,8 @@ struct RawBuild<'a> {
     building: Field<'a>,
     #[serde(borrow)]
     timestamp: Field<'a>,
+    #[serde(rename = "estimatedDuration", borrow)]
+    estimated_duration: Field<'a>,
 }
 
 /// Reads a Jenkins answer that must be one JSON object, streamed from `body` into `T` (leniently: a field
@@ -667,6 +669,8 @@ fn build(raw: &RawBuild<'_>) -> Option<Build> {
         result: raw.result.as_str().and_then(JobState::from_result),
         building: raw.building.as_bool().unwrap_or(false),
         timestamp_ms: raw.timestamp.as_i64(),
+        // -1 when Jenkins has no estimate (no successful build yet): none.
+        estimated_ms: raw.estimated_duration.as_u64().filter(|&ms| ms > 0),
         url: None,
         blame: None,
     })
@@ -709,6 +713,29 @@ mod tests {
         assert_eq!(l.jobs[1].state, JobState::Success);
         assert_eq!(l.jobs[1].last_build.as_ref().unwrap().number, 7);
         assert!(l.truncated.is_empty());
+    }
+
+    #[test]
+    fn a_running_build_keeps_its_start_and_jenkins_estimate_and_minus_one_means_none() {
+        let v = json!({"jobs": [
+            {"name": "api", "color": "blue_anime", "lastBuild": {"number": 8, "building": true,
+             "timestamp": 1_764_000_000_000_i64, "estimatedDuration": 480_000}},
+            {"name": "new", "color": "notbuilt_anime", "lastBuild": {"number": 1, "building": true,
+             "timestamp": 1_764_000_000_000_i64, "estimatedDuration": -1}},
+            {"name": "odd", "color": "red_anime", "lastBuild": {"number": 3, "building": true,
+             "timestamp": 1_764_000_000_000_i64, "estimatedDuration": "soon"}}
+        ]});
+        let l = listing(CTX, &v, &[]).unwrap();
+        let build = |i: usize| l.jobs[i].last_build.clone().unwrap();
+        assert_eq!(build(0).timestamp_ms, Some(1_764_000_000_000));
+        assert_eq!(build(0).estimated_ms, Some(480_000));
+        assert_eq!(
+            crate::model::progress::Eta::of(&l.jobs[0]),
+            crate::model::progress::Eta::new(1_764_000_000_000, 480_000)
+        );
+        assert_eq!(build(1).estimated_ms, None, "-1: Jenkins has no estimate");
+        assert_eq!(build(2).estimated_ms, None, "a wrong type reads as absent");
+        assert_eq!(build(2).number, 3);
     }
 
     #[test]

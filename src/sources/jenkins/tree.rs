@@ -78,8 +78,9 @@ pub fn normalize_base(url: &str) -> String {
     }
 }
 
-/// The fields asked for every item: enough to know its state, its last build and whether it contains jobs.
-const BUILD: &str = "lastBuild[number,result,building,timestamp]";
+/// The fields asked for every item: enough to know its state, its last build (with its start and
+/// Jenkins' estimate of its length, for a running build's progress) and whether it contains jobs.
+const BUILD: &str = "lastBuild[number,result,building,timestamp,estimatedDuration]";
 
 /// No `url`: Jenkins builds it as the base plus `job/NAME/` per level (a matrix configuration as its
 /// project's plus `NAME/`), which is how the parser links a job that has none; a job's own `url` names

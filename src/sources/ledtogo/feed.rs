@@ -122,6 +122,9 @@ pub struct FeedBuild {
     /// Start time, epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_ms: Option<i64>,
+    /// How long the build is expected to take, milliseconds (build progress on the desks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,6 +399,7 @@ impl FeedJob {
                 result: b.result.map(Into::into),
                 building: b.building,
                 timestamp_ms: b.timestamp_ms,
+                estimated_ms: b.estimated_ms,
                 url: b.url.as_deref().and_then(web_url),
                 blame: b.blame.as_ref().map(|blame| FeedBlame {
                     who: blame.who.clone(),
@@ -421,6 +425,7 @@ impl FeedJob {
                 result: b.result.map(Into::into),
                 building: b.building,
                 timestamp_ms: b.timestamp_ms,
+                estimated_ms: b.estimated_ms,
                 url: b.url.clone(),
                 blame: b.blame.as_ref().map(|blame| Blame {
                     who: blame.who.clone(),
@@ -471,6 +476,7 @@ mod tests {
                 result: (!building).then_some(state),
                 building,
                 timestamp_ms: Some(1_764_000_000_000),
+                estimated_ms: building.then_some(300_000),
                 url: Some(format!("https://ci.example.com/job/{path}/42/")),
                 blame: (state == JobState::Failure).then(|| Blame {
                     who: "Mona".to_owned(),
