@@ -250,6 +250,7 @@ impl Engine {
             flaky,
             flaky_file,
             flaky_save_failed: false,
+            relayed_flaky: BTreeMap::new(),
         };
         worker.file_text = worker.read_file();
         // The file may already be invalid (the caller fell back to defaults, or it changed since it was
@@ -389,6 +390,9 @@ struct Worker {
     flaky_file: Option<PathBuf>,
     /// Saving the history failed before (said once at warn level; later failures at debug).
     flaky_save_failed: bool,
+    /// The jobs each relay (`kind = "ledtogo"`) flags flaky, by server name, desk ids: for a relayed
+    /// server the relay's flags replace this engine's own (it has watched the jobs longest).
+    relayed_flaky: BTreeMap<String, FlakySet>,
 }
 
 impl Worker {
@@ -539,8 +543,9 @@ impl Worker {
         let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
             return false;
         };
-        // A relay's acknowledgements of the jobs it relays: what the whole office sees.
+        // A relay's acknowledgements and flaky flags of the jobs it relays: what the whole office sees.
         let mut relayed_acks = None;
+        let mut relayed_flaky = None;
         match polled.result {
             Ok(Found::Same { requests }) => {
                 // Back after a state that is not `Ok` with the answer of the last good poll: its jobs,
@@ -557,6 +562,13 @@ impl Worker {
                             .iter()
                             .flat_map(|r| r.acks.iter().cloned())
                             .collect::<Vec<_>>(),
+                    );
+                    relayed_flaky = Some(
+                        fetched
+                            .relayed
+                            .iter()
+                            .flat_map(|r| r.flaky.iter().cloned())
+                            .collect::<FlakySet>(),
                     );
                 }
                 // A relay's answer for a server it cannot reach: its last known jobs, shown stale
@@ -589,6 +601,10 @@ impl Worker {
             && self.snapshot.acks.replace_server(&polled.server, acks)
         {
             self.save_acks();
+        }
+        if let Some(flaky) = relayed_flaky {
+            self.relayed_flaky.insert(polled.server.clone(), flaky);
+            self.snapshot.flaky = self.flaky_set();
         }
         if old == self.snapshot {
             return false;
@@ -753,13 +769,30 @@ impl Worker {
                 }
             }
         }
-        let mut set = self.flaky.flaky(now, rule);
-        set.retain(|id, _| self.config.servers.iter().any(|s| s.name == id.server));
+        let set = self.flaky_set();
         if set == self.snapshot.flaky {
             return false;
         }
         self.snapshot.flaky = set;
         true
+    }
+
+    /// The flaky jobs now: this engine's own of its configured servers, a relay's own for a relayed one.
+    fn flaky_set(&self) -> FlakySet {
+        let now = crate::clock::epoch_ms();
+        let rule = flaky::Rule::of(&self.config.alerts);
+        let relayed =
+            |server: &str| self.is_relay(server) && self.relayed_flaky.contains_key(server);
+        let mut set = self.flaky.flaky(now, rule);
+        set.retain(|id, _| {
+            self.config.servers.iter().any(|s| s.name == id.server) && !relayed(&id.server)
+        });
+        for (server, flagged) in &self.relayed_flaky {
+            if relayed(server) {
+                set.extend(flagged.iter().map(|(id, job)| (id.clone(), job.clone())));
+            }
+        }
+        set
     }
 
     fn publish_snapshot(&mut self) {

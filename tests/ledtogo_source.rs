@@ -495,3 +495,45 @@ fn check_says_what_a_relay_entry_reads() {
         "{text}"
     );
 }
+
+#[test]
+fn the_relays_flaky_flags_show_on_the_desk_blinking_and_a_cleared_flag_goes_there_too() {
+    let sim = SimJenkins::start(vec![
+        SimJob::new("api", Some(JobState::Failure)).into(),
+        SimJob::new("web", Some(JobState::Success)).into(),
+    ])
+    .unwrap();
+    let jobs = jenkins_jobs("office", sim.url());
+    let mut flagged = snapshot(vec![("office", ServerState::Ok, jobs.clone())]);
+    let flaky = ledtogo::model::flaky::FlakyJob {
+        flips: 4,
+        last: Vec::new(),
+    };
+    flagged
+        .flaky
+        .insert(JobId::new("office", "api"), flaky.clone());
+    let relay = FakeRelay::start(&flagged);
+    let (desk, strip, _rx) = engine_on(&format!(
+        "[[servers]]\nname = \"relay\"\nkind = \"ledtogo\"\nurl = \"{}\"\n",
+        relay.url()
+    ));
+    let id = JobId::new("relay", "api");
+    assert!(
+        wait_until(LIMIT, || desk.snapshot().flaky.get(&id) == Some(&flaky)),
+        "the desk flags the relay's flaky job, on its own id: {:?}",
+        desk.snapshot().flaky
+    );
+    let colors = ledtogo::config::Colors::default();
+    // A flaky red LED blinks amber for a quarter second every 3 s.
+    assert!(
+        wait_until(LIMIT, || strip.latest().first() == Some(&colors.unstable)),
+        "LED 0 never blinked"
+    );
+    assert!(wait_until(LIMIT, || strip.latest().first() == Some(&colors.failure)));
+
+    relay.set_snapshot(&snapshot(vec![("office", ServerState::Ok, jobs)]));
+    assert!(
+        wait_until(LIMIT, || desk.snapshot().flaky.is_empty()),
+        "the relay cleared the flag"
+    );
+}

@@ -480,6 +480,7 @@ fn one_relay_serves_a_ledtogo_desk_exactly_a_cctray_desk_and_a_cctray_client_and
 #[test]
 fn cc_xml_is_a_cctray_feed_by_the_spec_and_api_json_keeps_every_state() {
     let sim = office();
+    sim.state().job_mut("deploy").unwrap().estimated_ms = Some(90_000);
     sim.start_build("deploy");
     let (_relay, addr) = relay(&sim, "", &[]);
     let feed = polled_feed(&addr, &[]);
@@ -565,6 +566,14 @@ fn cc_xml_is_a_cctray_feed_by_the_spec_and_api_json_keeps_every_state() {
         "exact, not folded"
     );
     assert_eq!(state(&["deploy"]), (WireJobState::Success, true));
+    let deploy = office.jobs.iter().find(|j| j.path == ["deploy"]).unwrap();
+    let running = deploy.last_build.as_ref().unwrap();
+    assert!(running.building && running.timestamp_ms.is_some());
+    assert_eq!(
+        running.estimated_ms,
+        Some(90_000),
+        "the build's estimate goes on to the desks: they show its progress"
+    );
 
     assert_eq!(get(&addr, "/").status, 200);
     assert!(get(&addr, "/").text().contains("/cc.xml"));
@@ -943,9 +952,13 @@ fn the_relay_follows_config_edits_and_retries_a_port_it_could_not_have_after_the
     edit(&config(&format!(
         "[export]\nlisten = \"{addr}\"\nuser = \"office\"\ntoken_env = \"LEDTOGO_TEST_RELAY_TOKEN\"\n"
     )));
+    // The relay restarts its listener for the new auth: a request in flight then may be reset.
     assert!(
-        wait_until(Duration::from_secs(20), || get(&addr, "/cc.xml").status
-            == 401),
+        wait_until(Duration::from_secs(20), || exchange(
+            &addr,
+            format!("GET /cc.xml HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()
+        )
+        .is_ok_and(|r| r.status == 401)),
         "new auth applies without a restart"
     );
     let right = basic("office", "r3lay-token");

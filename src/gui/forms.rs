@@ -1084,12 +1084,14 @@ mod tests {
                 state: ServerState::Ok,
                 jobs: 40,
                 acks: Vec::new(),
+                flaky: Vec::new(),
             },
             sources::Relayed {
                 name: "lab".into(),
                 state: ServerState::Unreachable("connection refused".into()),
                 jobs: 3,
                 acks: Vec::new(),
+                flaky: Vec::new(),
             },
         ];
         assert_eq!(

@@ -121,6 +121,8 @@ pub struct Relayed {
     /// Who is on which of its jobs, by the desk's job ids (as the listing names the jobs); empty for a
     /// server the desk does not show (another `upstream`).
     pub acks: Vec<crate::ack::Ack>,
+    /// Its jobs the relay flags flaky, by the desk's job ids; empty for a server the desk does not show.
+    pub flaky: Vec<(crate::model::JobId, crate::model::flaky::FlakyJob)>,
 }
 
 /// Why a poll failed. Each maps to a [`ServerState`]; messages name the URL and what to do.

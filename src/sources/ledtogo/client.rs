@@ -194,6 +194,7 @@ pub fn listing(
             state: s.state.clone(),
             jobs: s.jobs.len(),
             acks: Vec::new(),
+            flaky: Vec::new(),
         })
         .collect();
     let chosen: Vec<_> = match upstream {
@@ -218,7 +219,8 @@ pub fn listing(
         [one] => one.version.clone(),
         _ => None,
     };
-    // The acknowledgements of the servers shown, on the desk's ids (the rule the jobs follow below).
+    // The acknowledgements and flaky flags of the servers shown, on the desk's ids (the rule the jobs
+    // follow below).
     let desk_path = |server: &str, path: &[String]| -> Vec<String> {
         let mut out: Vec<String> = Vec::with_capacity(path.len() + 1);
         if prefixed {
@@ -238,6 +240,17 @@ pub fn listing(
                         path: desk_path(&server.name, &a.job.path),
                     },
                     ..a.clone()
+                })
+                .collect();
+            entry.flaky = server
+                .flaky
+                .iter()
+                .map(|(id, job)| {
+                    let id = crate::model::JobId {
+                        server: desk.to_owned(),
+                        path: desk_path(&server.name, &id.path),
+                    };
+                    (id, job.clone())
                 })
                 .collect();
         }
@@ -444,12 +457,14 @@ mod tests {
                     state: ServerState::Ok,
                     jobs: 1,
                     acks: Vec::new(),
+                    flaky: Vec::new(),
                 },
                 Relayed {
                     name: "office".into(),
                     state: ServerState::Ok,
                     jobs: 1,
                     acks: Vec::new(),
+                    flaky: Vec::new(),
                 },
             ]
         );

@@ -8,7 +8,9 @@
 //! is versioned ([`FORMAT`]); values a newer relay adds are read as `unknown`, never as an error.
 //!
 //! Each server carries its acknowledgements ("I'm on it", [`crate::ack`]) by job path, so every desk
-//! shows who is on what; a desk's own go to the relay as `POST /ack` (the `export` module).
+//! shows who is on what; a desk's own go to the relay as `POST /ack` (the `export` module). It carries
+//! the jobs the relay flags flaky too, with their flips and last builds: the relay has watched them
+//! longest, so a desk that just started shows the same flags (and digests their alerts).
 //!
 //! Everything read here came over the network: [`Feed::parse`] caps the counts and lengths, and a URL
 //! is kept only when it is a web page address without credentials in it ([`crate::weburl::is_web_url`]),
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::ack::Ack;
+use crate::model::flaky::{self, FlakyJob, Outcome, Seen};
 use crate::model::{Blame, Build, Job, JobId, JobState, ServerState, Snapshot};
 use crate::weburl;
 
@@ -33,6 +36,8 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_TEXT: usize = 1024;
 /// The most acknowledgements a feed may list, all servers together.
 pub const MAX_ACKS: usize = 10_000;
+/// The most flaky jobs a feed may list, all servers together.
+pub const MAX_FLAKY: usize = 10_000;
 
 /// The whole feed: `{"ledtogo": 1, "servers": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +67,30 @@ pub struct FeedServer {
     /// Who is on which of its jobs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acks: Vec<FeedAck>,
+    /// Which of its jobs the relay flags flaky ([`crate::flaky`]): the relay has watched them longest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<FeedFlaky>,
+}
+
+/// A job the relay flags flaky, with its flips and last builds (see [`FlakyJob`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedFlaky {
+    pub path: Vec<String>,
+    /// Flips within the relay's window.
+    pub flips: u32,
+    /// The last builds the relay saw, newest first (at most [`flaky::LAST_SHOWN`] are kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last: Vec<FeedSeen>,
+}
+
+/// One finished build of a flaky job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedSeen {
+    pub number: u64,
+    /// When the relay saw it, epoch milliseconds.
+    pub at_ms: i64,
+    /// Failed (failure or unstable), else passed.
+    pub failed: bool,
 }
 
 /// One acknowledgement: someone is on the job at `path` (see [`crate::ack::Ack`]).
@@ -211,6 +240,8 @@ pub struct RelayedServer {
     pub jobs: Vec<Job>,
     /// Who is on which of them, ids on the relay's server name, texts capped ([`Ack::capped`]).
     pub acks: Vec<Ack>,
+    /// Its jobs the relay flags flaky, ids on the relay's server name.
+    pub flaky: Vec<(JobId, FlakyJob)>,
 }
 
 impl Feed {
@@ -251,6 +282,24 @@ impl Feed {
                             note: a.note.clone(),
                             made_at: a.made_at,
                             until: a.until,
+                        })
+                        .collect(),
+                    flaky: snapshot
+                        .flaky
+                        .iter()
+                        .filter(|(id, _)| id.server == *name)
+                        .map(|(id, job)| FeedFlaky {
+                            path: id.path.clone(),
+                            flips: job.flips,
+                            last: job
+                                .last
+                                .iter()
+                                .map(|seen| FeedSeen {
+                                    number: seen.number,
+                                    at_ms: seen.at_ms,
+                                    failed: seen.outcome == Outcome::Failed,
+                                })
+                                .collect(),
                         })
                         .collect(),
                 }
@@ -305,10 +354,24 @@ impl Feed {
                 limit: MAX_ACKS,
             });
         }
+        let flaky: usize = feed.servers.iter().map(|s| s.flaky.len()).sum();
+        if flaky > MAX_FLAKY {
+            return Err(FeedError::TooMany {
+                what: "flaky jobs",
+                limit: MAX_FLAKY,
+            });
+        }
         for server in &mut feed.servers {
             server
                 .acks
                 .retain(|a| !a.path.is_empty() && a.path.len() <= MAX_DEPTH);
+            server
+                .flaky
+                .retain(|f| !f.path.is_empty() && f.path.len() <= MAX_DEPTH);
+            for f in &mut server.flaky {
+                f.path.iter_mut().for_each(cap);
+                f.last.truncate(flaky::LAST_SHOWN);
+            }
             for ack in &mut server.acks {
                 ack.path.iter_mut().for_each(cap);
             }
@@ -371,6 +434,36 @@ impl Feed {
                             path: a.path.clone(),
                         };
                         Ack::capped(job, &a.by, a.note.as_deref(), a.made_at, a.until)
+                    })
+                    .collect(),
+                flaky: server
+                    .flaky
+                    .iter()
+                    .map(|f| {
+                        let id = JobId {
+                            server: server.name.clone(),
+                            path: f.path.clone(),
+                        };
+                        let last = f
+                            .last
+                            .iter()
+                            .map(|seen| Seen {
+                                number: seen.number,
+                                at_ms: seen.at_ms,
+                                outcome: if seen.failed {
+                                    Outcome::Failed
+                                } else {
+                                    Outcome::Passed
+                                },
+                            })
+                            .collect();
+                        (
+                            id,
+                            FlakyJob {
+                                flips: f.flips,
+                                last,
+                            },
+                        )
                     })
                     .collect(),
             })
@@ -559,6 +652,54 @@ mod tests {
         assert_eq!(acks[0].by.chars().count(), crate::ack::MAX_BY);
         assert!(!acks[0].by.contains('\n'));
         assert_eq!(acks[0].until, 24 * 3600, "never more than a day");
+    }
+
+    #[test]
+    fn flaky_flags_travel_with_their_server_and_come_back_capped() {
+        let mut snapshot = snapshot();
+        let seen = |number, outcome| Seen {
+            number,
+            at_ms: 1_764_000_000_000 + i64::try_from(number).unwrap(),
+            outcome,
+        };
+        let api = FlakyJob {
+            flips: 3,
+            last: vec![
+                seen(9, Outcome::Failed),
+                seen(8, Outcome::Passed),
+                seen(7, Outcome::Failed),
+            ],
+        };
+        snapshot
+            .flaky
+            .insert(JobId::new("office", "team-a/api"), api.clone());
+        let feed = Feed::parse(&Feed::of(&snapshot).to_json()).unwrap();
+        let servers = feed.servers();
+        let office = servers.iter().find(|s| s.name == "office").unwrap();
+        assert_eq!(
+            office.flaky,
+            vec![(JobId::new("office", "team-a/api"), api)]
+        );
+        let lab = servers.iter().find(|s| s.name == "lab").unwrap();
+        assert!(lab.flaky.is_empty());
+
+        let builds: Vec<String> = (0..50)
+            .map(|n| format!("{{\"number\":{n},\"at_ms\":0,\"failed\":true}}"))
+            .collect();
+        let hostile = format!(
+            "{{\"ledtogo\":1,\"servers\":[{{\"name\":\"office\",\"state\":\"ok\",\"flaky\":[\
+             {{\"path\":[\"api\"],\"flips\":4,\"last\":[{}]}},{{\"path\":[],\"flips\":3}}]}}]}}",
+            builds.join(",")
+        );
+        let servers = Feed::parse(hostile.as_bytes()).unwrap().servers();
+        let flaky = &servers[0].flaky;
+        assert_eq!(flaky.len(), 1, "a flag without a job is dropped");
+        assert_eq!(flaky[0].1.flips, 4);
+        assert_eq!(
+            flaky[0].1.last.len(),
+            flaky::LAST_SHOWN,
+            "the last builds are capped"
+        );
     }
 
     #[test]
