@@ -212,12 +212,12 @@ impl Engine {
             }
             None => Acks::default(),
         };
-        let snapshot = Snapshot {
+        let snapshot = Arc::new(Snapshot {
             acks,
             ..Snapshot::default()
-        };
+        });
         let published = Arc::new(Mutex::new(Published {
-            snapshot: Arc::new(snapshot.clone()),
+            snapshot: snapshot.clone(),
             frame: Arc::new(vec![Rgb::OFF; config.strip.leds]),
             config: config.clone(),
             config_error: None,
@@ -367,7 +367,9 @@ struct Worker {
     source: ConfigSource,
     /// The config in use (shared as is with readers and with each batch of transitions).
     config: Arc<Config>,
-    snapshot: Snapshot,
+    /// The snapshot, shared with the published state until it changes: a change copies it once
+    /// ([`Arc::make_mut`]) while readers keep the one they have, and publishing copies nothing.
+    snapshot: Arc<Snapshot>,
     /// Where the acknowledgements (`snapshot.acks`) are saved on every change; `None`: in memory only.
     acks_file: Option<PathBuf>,
     /// Per server: the settings it polls with, the poller, and the poller's generation.
@@ -486,11 +488,11 @@ impl Worker {
             }
             same
         });
-        self.snapshot
+        Arc::make_mut(&mut self.snapshot)
             .servers
             .retain(|name, _| self.pollers.contains_key(name) || restarted.contains(name));
         for name in &restarted {
-            if let Some(server) = self.snapshot.servers.get_mut(name) {
+            if let Some(server) = Arc::make_mut(&mut self.snapshot).servers.get_mut(name) {
                 server.restart();
             }
         }
@@ -499,7 +501,10 @@ impl Worker {
                 continue;
             }
             self.generation += 1;
-            self.snapshot.servers.entry(name.clone()).or_default();
+            Arc::make_mut(&mut self.snapshot)
+                .servers
+                .entry(name.clone())
+                .or_default();
             match Poller::spawn(
                 key.server.clone(),
                 key.timeout,
@@ -528,7 +533,7 @@ impl Worker {
         if current != Some(polled.generation) {
             return false; // from a poller replaced or removed by a config reload
         }
-        let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
+        let Some(server) = self.snapshot.servers.get(&polled.server) else {
             return false;
         };
         if let Ok(Found::Same { requests }) = &polled.result
@@ -538,9 +543,13 @@ impl Worker {
             tracing::debug!(server = %polled.server, requests, "polled: unchanged");
             return false;
         }
-        let old = self.snapshot.clone();
+        // The snapshot before this poll (shared, not copied: the change below copies it once).
+        let old = Arc::clone(&self.snapshot);
         let relay = self.is_relay(&polled.server);
-        let Some(server) = self.snapshot.servers.get_mut(&polled.server) else {
+        let Some(server) = Arc::make_mut(&mut self.snapshot)
+            .servers
+            .get_mut(&polled.server)
+        else {
             return false;
         };
         // A relay's acknowledgements and flaky flags of the jobs it relays: what the whole office sees.
@@ -598,13 +607,16 @@ impl Worker {
             }
         }
         if let Some(acks) = relayed_acks
-            && self.snapshot.acks.replace_server(&polled.server, acks)
+            && Arc::make_mut(&mut self.snapshot)
+                .acks
+                .replace_server(&polled.server, acks)
         {
             self.save_acks();
         }
         if let Some(flaky) = relayed_flaky {
             self.relayed_flaky.insert(polled.server.clone(), flaky);
-            self.snapshot.flaky = self.flaky_set();
+            let set = self.flaky_set();
+            Arc::make_mut(&mut self.snapshot).flaky = set;
         }
         if old == self.snapshot {
             return false;
@@ -636,9 +648,12 @@ impl Worker {
 
     /// Applies the acknowledgement rule ([`ack::settle`]) now; true when one ended (then saved).
     fn settle_acks(&mut self) -> bool {
-        let mut acks = std::mem::take(&mut self.snapshot.acks);
+        // On a copy of the acknowledgements (small): the snapshot is copied only when one ends.
+        let mut acks = self.snapshot.acks.clone();
         let ended = ack::settle(&mut acks, &self.snapshot, ack::now());
-        self.snapshot.acks = acks;
+        if !ended.is_empty() {
+            Arc::make_mut(&mut self.snapshot).acks = acks;
+        }
         for (a, why) in &ended {
             let job = text::visible(&a.job.to_string()).into_owned();
             let by = text::visible(&a.by).into_owned();
@@ -702,7 +717,7 @@ impl Worker {
                         ..request
                     }),
                 );
-                self.snapshot.acks.insert(made);
+                Arc::make_mut(&mut self.snapshot).acks.insert(made);
                 line
             }
             AckCommand::Clear { job, server } => {
@@ -710,7 +725,7 @@ impl Worker {
                     .map_err(|e| e.to_string())?
                     .job
                     .clone();
-                let removed = self.snapshot.acks.remove(&id);
+                let removed = Arc::make_mut(&mut self.snapshot).acks.remove(&id);
                 self.forward(
                     &id,
                     ack::Request::Clear {
@@ -773,7 +788,7 @@ impl Worker {
         if set == self.snapshot.flaky {
             return false;
         }
-        self.snapshot.flaky = set;
+        Arc::make_mut(&mut self.snapshot).flaky = set;
         true
     }
 
@@ -796,7 +811,7 @@ impl Worker {
     }
 
     fn publish_snapshot(&mut self) {
-        let snapshot = Arc::new(self.snapshot.clone());
+        let snapshot = Arc::clone(&self.snapshot);
         self.update_published(|p| p.snapshot = snapshot);
     }
 

@@ -87,9 +87,10 @@ pub enum MenuEntry {
 /// "Refresh now", "Mute sounds" ✓, "Pause notifications for 1 hour" ✓, "Quit".
 ///
 /// A problem job's line is "api (failing)", "api (failing, building — Mona)" when the server said who is
-/// behind the build, "api (failing, building: 62 %, about 3 min left)" when the server gave an estimate, "api (failing, flaky)" for a flaky job ([`crate::flaky`]), "api (failing) — on it:
-/// alice (looking at the flaky test)" when someone is on it; the line under it offers "I'm on it" (or
-/// "Not on it any more"). Texts are escaped for muda, where `&` marks a mnemonic.
+/// behind the build, "api (failing, building: 62 %, about 3 min left)" when it gave an estimate, "api
+/// (failing, flaky)" for a flaky job ([`crate::flaky`]), "api (failing) — on it: alice (looking at the
+/// flaky test)" when someone is on it; the line under it offers "I'm on it" (or "Not on it any more").
+/// Texts are escaped for muda, where `&` marks a mnemonic.
 pub fn menu_entries(model: &TrayModel) -> Vec<MenuEntry> {
     let item = |key: &str, text: &str, action: Option<TrayAction>| MenuEntry::Item {
         key: key.to_owned(),
