@@ -20,7 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
-use serialport::{SerialPort as _, TTYPort};
+
+use super::pty::Master;
 
 use ledtogo::color::Rgb;
 use ledtogo::outputs::serial::protocol::{
@@ -148,16 +149,9 @@ pub struct Emulator {
 }
 
 /// Creates a new pty and points `link` at its slave side (atomically replacing the old link).
-fn plug(link: &Path) -> io::Result<TTYPort> {
-    let (mut master, slave) = TTYPort::pair().map_err(io::Error::from)?;
-    let slave_path = slave
-        .name()
-        .ok_or_else(|| io::Error::other("the new pty has no slave path"))?;
+fn plug(link: &Path) -> io::Result<Master> {
     // The host opens the slave by path; the emulator only keeps the master.
-    drop(slave);
-    master
-        .set_timeout(Duration::from_millis(10))
-        .map_err(io::Error::from)?;
+    let (master, slave_path) = super::pty::open()?;
     let tmp = link.with_extension("new-link");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(&slave_path, &tmp)?;
@@ -251,7 +245,7 @@ struct EmulatedDevice {
     opt: EmulatorOptions,
     shared: Arc<Shared>,
     link: PathBuf,
-    master: Option<TTYPort>,
+    master: Option<Master>,
     decoder: Decoder,
     open: bool,
     boot_at: Option<Instant>,
@@ -267,7 +261,7 @@ struct EmulatedDevice {
 }
 
 impl EmulatedDevice {
-    fn new(opt: EmulatorOptions, shared: Arc<Shared>, link: PathBuf, master: TTYPort) -> Self {
+    fn new(opt: EmulatorOptions, shared: Arc<Shared>, link: PathBuf, master: Master) -> Self {
         let now = Instant::now();
         EmulatedDevice {
             led_count: opt.led_count,

@@ -6,6 +6,7 @@ pub mod emulator;
 pub mod feed;
 pub mod frames;
 pub mod github;
+pub mod pty;
 pub mod relay;
 pub mod wled;
 

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ledtogo::color::Rgb;
-use serialport::{SerialPort as _, TTYPort};
 
 /// One DDP packet as received, decoded from its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,10 +229,7 @@ pub struct WledUsb {
 
 impl WledUsb {
     pub fn start() -> WledUsb {
-        let (mut master, slave) = TTYPort::pair().unwrap();
-        let path = PathBuf::from(slave.name().unwrap());
-        drop(slave);
-        master.set_timeout(Duration::from_millis(10)).unwrap();
+        let (mut master, path) = super::pty::open().unwrap();
         let frames = Arc::new(Mutex::new(Vec::new()));
         let versions_asked = Arc::new(Mutex::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
