@@ -615,6 +615,17 @@ impl Config {
                 message,
             }
         };
+        // A key whose value is one of a few words (`[strip] building`, `[aggregate] scope`).
+        let one_of = |key: &str, value: &Spanned<String>, choices: &[&str]| {
+            let word = value.get_ref().as_str();
+            choices.iter().position(|c| *c == word).ok_or_else(|| {
+                let listed: Vec<String> = choices.iter().map(|c| format!("{c:?}")).collect();
+                err(
+                    Some(value.span()),
+                    format!("{key} {word:?} is not one of {}", listed.join(", ")),
+                )
+            })
+        };
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| err(e.span(), e.message().to_owned()))?;
         let base_dir = path.and_then(Path::parent).map(Path::to_path_buf);
@@ -865,16 +876,8 @@ impl Config {
                 strip.gamma = *g.get_ref();
             }
             if let Some(b) = &rs.building {
-                strip.building = match b.get_ref().as_str() {
-                    "pulse" => BuildingLook::Pulse,
-                    "progress" => BuildingLook::Progress,
-                    other => {
-                        return Err(err(
-                            Some(b.span()),
-                            format!("building {other:?} is not one of \"pulse\", \"progress\""),
-                        ));
-                    }
-                };
+                let looks = [BuildingLook::Pulse, BuildingLook::Progress];
+                strip.building = looks[one_of("building", b, &looks.map(BuildingLook::name))?];
             }
         }
 
@@ -991,16 +994,8 @@ impl Config {
                 }
             }
             if let Some(scope) = &a.scope {
-                aggregate.scope = match scope.get_ref().as_str() {
-                    "mapped" => AggregateScope::Mapped,
-                    "all" => AggregateScope::All,
-                    other => {
-                        return Err(err(
-                            Some(scope.span()),
-                            format!("scope {other:?} is not one of \"mapped\", \"all\""),
-                        ));
-                    }
-                };
+                let scopes = [AggregateScope::Mapped, AggregateScope::All];
+                aggregate.scope = scopes[one_of("scope", scope, &["mapped", "all"])?];
             }
         }
 
@@ -1239,6 +1234,31 @@ mod tests {
         assert_eq!(c.strip.leds, 16);
         assert_eq!(c.aggregate.leds, vec![12, 13, 14, 15]);
         assert!(matches!(&c.slots[0].target, Target::Job(id) if id.full_name() == "team-a/api"));
+    }
+
+    #[test]
+    fn a_word_key_reads_its_words_and_a_wrong_one_is_named_with_the_choices_at_its_line() {
+        let c = Config::parse("[strip]\nbuilding = \"progress\"\n", None).unwrap();
+        assert_eq!(c.strip.building, BuildingLook::Progress);
+        assert_eq!(
+            Config::parse("", None).unwrap().strip.building,
+            BuildingLook::Pulse
+        );
+        let e = Config::parse("[strip]\nleds = 4\nbuilding = \"blink\"\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":3:")
+                && e.contains("building \"blink\" is not one of \"pulse\", \"progress\""),
+            "{e}"
+        );
+        let e = Config::parse("[aggregate]\nleds = [0]\nscope = \"some\"\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("scope \"some\" is not one of \"mapped\", \"all\""),
+            "{e}"
+        );
     }
 
     #[test]
