@@ -491,6 +491,9 @@ impl Worker {
         Arc::make_mut(&mut self.snapshot)
             .servers
             .retain(|name, _| self.pollers.contains_key(name) || restarted.contains(name));
+        // A relay removed or restarted: its flags come again with its next answer.
+        self.relayed_flaky
+            .retain(|name, _| self.pollers.contains_key(name) && !restarted.contains(name));
         for name in &restarted {
             if let Some(server) = Arc::make_mut(&mut self.snapshot).servers.get_mut(name) {
                 server.restart();
