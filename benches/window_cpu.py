@@ -36,6 +36,8 @@ import tempfile
 import threading
 import time
 
+import benchlib
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SETTLE = 12  # seconds after a phase change before sampling (the app polls every second; the CPU budget settles in ~8 s)
 
@@ -83,27 +85,11 @@ def free_display():
     sys.exit("no free X display number")
 
 
-def wait_for(what, cond, seconds=30):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    sys.exit(f"timed out waiting for {what}")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        # The command name (field 2) may hold spaces; the fields after its ")" start at field 3.
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def sample(pid, seconds):
     """CPU of `pid` over `seconds`, in % of one core."""
-    cpu, wall = cpu_seconds(pid), time.monotonic()
+    cpu, wall = benchlib.cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    return 100 * (cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
+    return 100 * (benchlib.cpu_seconds(pid) - cpu) / (time.monotonic() - wall)
 
 
 def status_mib(pid, key):
@@ -176,7 +162,7 @@ def start_app(binary, argv, env, tmp, name):
                                capture_output=True, text=True).stdout.split()
         return found[0] if found else None
     window = []
-    wait_for(f"the ledtogo window ({name})",
+    benchlib.wait_for(f"the ledtogo window ({name})",
              lambda: app.poll() is None and bool(window.append(window_up()) or window[-1]))
     return app, window[-1]
 
@@ -231,7 +217,7 @@ def main():
             children.append(subprocess.Popen(
                 ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"))
+            benchlib.wait_for("Xvfb", lambda: os.path.exists(f"/tmp/.X11-unix/X{display[1:]}"))
             app, _ = start_app(binary, ["--config", str(config), "--no-tray"], env, tmp, "ledtogo")
             children.append(app)
             cover = None

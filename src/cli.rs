@@ -83,29 +83,7 @@ pub enum Command {
     Check,
     /// "I'm on it": acknowledge a failing job on the running ledtogo (for --config), so its LED calms
     /// down and its notifications stop until it is fixed (at most 24 h); --clear, --list.
-    Ack {
-        /// The job: its full name (`team/api/main`) as `ledtogo check` and the window name it.
-        #[arg(required_unless_present = "list", conflicts_with = "list")]
-        job: Option<String>,
-        /// The server the job is on (needed when several list a job of that name).
-        #[arg(long, value_name = "NAME")]
-        server: Option<String>,
-        /// How long at most: 30m, 2h, 1h30m (never more than 24h; default: until fixed, at most 24h).
-        #[arg(long = "for", value_name = "DURATION", value_parser = parse_for, conflicts_with = "clear")]
-        for_: Option<std::time::Duration>,
-        /// What you are doing about it (shown in the tray and the window).
-        #[arg(long, value_name = "TEXT", conflicts_with = "clear")]
-        note: Option<String>,
-        /// Who is on it (default: your user name).
-        #[arg(long, value_name = "NAME", conflicts_with = "clear")]
-        by: Option<String>,
-        /// Nobody is on the job any more.
-        #[arg(long)]
-        clear: bool,
-        /// Who is on what.
-        #[arg(long, conflicts_with_all = ["clear", "server"])]
-        list: bool,
-    },
+    Ack(AckArgs),
     /// Write printable labels for the strip (SVG, true size): each LED's short job name in a cell at the
     /// strip's LED pitch, with cut marks, in rows that fit A4 landscape.
     Labels {
@@ -170,14 +148,28 @@ fn parse_for(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The parts of `ledtogo ack`'s command line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct AckArgs {
+    /// The job: its full name (`team/api/main`) as `ledtogo check` and the window name it.
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
     pub job: Option<String>,
+    /// The server the job is on (needed when several list a job of that name).
+    #[arg(long, value_name = "NAME")]
     pub server: Option<String>,
+    /// How long at most: 30m, 2h, 1h30m (never more than 24h; default: until fixed, at most 24h).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_for, conflicts_with = "clear")]
     pub for_: Option<std::time::Duration>,
+    /// What you are doing about it (shown in the tray and the window).
+    #[arg(long, value_name = "TEXT", conflicts_with = "clear")]
     pub note: Option<String>,
+    /// Who is on it (default: your user name).
+    #[arg(long, value_name = "NAME", conflicts_with = "clear")]
     pub by: Option<String>,
+    /// Nobody is on the job any more.
+    #[arg(long)]
     pub clear: bool,
+    /// Who is on what.
+    #[arg(long, conflicts_with_all = ["clear", "server"])]
     pub list: bool,
 }
 

@@ -65,31 +65,9 @@ fn run(args: Cli) -> Result<()> {
             print!("{text}");
             Ok(())
         }
-        Some(Command::Ack {
-            job,
-            server,
-            for_,
-            note,
-            by,
-            clear,
-            list,
-        }) => {
+        Some(Command::Ack(ack)) => {
             let path = config_path(args.config)?;
-            print!(
-                "{}",
-                cli::ack(
-                    &path,
-                    &cli::AckArgs {
-                        job,
-                        server,
-                        for_,
-                        note,
-                        by,
-                        clear,
-                        list,
-                    }
-                )?
-            );
+            print!("{}", cli::ack(&path, &ack)?);
             Ok(())
         }
         Some(Command::Check) => {

@@ -193,8 +193,8 @@ pub fn state_of(status: &str) -> JobState {
 /// `lastBuildTime` as epoch milliseconds: RFC 3339, or a local-less `YYYY-MM-DDTHH:MM:SS[.fff]` read as
 /// UTC (some servers leave the zone out).
 pub fn time_of(text: &str) -> Option<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(t.timestamp_millis());
+    if let Some(ms) = super::epoch_ms_of(text) {
+        return Some(ms);
     }
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()

@@ -248,13 +248,6 @@ pub fn state_of(conclusion: Option<&str>) -> Option<JobState> {
     })
 }
 
-/// A time from the API (RFC 3339) as epoch milliseconds.
-fn time_of(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
 fn cut(text: &str) -> String {
     crate::text::truncate(text.trim(), MAX_VALUE).into_owned()
 }
@@ -266,12 +259,8 @@ impl Run {
         let start = self
             .run_started_at
             .as_deref()
-            .or(self.created_at.as_deref())
-            .and_then(time_of)?;
-        let end = self.updated_at.as_deref().and_then(time_of)?;
-        u64::try_from(end.checked_sub(start)?)
-            .ok()
-            .filter(|&ms| ms > 0)
+            .or(self.created_at.as_deref());
+        super::span_ms(start, self.updated_at.as_deref())
     }
 
     fn completed(&self) -> bool {
@@ -424,7 +413,7 @@ fn job_of(
                 .run_started_at
                 .as_deref()
                 .or(run.created_at.as_deref())
-                .and_then(time_of),
+                .and_then(super::epoch_ms_of),
             estimated_ms: shown.filter(|_| building).and_then(Run::took_ms),
             url: shown.and_then(Run::web_url),
             blame: shown.or(latest).and_then(Run::blame),

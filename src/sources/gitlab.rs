@@ -292,11 +292,7 @@ impl Pipeline {
     /// How long a finished pipeline took, milliseconds (`created_at` to `updated_at`); `None` when a
     /// time is missing or unreadable or the span is not positive.
     fn took_ms(&self) -> Option<u64> {
-        let start = time_ms(self.created_at.as_deref()?)?;
-        let end = time_ms(self.updated_at.as_deref()?)?;
-        u64::try_from(end.checked_sub(start)?)
-            .ok()
-            .filter(|&ms| ms > 0)
+        super::span_ms(self.created_at.as_deref(), self.updated_at.as_deref())
     }
 }
 
@@ -430,13 +426,6 @@ fn latest_per_ref(mut pipelines: Vec<Pipeline>) -> BTreeMap<String, RefPipelines
     refs
 }
 
-/// A time from the API (RFC 3339) as epoch milliseconds.
-fn time_ms(text: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
 impl RefPipelines {
     fn into_job(
         self,
@@ -459,7 +448,11 @@ impl RefPipelines {
         let mut path = project.to_vec();
         path.push(encode_level(git_ref));
         let url = self.latest.web_url.clone().unwrap_or_default();
-        let timestamp_ms = self.latest.created_at.as_deref().and_then(time_ms);
+        let timestamp_ms = self
+            .latest
+            .created_at
+            .as_deref()
+            .and_then(super::epoch_ms_of);
         let estimated_ms = self
             .finished
             .as_ref()

@@ -70,6 +70,22 @@ pub enum Fetch {
     Same { requests: usize },
 }
 
+/// A time from a server's API (RFC 3339: GitHub, GitLab, cctray) as epoch milliseconds.
+pub fn epoch_ms_of(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// How long from `start` to `end` (API times), milliseconds: how long a finished run took. `None` when
+/// either is missing or unreadable or the span is not positive.
+pub fn span_ms(start: Option<&str>, end: Option<&str>) -> Option<u64> {
+    let (start, end) = (epoch_ms_of(start?)?, epoch_ms_of(end?)?);
+    u64::try_from(end.checked_sub(start)?)
+        .ok()
+        .filter(|&ms| ms > 0)
+}
+
 /// A fast 64-bit digest of `bytes`, continuing from `seed` (the digest of what came before, or 0), to
 /// tell an answer the same as the last one. Not cryptographic: a server that forged a collision would
 /// only hide a change of its own jobs. Two inputs of the same length that differ in one 8-byte word

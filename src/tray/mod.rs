@@ -293,6 +293,21 @@ mod tests {
         }
     }
 
+    /// The texts of the menu's problem-job lines.
+    fn problem_lines(model: &TrayModel) -> Vec<String> {
+        menu_entries(model)
+            .into_iter()
+            .filter_map(|e| match e {
+                MenuEntry::Item {
+                    text,
+                    job_state: Some(_),
+                    ..
+                } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn actions(entries: &[MenuEntry]) -> Vec<TrayAction> {
         entries
             .iter()
@@ -368,17 +383,7 @@ mod tests {
             },
             ..TrayModel::default()
         };
-        let texts: Vec<String> = menu_entries(&model)
-            .into_iter()
-            .filter_map(|e| match e {
-                MenuEntry::Item {
-                    text,
-                    job_state: Some(_),
-                    ..
-                } => Some(text),
-                _ => None,
-            })
-            .collect();
+        let texts = problem_lines(&model);
         assert_eq!(
             texts,
             [
@@ -411,17 +416,7 @@ mod tests {
             view: view::tray_view(&snapshot, &config),
             ..TrayModel::default()
         };
-        let texts: Vec<String> = menu_entries(&model)
-            .into_iter()
-            .filter_map(|e| match e {
-                MenuEntry::Item {
-                    text,
-                    job_state: Some(_),
-                    ..
-                } => Some(text),
-                _ => None,
-            })
-            .collect();
+        let texts = problem_lines(&model);
         assert_eq!(texts, ["api (failing, flaky, building)", "web (failing)"]);
     }
 
